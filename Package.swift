@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Logbook",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "logbook", targets: ["logbook"]),
+        .library(name: "LogbookEngine", targets: ["Capture", "Replay", "Operate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries: one system-library target each, imported only by its wrapper.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+
+        // Pure Swift: LSNs, the streaming-replication copy messages and pgoutput.
+        .target(name: "PGWire"),
+        // The only importer of CLibPQ.
+        .target(name: "LibPQ", dependencies: ["CLibPQ", "PGWire"]),
+        // The only importer of CZstd: segment format, writer, reader.
+        .target(name: "Archive", dependencies: ["CZstd", "PGWire"]),
+        // The run service: stream -> spool -> segment writer -> flush -> feedback.
+        .target(name: "Capture", dependencies: [
+            "PGWire", "LibPQ", "Archive",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Planner, per-key folding, bulk loaders.
+        .target(name: "Replay", dependencies: [
+            "PGWire", "LibPQ", "Archive",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Status, inspect.
+        .target(name: "Operate", dependencies: ["PGWire", "LibPQ", "Archive"]),
+        .executableTarget(name: "logbook", dependencies: [
+            "Capture", "Replay", "Operate", "Archive", "PGWire", "LibPQ",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "PGWireTests", dependencies: ["PGWire"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PGWire"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Capture", "Replay", "Operate", "Archive", "LibPQ", "PGWire"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,73 @@
+import PGWire
+
+/// One complete transaction's worth of records is not held; instead the cursor yields records in
+/// archive order and tells transaction boundaries, so a reader keeps flat memory.
+public enum ArchiveEvent {
+    case tableDefinition(TableDefinition)
+    case relation(RelationMessage)
+    case begin(BeginMessage)
+    case change(PgOutputMessage, raw: [UInt8])
+    case commit(CommitMessage)
+    /// A non-transactional logical message.
+    case message(LogicalMessage)
+}
+
+/// Walks every segment of an archive in LSN order (sealed ones, then the open one, whose
+/// unfinished tail is ignored), decoding records into events.
+public final class ArchiveCursor {
+    let paths: [String]
+    var index = 0
+    var reader: SegmentReader?
+    var decoder = PgOutputDecoder(protocolVersion: 1)
+    let zstd = Zstd()
+    var inTransaction = false
+    public private(set) var currentPath: String?
+    public var segmentCount: Int { paths.count }
+    public var segmentsDone: Int { index }
+
+    public init(archive: ArchiveDirectory, includeOpen: Bool = true) throws {
+        var p = try archive.sealedSegments()
+        if includeOpen { p += try archive.openSegments() }
+        paths = p.sorted { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }
+    }
+
+    public init(paths: [String]) { self.paths = paths }
+
+    public func next() throws -> ArchiveEvent? {
+        while true {
+            if reader == nil {
+                guard index < paths.count else { return nil }
+                reader = try SegmentReader(path: paths[index], zstd: zstd)
+                currentPath = paths[index]
+                inTransaction = false
+            }
+            guard let rec = try reader!.nextRecord() else {
+                reader = nil
+                index += 1
+                continue
+            }
+            guard let tag = rec.first else { continue }
+            if tag == LogbookRecordTag.tableDefinition {
+                do {
+                    return .tableDefinition(try JSONDecoder().decode(TableDefinition.self, from: Data(rec.dropFirst())))
+                } catch {
+                    throw ArchiveError(.corrupt, "unreadable table definition record: \(error)", path: currentPath, offset: reader?.currentFrameOffset)
+                }
+            }
+            let msg: PgOutputMessage
+            do { msg = try decoder.decode(rec).message } catch let e as WireDecodeError {
+                throw ArchiveError(.corrupt, "undecodable record: \(e)", path: currentPath, offset: reader?.currentFrameOffset)
+            }
+            switch msg {
+            case .begin(let b): inTransaction = true; return .begin(b)
+            case .commit(let c): inTransaction = false; return .commit(c)
+            case .relation(let r): return .relation(r)
+            case .type: continue
+            case .message(let m) where !inTransaction: return .message(m)
+            default: return .change(msg, raw: rec)
+            }
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,120 @@
+import Foundation
+import PGWire
+
+/// The first frame of a base-copy file (JSON).
+public struct BaseHeader: Codable, Sendable {
+    public var format = "logbook-base"
+    public var version = 1
+    public var table: String
+    /// The copy holds exactly the transactions whose commit LSN is below this point; the stream
+    /// holds those at or after it.
+    public var lsn: LSN
+    public var snapshot: String
+    public var reason: String
+    public var createdAt: String
+    /// The source's clock when the snapshot was taken: the copy serves points at or after it.
+    public var snapshotTime: PGTimestamp
+    public var definition: TableDefinition
+    public init(table: String, lsn: LSN, snapshot: String, reason: String, createdAt: String, snapshotTime: PGTimestamp, definition: TableDefinition) {
+        self.table = table; self.lsn = lsn; self.snapshot = snapshot; self.reason = reason
+        self.createdAt = createdAt; self.snapshotTime = snapshotTime; self.definition = definition
+    }
+}
+
+/// The last frame of a base-copy file (JSON).
+public struct BaseFooter: Codable, Sendable {
+    public var rows: Int
+    public var rawBytes: Int
+}
+
+/// Writes a base copy: `COPY … TO STDOUT` text, in frames, into `base/<LSN>-<table>.base.partial`,
+/// renamed to `.base` once complete and fsynced.
+public final class BaseCopyWriter {
+    let file: FrameFileWriter
+    let finalPath: String
+    var buffer: [UInt8] = []
+    public private(set) var rows = 0
+    public private(set) var rawBytes = 0
+    let frameBytes: Int
+
+    public static func fileName(lsn: LSN, table: String) -> String {
+        "\(lsn.fileName)-\(table).\(ArchiveFiles.baseExtension)"
+    }
+
+    public init(archive: ArchiveDirectory, header: BaseHeader, frameBytes: Int = 1 << 20) throws {
+        finalPath = archive.basePath + "/" + Self.fileName(lsn: header.lsn, table: header.table)
+        file = try FrameFileWriter(creating: finalPath + ".partial", zstd: Zstd())
+        self.frameBytes = frameBytes
+        buffer.reserveCapacity(frameBytes + 65536)
+        try file.writeJSONFrame(.fileHeader, header)
+    }
+
+    /// Adds COPY text data (whole rows; libpq hands out one row per call).
+    public func append(_ data: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: data)
+        rawBytes += data.count
+        rows += data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        if buffer.count >= frameBytes { try writeFrame() }
+    }
+
+    func writeFrame() throws {
+        guard !buffer.isEmpty else { return }
+        try file.writeFrame(.copyData, raw: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    public var bytesWritten: Int { file.bytesWritten }
+
+    /// Writes the footer, fsyncs and publishes the file under its final name.
+    public func finish() throws -> String {
+        try writeFrame()
+        try file.writeJSONFrame(.footer, BaseFooter(rows: rows, rawBytes: rawBytes))
+        try file.sync()
+        try FileIO.rename(file.path, finalPath)
+        try FileIO.fsyncDirectory((finalPath as NSString).deletingLastPathComponent)
+        return finalPath
+    }
+}
+
+/// Reads a base copy back: its header, then its COPY text in chunks.
+public final class BaseCopyReader {
+    public let path: String
+    let frames: FrameFileReader
+    public let header: BaseHeader
+    public private(set) var footer: BaseFooter?
+
+    public init(path: String, zstd: Zstd = Zstd()) throws {
+        self.path = path
+        frames = try FrameFileReader(path: path, zstd: zstd)
+        let first: Frame?
+        do { first = try frames.next() } catch let p as FrameFileReader.Problem { throw p.error }
+        guard let first, first.header.kind == .fileHeader else {
+            throw ArchiveError(.corrupt, "base copy has no header frame", path: path, offset: 8)
+        }
+        header = try first.decodeJSON(BaseHeader.self, path: path)
+    }
+
+    /// The next chunk of COPY text, nil after the footer. Throws if the file ends without one.
+    public func nextChunk() throws -> [UInt8]? {
+        while true {
+            let frame: Frame?
+            do { frame = try frames.next() } catch let p as FrameFileReader.Problem { throw p.error }
+            guard let frame else {
+                if footer == nil { throw ArchiveError(.corrupt, "base copy ends without its footer", path: path, offset: frames.offset,
+                                                      fix: "take a new base copy with `logbook run --resnapshot`") }
+                return nil
+            }
+            switch frame.header.kind {
+            case .copyData: return frame.raw
+            case .footer: footer = try frame.decodeJSON(BaseFooter.self, path: path)
+            default: throw ArchiveError(.corrupt, "unexpected frame kind in a base copy", path: path, offset: frame.offset)
+            }
+        }
+    }
+
+    /// Reads only the header of every base copy of the archive.
+    public static func headers(in archive: ArchiveDirectory) throws -> [(path: String, header: BaseHeader)] {
+        let zstd = Zstd()
+        return try archive.baseFiles().map { ($0, try BaseCopyReader(path: $0, zstd: zstd).header) }
+    }
+}

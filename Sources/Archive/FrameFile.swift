@@ -1,0 +1,139 @@
+import Foundation
+import PGWire
+
+/// Writes frames to a file: the 8-byte file magic, then frames. Compression happens here.
+public final class FrameFileWriter {
+    public let path: String
+    let fd: Int32
+    let zstd: Zstd
+    public private(set) var bytesWritten: Int
+    public private(set) var frameCount = 0
+
+    /// Creates (or truncates) `path` and writes the file magic.
+    public init(creating path: String, zstd: Zstd) throws {
+        self.path = path
+        self.zstd = zstd
+        fd = try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        try FileIO.writeAll(fd, ArchiveFiles.fileMagic, path: path)
+        bytesWritten = ArchiveFiles.fileMagic.count
+    }
+
+    deinit { close(fd) }
+
+    /// Compresses `raw` and appends it as one frame. Not durable until `sync()`.
+    public func writeFrame(_ kind: FrameKind, raw: UnsafeRawBufferPointer, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
+                           lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
+        let payload = try zstd.compress(raw)
+        let header = FrameHeader.encode(kind: kind, payload: payload, rawLength: raw.count, firstLSN: firstLSN,
+                                        lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+        var frame = header
+        frame.append(contentsOf: payload)
+        try FileIO.writeAll(fd, frame, path: path)
+        bytesWritten += frame.count
+        frameCount += 1
+    }
+
+    public func writeFrame(_ kind: FrameKind, raw: [UInt8], firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
+                           lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
+        try raw.withUnsafeBytes { try writeFrame(kind, raw: $0, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime) }
+    }
+
+    public func writeJSONFrame<T: Encodable>(_ kind: FrameKind, _ value: T) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        try writeFrame(kind, raw: [UInt8](try enc.encode(value)))
+    }
+
+    public func sync() throws { try FileIO.fsync(fd, path: path) }
+}
+
+/// One frame read back, checked against its CRC and decompressed.
+public struct Frame: Sendable {
+    public var header: FrameHeader
+    /// Byte offset of the frame's header in the file.
+    public var offset: Int
+    public var raw: [UInt8]
+
+    public func decodeJSON<T: Decodable>(_ type: T.Type, path: String) throws -> T {
+        do { return try JSONDecoder().decode(type, from: Data(raw)) } catch {
+            throw ArchiveError(.corrupt, "frame holds unreadable JSON: \(error)", path: path, offset: offset)
+        }
+    }
+}
+
+/// Reads frames one at a time (flat memory). Every problem is an `ArchiveError` naming the file
+/// and the byte offset; `isTornTail` tells a frame cut short by the end of the file (a crash while
+/// writing) from damage in the middle.
+public final class FrameFileReader {
+    public let path: String
+    let fd: Int32
+    let zstd: Zstd
+    public let fileSize: Int
+    public private(set) var offset: Int
+
+    public struct Problem: Error, Sendable {
+        public var error: ArchiveError
+        public var isTornTail: Bool
+    }
+
+    public init(path: String, zstd: Zstd = Zstd()) throws {
+        self.path = path
+        self.zstd = zstd
+        fd = try FileIO.open(path, O_RDONLY)
+        var st = stat()
+        fstat(fd, &st)
+        fileSize = Int(st.st_size)
+        offset = 0
+        let magic = try readExactly(ArchiveFiles.fileMagic.count, at: 0)
+        guard let magic, magic == ArchiveFiles.fileMagic else {
+            close(fd)
+            throw ArchiveError(.corrupt, "not a Logbook archive file (bad magic)", path: path, offset: 0,
+                               fix: "restore this file from an off-site copy, or remove it if it is not part of the archive")
+        }
+        offset = magic.count
+    }
+
+    deinit { close(fd) }
+
+    func readExactly(_ n: Int, at off: Int) throws -> [UInt8]? {
+        guard off + n <= fileSize else { return nil }
+        var buf = [UInt8](repeating: 0, count: n)
+        var done = 0
+        while done < n {
+            let r = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, n - done, off_t(off + done)) }
+            if r < 0 { if errno == EINTR { continue }; throw ArchiveError(.io, "read failed: \(String(cString: strerror(errno)))", path: path, offset: off) }
+            if r == 0 { return nil }
+            done += r
+        }
+        return buf
+    }
+
+    /// The next frame, nil at a clean end of file; throws `Problem` on damage.
+    public func next() throws -> Frame? {
+        if offset == fileSize { return nil }
+        let start = offset
+        guard let hbytes = try readExactly(FrameHeader.size, at: start) else {
+            throw Problem(error: ArchiveError(.corrupt, "torn frame: the file ends inside a frame header", path: path, offset: start), isTornTail: true)
+        }
+        let header: FrameHeader
+        do { header = try FrameHeader.decode(hbytes, at: 0) } catch let e as WireDecodeError {
+            throw Problem(error: ArchiveError(.corrupt, "bad frame header: \(e.what)", path: path, offset: start), isTornTail: false)
+        }
+        guard let payload = try readExactly(header.storedLength, at: start + FrameHeader.size) else {
+            throw Problem(error: ArchiveError(.corrupt, "torn frame: the file ends inside a frame of \(header.storedLength) bytes", path: path, offset: start), isTornTail: true)
+        }
+        var crc = hbytes.withUnsafeBytes { CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<40])) }
+        crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
+        guard crc == header.crc else {
+            let atEnd = start + FrameHeader.size + header.storedLength == fileSize
+            throw Problem(error: ArchiveError(.corrupt, "frame checksum mismatch (stored \(String(header.crc, radix: 16)), computed \(String(crc, radix: 16)))",
+                                              path: path, offset: start), isTornTail: atEnd)
+        }
+        let raw: [UInt8]
+        do { raw = try payload.withUnsafeBytes { try zstd.decompress($0, rawLength: header.rawLength) } } catch let e as ArchiveError {
+            throw Problem(error: ArchiveError(.corrupt, e.message, path: path, offset: start), isTornTail: false)
+        }
+        offset = start + FrameHeader.size + header.storedLength
+        return Frame(header: header, offset: start, raw: raw)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import PGWire
+
+/// What an archive belongs to, recorded in `archive.json` when it is created. A run against
+/// another cluster, database or slot is refused, so that two histories never mix.
+public struct ArchiveIdentity: Codable, Sendable, Equatable {
+    public var format: String = "logbook-archive"
+    public var version: Int = 1
+    public var systemIdentifier: String
+    public var database: String
+    public var slot: String
+    public var publication: String
+    public var createdAt: String
+
+    public init(systemIdentifier: String, database: String, slot: String, publication: String, createdAt: String) {
+        self.systemIdentifier = systemIdentifier; self.database = database; self.slot = slot
+        self.publication = publication; self.createdAt = createdAt
+    }
+
+    /// Why `other` (what the source says now) does not match this archive, or nil.
+    public func mismatch(with other: ArchiveIdentity) -> String? {
+        if systemIdentifier != other.systemIdentifier {
+            return "this archive belongs to the cluster with system identifier \(systemIdentifier), the source is \(other.systemIdentifier)"
+        }
+        if database != other.database { return "this archive belongs to database \(database), the source is \(other.database)" }
+        if slot != other.slot { return "this archive belongs to slot \(slot), not \(other.slot)" }
+        return nil
+    }
+}
+
+/// The folder of an archive and the paths inside it.
+public struct ArchiveDirectory: Sendable {
+    public let root: String
+    public init(_ root: String) { self.root = root }
+
+    public var identityPath: String { root + "/archive.json" }
+    public var segmentsPath: String { root + "/segments" }
+    public var basePath: String { root + "/base" }
+    public var spoolPath: String { root + "/spool" }
+    public var gapsPath: String { root + "/gaps.json" }
+
+    public func readIdentity() throws -> ArchiveIdentity? {
+        guard FileManager.default.fileExists(atPath: identityPath) else { return nil }
+        let data = try FileIO.readFile(identityPath)
+        do { return try JSONDecoder().decode(ArchiveIdentity.self, from: Data(data)) } catch {
+            throw ArchiveError(.corrupt, "archive.json is not readable: \(error)", path: identityPath)
+        }
+    }
+
+    /// Reads the identity, failing with a clear line if the folder is not an archive.
+    public func requireIdentity() throws -> ArchiveIdentity {
+        guard let id = try readIdentity() else {
+            throw ArchiveError(.notAnArchive, "not a Logbook archive (no archive.json)", path: root,
+                               fix: "point --archive at the folder `logbook run` writes to")
+        }
+        return id
+    }
+
+    public func create(_ identity: ArchiveIdentity) throws {
+        for d in [root, segmentsPath, basePath, spoolPath] { try FileIO.makeDirectory(d) }
+        try writeJSONAtomically(identity, to: identityPath)
+    }
+
+    /// Writes JSON to a temporary file, fsyncs it and renames it into place.
+    public func writeJSONAtomically<T: Encodable>(_ value: T, to path: String) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try [UInt8](enc.encode(value))
+        let tmp = path + ".tmp"
+        let fd = try FileIO.open(tmp, O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try FileIO.writeAll(fd, data, path: tmp)
+            try FileIO.fsync(fd, path: tmp)
+        } catch { close(fd); throw error }
+        close(fd)
+        try FileIO.rename(tmp, path)
+        try FileIO.fsyncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Sealed segments, in LSN order.
+    public func sealedSegments() throws -> [String] {
+        try listFiles(segmentsPath, ext: ArchiveFiles.sealedSegmentExtension)
+    }
+
+    public func openSegments() throws -> [String] {
+        try listFiles(segmentsPath, ext: ArchiveFiles.openSegmentExtension)
+    }
+
+    public func baseFiles() throws -> [String] {
+        try listFiles(basePath, ext: ArchiveFiles.baseExtension)
+    }
+
+    func listFiles(_ dir: String, ext: String) throws -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        return names.filter { $0.hasSuffix("." + ext) }.sorted().map { dir + "/" + $0 }
+    }
+}
+
+/// A gap in the archive: times that cannot be restored (a lost slot, then a new base copy).
+public struct ArchiveGap: Codable, Sendable {
+    public var fromLSN: LSN
+    public var fromTime: PGTimestamp?
+    public var toLSN: LSN
+    public var detectedAt: String
+    public var reason: String
+    public init(fromLSN: LSN, fromTime: PGTimestamp?, toLSN: LSN, detectedAt: String, reason: String) {
+        self.fromLSN = fromLSN; self.fromTime = fromTime; self.toLSN = toLSN; self.detectedAt = detectedAt; self.reason = reason
+    }
+}
+
+
+extension ArchiveDirectory {
+    /// Recorded gaps (a lost slot, then new base copies), oldest first.
+    public func readGaps() -> [ArchiveGap] {
+        guard let d = FileManager.default.contents(atPath: gapsPath) else { return [] }
+        return (try? JSONDecoder().decode([ArchiveGap].self, from: d)) ?? []
+    }
+}

@@ -1,0 +1,35 @@
+import PGWire
+
+/// Logbook's own record tag, next to the pgoutput tags: a table definition as JSON (`#`).
+public enum LogbookRecordTag {
+    public static let tableDefinition: UInt8 = 0x23 // '#'
+}
+
+/// Appends `u32 length + bytes` records into a frame payload.
+public struct RecordBuffer {
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var count = 0
+
+    public init() { bytes.reserveCapacity(1 << 20) }
+
+    public mutating func append(_ record: [UInt8]) {
+        let n = UInt32(record.count)
+        bytes.append(UInt8(n >> 24)); bytes.append(UInt8((n >> 16) & 0xFF)); bytes.append(UInt8((n >> 8) & 0xFF)); bytes.append(UInt8(n & 0xFF))
+        bytes.append(contentsOf: record)
+        count += 1
+    }
+
+    public var isEmpty: Bool { count == 0 }
+    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true); count = 0 }
+}
+
+/// Splits a records payload back into its records.
+public func splitRecords(_ payload: [UInt8]) throws -> [[UInt8]] {
+    var r = WireReader(payload)
+    var out: [[UInt8]] = []
+    while r.remaining > 0 {
+        let n = Int(try r.readUInt32("record length"))
+        out.append(try r.readBytes(n, "record"))
+    }
+    return out
+}

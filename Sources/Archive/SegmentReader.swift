@@ -1,0 +1,54 @@
+import Foundation
+import PGWire
+
+/// Reads the records of one segment in order, frame by frame (flat memory).
+public final class SegmentReader {
+    public let path: String
+    let frames: FrameFileReader
+    public private(set) var header: SegmentHeader?
+    public private(set) var footer: SegmentFooter?
+    var pending: [[UInt8]] = []
+    var pendingIndex = 0
+    /// The header of the frame the last record came from.
+    public private(set) var currentFrame: FrameHeader?
+    public private(set) var currentFrameOffset = 0
+
+    /// An open segment being written may end in a torn frame: stop there instead of failing.
+    let tolerateTornTail: Bool
+
+    public init(path: String, zstd: Zstd = Zstd()) throws {
+        self.path = path
+        tolerateTornTail = path.hasSuffix("." + ArchiveFiles.openSegmentExtension)
+        frames = try FrameFileReader(path: path, zstd: zstd)
+    }
+
+    /// The next record (a normalized pgoutput message or a `#` table definition), nil at the end.
+    /// A damaged frame throws an `ArchiveError` naming the file and offset.
+    public func nextRecord() throws -> [UInt8]? {
+        while pendingIndex >= pending.count {
+            let frame: Frame
+            do {
+                guard let f = try frames.next() else { return nil }
+                frame = f
+            } catch let p as FrameFileReader.Problem {
+                if p.isTornTail && tolerateTornTail { return nil }
+                throw p.error
+            }
+            switch frame.header.kind {
+            case .fileHeader: header = try frame.decodeJSON(SegmentHeader.self, path: path)
+            case .footer: footer = try frame.decodeJSON(SegmentFooter.self, path: path)
+            case .records:
+                do { pending = try splitRecords(frame.raw) } catch {
+                    throw ArchiveError(.corrupt, "frame records are malformed: \(error)", path: path, offset: frame.offset)
+                }
+                pendingIndex = 0
+                currentFrame = frame.header
+                currentFrameOffset = frame.offset
+            case .copyData:
+                throw ArchiveError(.corrupt, "segment holds a base-copy frame", path: path, offset: frame.offset)
+            }
+        }
+        defer { pendingIndex += 1 }
+        return pending[pendingIndex]
+    }
+}

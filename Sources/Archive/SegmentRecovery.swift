@@ -1,0 +1,154 @@
+import Foundation
+import PGWire
+
+/// Brings an open segment left by a crash into a sealed, consistent state: a torn tail frame is
+/// cut, records after the last complete transaction are dropped (the server re-sends that
+/// transaction, since its end LSN was never confirmed), a footer is written and the file sealed.
+enum SegmentRecovery {
+    struct Tally {
+        var transactions = 0, changes = 0
+        var tables = Set<String>()
+        var last: CommitPosition?
+        var firstCommitTime: PGTimestamp?
+    }
+
+    static func recover(_ path: String, archive: ArchiveDirectory, zstd: Zstd) throws {
+        let reader: FrameFileReader
+        do { reader = try FrameFileReader(path: path, zstd: zstd) } catch let e as ArchiveError where e.code == .corrupt {
+            // Crashed before the file magic was complete: nothing in it.
+            try? FileManager.default.removeItem(atPath: path)
+            return
+        }
+        var header: SegmentHeader?
+        // Where the last complete unit ends: (frame, index of its last record, records in that frame).
+        var cut: (frame: Frame, lastRecord: Int, recordCount: Int)?
+        var running = Tally(), atCut = Tally()
+        var inTxn = false
+        while true {
+            let frame: Frame
+            do {
+                guard let f = try reader.next() else { break }
+                frame = f
+            } catch let p as FrameFileReader.Problem {
+                if p.isTornTail { break }
+                throw ArchiveError(.corrupt, "open segment is damaged before its end (\(p.error.message))", path: path, offset: p.error.offset,
+                                   fix: "move this file out of the archive folder and restart; the transactions after its last sealed neighbour are re-read only if the slot still has them")
+            }
+            switch frame.header.kind {
+            case .fileHeader: header = try frame.decodeJSON(SegmentHeader.self, path: path)
+            case .records:
+                let records = try splitRecords(frame.raw)
+                for (i, rec) in records.enumerated() {
+                    guard let tag = rec.first else { continue }
+                    switch tag {
+                    case PgOutputMessage.Tag.begin.rawValue: inTxn = true
+                    case PgOutputMessage.Tag.commit.rawValue:
+                        var r = WireReader(rec, offset: 1)
+                        let c = try CommitMessage.decode(&r)
+                        inTxn = false
+                        running.transactions += 1
+                        running.last = CommitPosition(commitLSN: c.commitLSN, endLSN: c.endLSN, commitTime: c.commitTime)
+                        if running.firstCommitTime == nil { running.firstCommitTime = c.commitTime }
+                        atCut = running
+                        cut = (frame, i, records.count)
+                    case LogbookRecordTag.tableDefinition:
+                        if let def = try? JSONDecoder().decode(TableDefinition.self, from: Data(rec.dropFirst())) { running.tables.insert(def.qualifiedName) }
+                    case PgOutputMessage.Tag.insert.rawValue, PgOutputMessage.Tag.update.rawValue, PgOutputMessage.Tag.delete.rawValue,
+                         PgOutputMessage.Tag.truncate.rawValue, PgOutputMessage.Tag.message.rawValue:
+                        running.changes += 1
+                        if !inTxn && tag == PgOutputMessage.Tag.message.rawValue { atCut = running; cut = (frame, i, records.count) }
+                    default: break
+                    }
+                }
+            case .footer, .copyData: break
+            }
+        }
+        guard let header, let cut else {
+            try FileManager.default.removeItem(atPath: path)
+            return
+        }
+        // Truncate after the cut frame, or rewrite it without the records that follow the cut.
+        let fd = try FileIO.open(path, O_WRONLY)
+        defer { close(fd) }
+        let frameEnd = cut.frame.offset + FrameHeader.size + cut.frame.header.storedLength
+        if cut.lastRecord == cut.recordCount - 1 {
+            try FileIO.truncate(fd, frameEnd, path: path)
+        } else {
+            try FileIO.truncate(fd, cut.frame.offset, path: path)
+            var buf = RecordBuffer()
+            for rec in try splitRecords(cut.frame.raw).prefix(cut.lastRecord + 1) { buf.append(rec) }
+            let payload = try zstd.compress(buf.bytes)
+            var bytes = FrameHeader.encode(kind: .records, payload: payload, rawLength: buf.bytes.count, firstLSN: cut.frame.header.firstLSN,
+                                           lastEndLSN: atCut.last?.endLSN ?? .zero, lastCommitTime: atCut.last?.commitTime ?? PGTimestamp(rawValue: 0))
+            bytes.append(contentsOf: payload)
+            _ = lseek(fd, off_t(cut.frame.offset), SEEK_SET)
+            try FileIO.writeAll(fd, bytes, path: path)
+        }
+        let footer = SegmentFooter(firstLSN: header.firstLSN, last: atCut.last, firstCommitTime: atCut.firstCommitTime,
+                                   transactions: atCut.transactions, changes: atCut.changes, frames: 0, tables: atCut.tables.sorted())
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let raw = [UInt8](try enc.encode(footer))
+        let payload = try zstd.compress(raw)
+        var fbytes = FrameHeader.encode(kind: .footer, payload: payload, rawLength: raw.count, firstLSN: .zero, lastEndLSN: .zero,
+                                        lastCommitTime: PGTimestamp(rawValue: 0))
+        fbytes.append(contentsOf: payload)
+        _ = lseek(fd, 0, SEEK_END)
+        try FileIO.writeAll(fd, fbytes, path: path)
+        try FileIO.fsync(fd, path: path)
+        let sealed = archive.segmentsPath + "/" + header.firstLSN.fileName + "." + ArchiveFiles.sealedSegmentExtension
+        try FileIO.rename(path, sealed)
+        try FileIO.fsyncDirectory(archive.segmentsPath)
+    }
+}
+
+/// Reads what sealed segments say about themselves.
+public enum SegmentScanner {
+    /// The footer of a sealed segment (its last frame).
+    public static func footer(of path: String, zstd: Zstd = Zstd()) throws -> SegmentFooter {
+        let reader = try FrameFileReader(path: path, zstd: zstd)
+        var footer: SegmentFooter?
+        while true {
+            do {
+                guard let f = try reader.next() else { break }
+                if f.header.kind == .footer { footer = try f.decodeJSON(SegmentFooter.self, path: path) }
+            } catch let p as FrameFileReader.Problem {
+                throw p.error
+            }
+        }
+        guard let footer else {
+            throw ArchiveError(.corrupt, "sealed segment has no footer", path: path, fix: "run `logbook verify --archive` to see which segments are damaged")
+        }
+        return footer
+    }
+
+    /// The last commit in the archive, from the newest sealed segment that has one.
+    public static func lastCommit(in archive: ArchiveDirectory) throws -> CommitPosition? {
+        let zstd = Zstd()
+        for path in try archive.sealedSegments().reversed() {
+            if let last = try footer(of: path, zstd: zstd).last { return last }
+        }
+        return nil
+    }
+}
+
+extension SegmentScanner {
+    /// The last commit in the archive, counting the open segment being written.
+    public static func lastCommitIncludingOpen(in archive: ArchiveDirectory) throws -> CommitPosition? {
+        var last = try lastCommit(in: archive)
+        let cursor = ArchiveCursor(paths: try archive.openSegments())
+        while let ev = try cursor.next() {
+            if case .commit(let c) = ev { last = CommitPosition(commitLSN: c.commitLSN, endLSN: c.endLSN, commitTime: c.commitTime) }
+        }
+        return last
+    }
+
+    /// The first commit in the archive.
+    public static func firstCommit(in archive: ArchiveDirectory) throws -> CommitPosition? {
+        let cursor = try ArchiveCursor(archive: archive)
+        while let ev = try cursor.next() {
+            if case .commit(let c) = ev { return CommitPosition(commitLSN: c.commitLSN, endLSN: c.endLSN, commitTime: c.commitTime) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import PGWire
+
+/// Appends transactions to the open segment, seals it when it is big or old enough, and reports
+/// the last commit that is durable (fsynced). One instance per archive, used by one thread.
+///
+/// Records of a transaction are collected into a frame buffer; a frame is written when the
+/// buffer passes `frameBytes` (so a huge transaction never sits in memory) and at every `flush()`.
+/// A transaction never spans two segments.
+public final class SegmentWriter {
+    public struct Options: Sendable {
+        public var rollBytes = 64 << 20
+        public var rollSeconds: Double = 3600
+        public var frameBytes = 1 << 20
+        public var compressionLevel: Int32 = 3
+        public init() {}
+    }
+
+    let archive: ArchiveDirectory
+    let identity: ArchiveIdentity
+    let options: Options
+    let zstd: Zstd
+
+    // The open segment.
+    var file: FrameFileWriter?
+    var segmentFirstLSN = LSN.zero
+    var openedAt = Date()
+    var relationsInSegment = Set<UInt32>()
+    var tablesInSegment = Set<String>()
+    var segTransactions = 0
+    var segChanges = 0
+    var segFirstCommitTime: PGTimestamp?
+    var segLast: CommitPosition?
+
+    // The frame being built.
+    var buffer = RecordBuffer()
+    var bufferFirstLSN = LSN.zero
+    var bufferLast: CommitPosition?
+
+    var inTransaction = false
+    var currentCommitLSN = LSN.zero
+    /// Records (Y…, R, #) that describe each relation; written before its first change in a segment.
+    var relationRecords: [UInt32: (table: String, records: [[UInt8]])] = [:]
+
+    /// Last commit written to the file (maybe not yet fsynced).
+    public private(set) var lastWritten: CommitPosition?
+    /// Last commit known to be on disk.
+    public private(set) var durable: CommitPosition?
+    public private(set) var segmentsSealed = 0
+    public private(set) var bytesWritten = 0
+    public var hasUnflushedData: Bool { !buffer.isEmpty || lastWritten != durable }
+    public var isInTransaction: Bool { inTransaction }
+    /// Bytes collected for the next frame.
+    public var bufferedBytes: Int { buffer.bytes.count }
+
+    /// Opens the archive for writing: recovers an interrupted open segment (cutting a torn tail
+    /// and any transaction without its Commit) and finds the last durable commit.
+    public init(archive: ArchiveDirectory, identity: ArchiveIdentity, options: Options = Options()) throws {
+        self.archive = archive
+        self.identity = identity
+        self.options = options
+        self.zstd = Zstd(level: options.compressionLevel)
+        for partial in try archive.openSegments() {
+            try SegmentRecovery.recover(partial, archive: archive, zstd: zstd)
+        }
+        durable = try SegmentScanner.lastCommit(in: archive)
+        lastWritten = durable
+    }
+
+    /// Registers how a relation is described (its Y and R messages and its table definition record).
+    /// The records are written again before the relation's next change, in this segment and in every
+    /// later one that mentions it, so each segment decodes on its own.
+    public func defineRelation(_ oid: UInt32, table: String, records: [[UInt8]]) {
+        relationRecords[oid] = (table, records)
+        relationsInSegment.remove(oid)
+    }
+
+    public func beginTransaction(_ begin: BeginMessage, raw: [UInt8]) throws {
+        precondition(!inTransaction, "beginTransaction inside a transaction")
+        try openSegmentIfNeeded(firstLSN: begin.finalLSN)
+        inTransaction = true
+        currentCommitLSN = begin.finalLSN
+        if buffer.isEmpty { bufferFirstLSN = begin.finalLSN }
+        buffer.append(raw)
+    }
+
+    /// Appends one change (normalized pgoutput message) of the open transaction, or a
+    /// non-transactional message between transactions.
+    public func appendChange(_ raw: [UInt8], relations: [UInt32]) throws {
+        if !inTransaction {
+            // A non-transactional logical message: needs an open segment too.
+            try openSegmentIfNeeded(firstLSN: currentCommitLSN)
+        }
+        for oid in relations where !relationsInSegment.contains(oid) {
+            if let def = relationRecords[oid] {
+                for r in def.records { buffer.append(r) }
+                tablesInSegment.insert(def.table)
+            }
+            relationsInSegment.insert(oid)
+        }
+        buffer.append(raw)
+        segChanges += 1
+        if buffer.bytes.count >= options.frameBytes { try writeFrame() }
+    }
+
+    public func commitTransaction(_ commit: CommitMessage, raw: [UInt8]) throws {
+        precondition(inTransaction, "commitTransaction outside a transaction")
+        buffer.append(raw)
+        let pos = CommitPosition(commitLSN: commit.commitLSN, endLSN: commit.endLSN, commitTime: commit.commitTime)
+        bufferLast = pos
+        segLast = pos
+        if segFirstCommitTime == nil { segFirstCommitTime = commit.commitTime }
+        segTransactions += 1
+        inTransaction = false
+        if buffer.bytes.count >= options.frameBytes { try writeFrame() }
+    }
+
+    /// Writes the frame being built and fsyncs the segment. Returns the last durable commit.
+    @discardableResult
+    public func flush() throws -> CommitPosition? {
+        try writeFrame()
+        if let file, lastWritten != durable || file.frameCount > 0 {
+            try file.sync()
+            durable = lastWritten
+        }
+        return durable
+    }
+
+    /// Seals the open segment if it passed its size or age (only between transactions).
+    public func sealIfDue(now: Date = Date()) throws {
+        guard !inTransaction, let file else { return }
+        if file.bytesWritten + buffer.bytes.count >= options.rollBytes || now.timeIntervalSince(openedAt) >= options.rollSeconds {
+            try seal()
+        }
+    }
+
+    /// Writes the footer, fsyncs, and renames the open segment to its sealed name.
+    public func seal() throws {
+        guard let file, !inTransaction else { return }
+        try writeFrame()
+        let footer = SegmentFooter(firstLSN: segmentFirstLSN, last: segLast, firstCommitTime: segFirstCommitTime,
+                                   transactions: segTransactions, changes: segChanges, frames: file.frameCount + 1,
+                                   tables: tablesInSegment.sorted())
+        try file.writeJSONFrame(.footer, footer)
+        try file.sync()
+        durable = lastWritten
+        let sealed = archive.segmentsPath + "/" + segmentFirstLSN.fileName + "." + ArchiveFiles.sealedSegmentExtension
+        try FileIO.rename(file.path, sealed)
+        try FileIO.fsyncDirectory(archive.segmentsPath)
+        self.file = nil
+        segmentsSealed += 1
+    }
+
+    /// Writes what is buffered, fsyncs, and closes the open segment without sealing it: used
+    /// when the stream breaks mid-transaction. The next `SegmentWriter` on the archive recovers
+    /// it, cutting the unfinished transaction, which the server sends again.
+    public func abandon() throws {
+        guard let file else { return }
+        try writeFrame()
+        try file.sync()
+        durable = lastWritten
+        self.file = nil
+        inTransaction = false
+    }
+
+    func openSegmentIfNeeded(firstLSN: LSN) throws {
+        if file != nil { return }
+        let path = archive.segmentsPath + "/" + firstLSN.fileName + "." + ArchiveFiles.openSegmentExtension
+        let f = try FrameFileWriter(creating: path, zstd: zstd)
+        let header = SegmentHeader(systemIdentifier: identity.systemIdentifier, database: identity.database, slot: identity.slot,
+                                   firstLSN: firstLSN, createdAt: ISO8601DateFormatter().string(from: Date()))
+        try f.writeJSONFrame(.fileHeader, header)
+        try FileIO.fsyncDirectory(archive.segmentsPath)
+        file = f
+        segmentFirstLSN = firstLSN
+        openedAt = Date()
+        relationsInSegment.removeAll()
+        tablesInSegment.removeAll()
+        segTransactions = 0
+        segChanges = 0
+        segFirstCommitTime = nil
+        segLast = nil
+    }
+
+    func writeFrame() throws {
+        guard !buffer.isEmpty, let file else { return }
+        let before = file.bytesWritten
+        try buffer.bytes.withUnsafeBytes { raw in
+            try file.writeFrame(.records, raw: raw, firstLSN: bufferFirstLSN, lastEndLSN: bufferLast?.endLSN ?? .zero,
+                                lastCommitTime: bufferLast?.commitTime ?? PGTimestamp(rawValue: 0))
+        }
+        bytesWritten += file.bytesWritten - before
+        if let bufferLast { lastWritten = bufferLast }
+        buffer.removeAll()
+        bufferLast = nil
+        bufferFirstLSN = currentCommitLSN
+    }
+}

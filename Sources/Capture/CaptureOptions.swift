@@ -1,0 +1,56 @@
+import Archive
+import PGWire
+
+/// Everything `logbook run` is told.
+public struct CaptureOptions: Sendable {
+    public var source: String
+    public var archive: String
+    /// `schema.table` names.
+    public var tables: [String]
+    public var slot = "logbook"
+    public var publication = "logbook"
+    /// Exit once everything up to this LSN is archived.
+    public var endpos: LSN?
+    /// How often buffered changes are fsynced and confirmed to the server.
+    public var flushInterval: Double = 1.0
+    /// Flush sooner once this many bytes are buffered.
+    public var flushBytes = 8 << 20
+    public var segment = SegmentWriter.Options()
+    /// Take a new base copy of every table (after a lost slot), recording the gap.
+    public var resnapshot = false
+    /// Ask for `streaming` of large in-progress transactions (PG14+).
+    public var streaming = true
+    /// Reconnect after a lost connection, with backoff, up to this many attempts in a row.
+    public var maxReconnectAttempts = 30
+
+    public init(source: String, archive: String, tables: [String]) {
+        self.source = source
+        self.archive = archive
+        self.tables = tables
+    }
+}
+
+/// A table name as given on the command line, split and normalized to `schema.table`.
+public struct TableName: Hashable, Sendable, CustomStringConvertible {
+    public var schema: String
+    public var name: String
+    public init(schema: String, name: String) { self.schema = schema; self.name = name }
+
+    public init(parsing s: String) throws {
+        let trimmed = s.trimmingCharacters(in: .whitespaces)
+        let parts = trimmed.split(separator: ".", maxSplits: 1).map(String.init)
+        if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty {
+            schema = parts[0]; name = parts[1]
+        } else if parts.count == 1, !parts[0].isEmpty {
+            schema = "public"; name = parts[0]
+        } else {
+            throw CaptureError(.invalidOption, "'\(s)' is not a table name", fix: "write tables as schema.table, comma-separated")
+        }
+    }
+
+    public var description: String { "\(schema).\(name)" }
+    /// `"schema"."table"` for SQL.
+    public var quoted: String { "\"\(schema.replacingOccurrences(of: "\"", with: "\"\""))\".\"\(name.replacingOccurrences(of: "\"", with: "\"\""))\"" }
+}
+
+import Foundation

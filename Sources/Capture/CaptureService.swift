@@ -1,0 +1,259 @@
+import Archive
+import Foundation
+import LibPQ
+import Logging
+import PGWire
+
+/// `logbook run`: reads pgoutput from a logical slot and archives every committed change,
+/// confirming a position to the server only once the data behind it is fsynced.
+///
+/// `run()` blocks: it owns the libpq connections and the segment writer, and is meant to be
+/// called on a dedicated thread (the CLI's main thread), never on the cooperative pool.
+public final class CaptureService: @unchecked Sendable {
+    let options: CaptureOptions
+    let logger: Logger
+    let stop: StopSignal
+    let archive: ArchiveDirectory
+    public private(set) var stats = CaptureStats()
+
+    public init(options: CaptureOptions, logger: Logger, stop: StopSignal = StopSignal()) {
+        self.options = options
+        self.logger = logger
+        self.stop = stop
+        self.archive = ArchiveDirectory(options.archive)
+    }
+
+    /// Runs until `--endpos` is reached or a stop is requested. Throws `CaptureError` on a
+    /// failure the user must fix; reconnects on its own after a lost connection.
+    public func run() throws {
+        let tables = try options.tables.map(TableName.init(parsing:))
+        guard !tables.isEmpty else { throw CaptureError(.invalidOption, "no tables to archive", fix: "pass --tables schema.table[,...]") }
+        var session = try prepare(tables: tables)
+        var attempt = 0
+        while true {
+            do {
+                try stream(session)
+                return
+            } catch let e as PostgresError where e.code == .connection || e.code == .closed {
+                try? session.writer?.abandon()
+                session.writer = nil
+                attempt += 1
+                stats.reconnects += 1
+                guard attempt <= options.maxReconnectAttempts else {
+                    throw CaptureError(.connection, "lost the source and could not reconnect after \(attempt - 1) attempts: \(e.message)",
+                                       fix: "check that PostgreSQL is up and reachable, then run logbook again; nothing confirmed is lost")
+                }
+                // Reconnect with backoff, one log line per attempt.
+                while true {
+                    let delay = min(30.0, 0.5 * pow(2.0, Double(min(attempt, 6) - 1)))
+                    logger.warning("replication connection lost, reconnecting", metadata: [
+                        "attempt": "\(attempt)", "in_seconds": "\(delay)", "error": "\(e.message)"])
+                    if sleepUnlessStopped(delay) { return }
+                    do {
+                        session.replication = try Preflight.connect(options.source, replication: true)
+                        break
+                    } catch let ce as CaptureError where ce.code == .connection {
+                        attempt += 1
+                        guard attempt <= options.maxReconnectAttempts else { throw ce }
+                    }
+                }
+            }
+            if stop.isRequested { return }
+        }
+    }
+
+    /// Returns true if a stop was requested while sleeping.
+    func sleepUnlessStopped(_ seconds: Double) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if stop.isRequested { return true }
+            usleep(50_000)
+        }
+        return stop.isRequested
+    }
+
+    struct Session {
+        var replication: PostgresConnection
+        var identity: ArchiveIdentity
+        var protocolVersion: Int
+        var serverVersion: Int
+        var writer: SegmentWriter?
+    }
+
+    /// Preflight, archive identity, publication, slot and base copies.
+    func prepare(tables: [TableName]) throws -> Session {
+        let conn = try Preflight.connect(options.source, replication: false)
+        _ = try Preflight.check(conn, tables: tables, slot: options.slot)
+        let repl = try Preflight.connect(options.source, replication: true)
+        let sys = try Setup.identifySystem(repl)
+        let identity = ArchiveIdentity(systemIdentifier: sys.systemIdentifier, database: sys.database, slot: options.slot,
+                                       publication: options.publication, createdAt: ISO8601DateFormatter().string(from: Date()))
+        let existing = try archive.readIdentity()
+        if let existing, let why = existing.mismatch(with: identity) {
+            throw CaptureError(.archiveMismatch, "refusing to mix histories: \(why)",
+                               fix: "use a new --archive folder for this source, or point --source/--slot at the ones this archive was made from")
+        }
+        if existing == nil { try archive.create(identity) }
+        let id = existing ?? identity
+
+        try Setup.ensurePublication(conn, name: options.publication, tables: tables, logger: logger)
+        let slot = try Setup.slotState(conn, slot: options.slot)
+        let baseTables = Set(try BaseCopyReader.headers(in: archive).map(\.header.table))
+        let lastArchived = try SegmentScanner.lastCommit(in: archive)
+        let archiveHasHistory = !baseTables.isEmpty || lastArchived != nil
+
+        if slot.exists, slot.plugin != "pgoutput" {
+            throw CaptureError(.invalidOption, "slot \(options.slot) exists but uses plugin \(slot.plugin ?? "?")",
+                               fix: "choose another --slot, or drop that slot if nothing else uses it")
+        }
+        var needsSlot = !slot.exists
+        if slot.lost || (!slot.exists && archiveHasHistory) {
+            let gapFrom = lastArchived?.endLSN ?? .zero
+            let what = slot.lost ? "was invalidated (wal_status = lost)" : "no longer exists on the source"
+            guard options.resnapshot else {
+                throw CaptureError(.slotLost,
+                    "slot \(options.slot) \(what): changes after \(gapFrom)\(lastArchived.map { " (\($0.commitTime))" } ?? "") are not in the archive",
+                    fix: "run logbook run --resnapshot to take new base copies; the gap is recorded and replay will name it")
+            }
+            if slot.exists { try conn.query("SELECT pg_drop_replication_slot($1)", [options.slot]) }
+            needsSlot = true
+        }
+        if needsSlot {
+            let (lsn, snapshot) = try Setup.createSlot(repl, name: options.slot, temporary: false, serverVersion: repl.serverVersionNum)
+            logger.info("created replication slot", metadata: ["slot": "\(options.slot)", "lsn": "\(lsn)"])
+            let reason = archiveHasHistory ? "resnapshot" : "initial"
+            if archiveHasHistory {
+                try Setup.recordGap(ArchiveGap(fromLSN: lastArchived?.endLSN ?? .zero, fromTime: lastArchived?.commitTime, toLSN: lsn,
+                                               detectedAt: ISO8601DateFormatter().string(from: Date()), reason: "slot lost; new base copies taken"),
+                                    archive: archive)
+                logger.warning("recorded a gap in the archive", metadata: ["from": "\(lastArchived?.endLSN ?? .zero)", "to": "\(lsn)"])
+            }
+            try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: tables, reason: reason,
+                                     archive: archive, logger: logger)
+        } else {
+            // Tables added to --tables since the archive began: a base copy of their own, consistent
+            // with a temporary slot's snapshot, without stopping the stream of the others.
+            let newTables = tables.filter { !baseTables.contains($0.description) }
+            if !newTables.isEmpty {
+                let tmp = try Preflight.connect(options.source, replication: true)
+                let (lsn, snapshot) = try Setup.createSlot(tmp, name: "\(options.slot)_add_\(getpid())", temporary: true,
+                                                           serverVersion: tmp.serverVersionNum)
+                try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: newTables, reason: "added",
+                                         archive: archive, logger: logger)
+            }
+        }
+        let version = repl.serverVersionNum
+        return Session(replication: repl, identity: id, protocolVersion: version >= 140000 ? 2 : 1, serverVersion: version)
+    }
+
+    /// One replication session: from the archive's last durable commit until endpos, a stop,
+    /// or a lost connection (thrown).
+    func stream(_ session: Session) throws {
+        var session = session
+        let writer = try SegmentWriter(archive: archive, identity: session.identity, options: options.segment)
+        session.writer = writer
+        let router = ChangeRouter(writer: writer, archive: archive, source: options.source, logger: logger)
+        let start = writer.durable?.endLSN ?? .zero
+        var opts = ["proto_version '\(session.protocolVersion)'",
+                    "publication_names \(PostgresConnection.quoteLiteral(PostgresConnection.quoteIdent(options.publication)))"]
+        if session.protocolVersion >= 2 {
+            opts.append("messages 'true'")
+            if options.streaming { opts.append("streaming 'true'") }
+        }
+        let cmd = "START_REPLICATION SLOT \(PostgresConnection.quoteIdent(options.slot)) LOGICAL \(start) (\(opts.joined(separator: ", ")))"
+        do {
+            try session.replication.startReplication(cmd)
+        } catch let e as PostgresError where e.code == .query {
+            throw Self.classifyStartError(e, slot: options.slot, durable: writer.durable)
+        }
+        logger.info("streaming", metadata: ["slot": "\(options.slot)", "from": "\(start)", "proto_version": "\(session.protocolVersion)"])
+
+        let conn = session.replication
+        var lastKeepaliveEnd = LSN.zero
+        var lastReceived = start
+        var confirmed = LSN.zero
+        var nextFlush = Date().addingTimeInterval(options.flushInterval)
+        var lastStatusSent = Date.distantPast
+        var decoder = PgOutputDecoder(protocolVersion: session.protocolVersion)
+
+        func confirmPosition() -> LSN {
+            var pos = writer.durable?.endLSN ?? start
+            if router.isIdle && !writer.hasUnflushedData && lastKeepaliveEnd > pos { pos = lastKeepaliveEnd }
+            return max(pos, confirmed)
+        }
+        func flushAndConfirm(replyRequested: Bool = false) throws {
+            try writer.flush()
+            stats.flushes += 1
+            let pos = confirmPosition()
+            try conn.sendCopyData(StandbyStatusUpdate(written: max(lastReceived, pos), flushed: pos, applied: pos,
+                                                      replyRequested: replyRequested).encode())
+            if pos != confirmed { logger.debug("confirmed", metadata: ["lsn": "\(pos)"]) }
+            confirmed = pos
+            stats.lastConfirmed = pos
+            lastStatusSent = Date()
+            nextFlush = Date().addingTimeInterval(options.flushInterval)
+        }
+        func finish(_ why: String) throws {
+            try flushAndConfirm()
+            if !writer.isInTransaction { try writer.seal() }
+            conn.endReplication()
+            logger.info("stopped", metadata: ["reason": "\(why)", "confirmed": "\(confirmed)"])
+        }
+
+        while true {
+            if stop.isRequested { try finish("stop requested"); return }
+            let wait = max(0.0, min(0.2, nextFlush.timeIntervalSinceNow))
+            switch try conn.readCopyData(timeout: wait) {
+            case .end:
+                if let endpos = options.endpos, confirmed >= endpos { return }
+                throw PostgresError(.closed, "the server ended the replication stream")
+            case .timeout:
+                break
+            case .data(let bytes):
+                switch try ReplicationMessage.decode(bytes) {
+                case .keepalive(let k):
+                    lastKeepaliveEnd = max(lastKeepaliveEnd, k.walEnd)
+                    if k.replyRequested { try flushAndConfirm() }
+                case .xlogData(let x):
+                    let decoded: DecodedPgOutput
+                    do { decoded = try decoder.decode(bytes, from: x.payloadOffset) } catch let e as WireDecodeError {
+                        throw CaptureError(.protocolError, "cannot decode a pgoutput message at \(x.walStart): \(e)",
+                                           fix: "this server sends a message this version of logbook does not know; upgrade logbook (nothing after \(confirmed) was confirmed)")
+                    }
+                    let raw = PgOutputDecoder.normalized(bytes, from: x.payloadOffset, hadStreamXid: decoded.streamXid != nil)
+                    if let end = try router.handle(decoded, raw: raw) {
+                        lastReceived = max(lastReceived, end)
+                        stats.transactions = router.transactions
+                        stats.changes = router.changes
+                        stats.skippedDuplicates = router.skipped
+                        if !writer.isInTransaction { try writer.sealIfDue() }
+                        if let endpos = options.endpos, end >= endpos, router.isIdle { try finish("endpos \(endpos) reached"); return }
+                    }
+                }
+            }
+            if Date() >= nextFlush || writer.bufferedBytes >= options.flushBytes { try flushAndConfirm() }
+            // With --endpos on a quiet database, ask the server where WAL ends instead of waiting for its keepalive.
+            if let endpos = options.endpos {
+                if router.isIdle && !writer.hasUnflushedData && lastKeepaliveEnd >= endpos { try finish("endpos \(endpos) reached"); return }
+                if Date().timeIntervalSince(lastStatusSent) > 0.5 { try flushAndConfirm(replyRequested: true) }
+            }
+        }
+    }
+
+    static func classifyStartError(_ e: PostgresError, slot: String, durable: CommitPosition?) -> Error {
+        let gap = durable.map { "changes after \($0.endLSN) (\($0.commitTime))" } ?? "changes"
+        if e.sqlState == "42704" {
+            return CaptureError(.slotLost, "slot \(slot) no longer exists on the source: \(gap) are not in the archive",
+                                fix: "run logbook run --resnapshot to take new base copies; the gap is recorded and replay will name it")
+        }
+        if e.message.contains("can no longer get changes") || e.message.contains("invalidated") {
+            return CaptureError(.slotLost, "slot \(slot) was invalidated on the source: \(gap) are not in the archive",
+                                fix: "run logbook run --resnapshot to take new base copies; consider raising max_slot_wal_keep_size")
+        }
+        if e.sqlState == "55006" {
+            return CaptureError(.serverError, "slot \(slot) is in use by another process: \(e.message)",
+                                fix: "stop the other logbook or consumer of this slot, or choose another --slot")
+        }
+        return CaptureError(.serverError, "START_REPLICATION failed: \(e)", underlying: e)
+    }
+}

@@ -1,0 +1,57 @@
+import Archive
+import LibPQ
+
+/// Reads table definitions from the source's catalogs (not by running pg_dump).
+enum Catalog {
+    /// The definition of `table` as the connection sees it (inside a snapshot, if one is set).
+    static func definition(of table: TableName, on conn: PostgresConnection) throws -> TableDefinition? {
+        let rel = try conn.query("""
+            SELECT c.oid, c.relreplident FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
+            """, [table.schema, table.name])
+        guard let row = rel.rows.first, let oidText = row[0], let oid = UInt32(oidText) else { return nil }
+        return try definition(oid: oid, on: conn)
+    }
+
+    static func definition(oid: UInt32, on conn: PostgresConnection) throws -> TableDefinition? {
+        let rel = try conn.query("""
+            SELECT n.nspname, c.relname, c.relreplident FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1
+            """, [String(oid)])
+        guard let r = rel.rows.first else { return nil }
+        let cols = try conn.query("""
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, a.atttypmod, a.attnotnull,
+                   pg_get_expr(d.adbin, d.adrelid)
+            FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
+            """, [String(oid)])
+        let columns = cols.rows.map {
+            TableDefinition.Column(name: $0[0] ?? "", type: $0[1] ?? "text", typeOID: UInt32($0[2] ?? "") ?? 0,
+                                   typmod: Int32($0[3] ?? "") ?? -1, notNull: $0[4] == "t", defaultExpression: $0[5])
+        }
+        let pk = try conn.query("""
+            SELECT a.attname FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = $1 AND a.attnum = k.attnum
+            WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord
+            """, [String(oid)])
+        let enums = try conn.query("""
+            SELECT n.nspname, t.typname, array_to_string(array_agg(e.enumlabel ORDER BY e.enumsortorder), E'\\x1f')
+            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid OR t.typarray = a.atttypid
+            JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
+            WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'e'
+            GROUP BY n.nspname, t.typname ORDER BY 1, 2
+            """, [String(oid)])
+        let indexes = try conn.query("""
+            SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = $1 AND NOT i.indisprimary ORDER BY i.indexrelid
+            """, [String(oid)])
+        let checks = try conn.query("""
+            SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1 AND contype = 'c' ORDER BY conname
+            """, [String(oid)])
+        var checkMap: [String: String] = [:]
+        for row in checks.rows { if let n = row[0], let d = row[1] { checkMap[n] = d } }
+        return TableDefinition(
+            relationOID: oid, schema: r[0] ?? "", name: r[1] ?? "", columns: columns,
+            primaryKey: pk.rows.compactMap { $0[0] }, replicaIdentity: r[2] ?? "d",
+            enums: enums.rows.map { TableDefinition.EnumType(schema: $0[0] ?? "", name: $0[1] ?? "", labels: ($0[2] ?? "").split(separator: "\u{1f}", omittingEmptySubsequences: false).map(String.init)) },
+            indexes: indexes.rows.compactMap { $0[0] }, checks: checkMap)
+    }
+}

@@ -1,0 +1,193 @@
+import Archive
+import Foundation
+import LibPQ
+import Logging
+import PGWire
+
+/// Routes decoded pgoutput messages: plain transactions straight into the segment writer,
+/// streamed ones into a spool until their Stream Commit (an aborted one never reaches the
+/// archive), relation shapes into table-definition records, repeats of archived transactions
+/// into the bin.
+final class ChangeRouter {
+    let writer: SegmentWriter
+    let archive: ArchiveDirectory
+    let source: String
+    let logger: Logger
+
+    var inTransaction = false
+    var skipping = false
+    var spools: [UInt32: Spool] = [:]
+    var streamXid: UInt32?
+    var definedShape: [UInt32: RelationMessage] = [:]
+    var typeRecords: [UInt32: [UInt8]] = [:]
+    var catalog: PostgresConnection?
+    private(set) var transactions = 0
+    private(set) var changes = 0
+    private(set) var skipped = 0
+
+    init(writer: SegmentWriter, archive: ArchiveDirectory, source: String, logger: Logger) {
+        self.writer = writer
+        self.archive = archive
+        self.source = source
+        self.logger = logger
+        // Spools of a previous session are stale: the server streams those transactions again.
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: archive.spoolPath) {
+            for n in names where n.hasSuffix(".spool") { unlink(archive.spoolPath + "/" + n) }
+        }
+    }
+
+    /// No transaction is open and none is being spooled.
+    var isIdle: Bool { !inTransaction && spools.isEmpty }
+
+    /// Handles one message. Returns the end LSN when a transaction (or a non-transactional
+    /// message) is complete.
+    func handle(_ d: DecodedPgOutput, raw: [UInt8]) throws -> LSN? {
+        if let xid = d.streamXid {
+            guard let top = streamXid, let spool = spools[top] else {
+                throw CaptureError(.protocolError, "streamed change for xid \(xid) outside a Stream Start")
+            }
+            try spool.append(subxid: xid, raw)
+            return nil
+        }
+        switch d.message {
+        case .streamStart(let s):
+            streamXid = s.xid
+            if s.firstSegment || spools[s.xid] == nil {
+                spools[s.xid]?.remove()
+                spools[s.xid] = try Spool(directory: archive.spoolPath, xid: s.xid)
+            }
+            return nil
+        case .streamStop:
+            try spools[streamXid ?? 0]?.writeBuffer()
+            streamXid = nil
+            return nil
+        case .streamAbort(let a):
+            if a.subxid == a.xid {
+                spools.removeValue(forKey: a.xid)?.remove()
+                logger.debug("streamed transaction aborted", metadata: ["xid": "\(a.xid)"])
+            } else {
+                spools[a.xid]?.abortedSubxids.insert(a.subxid)
+            }
+            return nil
+        case .streamCommit(let c):
+            guard let spool = spools.removeValue(forKey: c.xid) else {
+                throw CaptureError(.protocolError, "Stream Commit for xid \(c.xid) without its Stream Start")
+            }
+            defer { spool.remove() }
+            var begin = WireWriter(capacity: 21)
+            begin.write(PgOutputMessage.Tag.begin.rawValue); begin.write(c.commitLSN); begin.write(c.commitTime); begin.write(c.xid)
+            try beginTransaction(BeginMessage(finalLSN: c.commitLSN, commitTime: c.commitTime, xid: c.xid), raw: begin.bytes)
+            var inner = PgOutputDecoder(protocolVersion: 1)
+            try spool.replay { rec in try handleInTransaction(try inner.decode(rec).message, raw: rec) }
+            var commit = WireWriter(capacity: 26)
+            commit.write(PgOutputMessage.Tag.commit.rawValue); commit.write(UInt8(0)); commit.write(c.commitLSN)
+            commit.write(c.endLSN); commit.write(c.commitTime)
+            return try commitTransaction(CommitMessage(flags: 0, commitLSN: c.commitLSN, endLSN: c.endLSN, commitTime: c.commitTime), raw: commit.bytes)
+        case .begin(let b):
+            try beginTransaction(b, raw: raw)
+            return nil
+        case .commit(let c):
+            return try commitTransaction(c, raw: raw)
+        case .message(let m) where !m.transactional && !inTransaction:
+            // Outside any transaction: archived on its own, at its LSN.
+            if let last = writer.lastWritten, m.lsn <= last.endLSN { skipped += 1; return nil }
+            try writer.appendChange(raw, relations: [])
+            changes += 1
+            return m.lsn
+        default:
+            try handleInTransaction(d.message, raw: raw)
+            return nil
+        }
+    }
+
+    func beginTransaction(_ b: BeginMessage, raw: [UInt8]) throws {
+        inTransaction = true
+        // A transaction the archive already holds (re-sent after a crash before the confirm).
+        if let last = writer.lastWritten, b.finalLSN <= last.commitLSN {
+            skipping = true
+            return
+        }
+        skipping = false
+        try writer.beginTransaction(b, raw: raw)
+    }
+
+    func commitTransaction(_ c: CommitMessage, raw: [UInt8]) throws -> LSN {
+        inTransaction = false
+        if skipping {
+            skipping = false
+            skipped += 1
+            return c.endLSN
+        }
+        try writer.commitTransaction(c, raw: raw)
+        transactions += 1
+        return c.endLSN
+    }
+
+    func handleInTransaction(_ message: PgOutputMessage, raw: [UInt8]) throws {
+        switch message {
+        case .relation(let r):
+            if definedShape[r.oid] != r { try define(r, raw: raw) }
+        case .type(let t):
+            typeRecords[t.oid] = raw
+        case .origin:
+            break
+        case .insert(let m):
+            if !skipping { try writer.appendChange(raw, relations: [m.relation]); changes += 1 }
+        case .update(let m):
+            if !skipping { try writer.appendChange(raw, relations: [m.relation]); changes += 1 }
+        case .delete(let m):
+            if !skipping { try writer.appendChange(raw, relations: [m.relation]); changes += 1 }
+        case .truncate(let m):
+            if !skipping { try writer.appendChange(raw, relations: m.relations); changes += 1 }
+        case .message:
+            if !skipping { try writer.appendChange(raw, relations: []); changes += 1 }
+        default:
+            throw CaptureError(.protocolError, "unexpected pgoutput message inside a transaction: \(message)")
+        }
+    }
+
+    /// A relation's shape is new or changed: record its definition, reconciled with the columns
+    /// the Relation message names (the catalog may already be ahead of the stream).
+    func define(_ r: RelationMessage, raw: [UInt8]) throws {
+        var def = (try? catalogConnection().flatMap { try Catalog.definition(oid: r.oid, on: $0) }) ?? nil
+        let catalogColumns = def?.columns ?? []
+        var columns: [TableDefinition.Column] = []
+        for c in r.columns {
+            if let cc = catalogColumns.first(where: { $0.name == c.name && $0.typeOID == c.typeOID && $0.typmod == c.typmod }) {
+                columns.append(cc)
+            } else {
+                let type = (try? catalogConnection()?.query("SELECT format_type($1, $2)", [String(c.typeOID), String(c.typmod)]).scalar) ?? nil
+                columns.append(TableDefinition.Column(name: c.name, type: type ?? "text", typeOID: c.typeOID, typmod: c.typmod,
+                                                      notNull: false, defaultExpression: nil))
+            }
+        }
+        let keyFromR = r.columns.filter(\.isKey).map(\.name)
+        if def == nil {
+            def = TableDefinition(relationOID: r.oid, schema: r.namespace, name: r.name, columns: columns, primaryKey: [],
+                                  replicaIdentity: String(UnicodeScalar(r.replicaIdentity)))
+        }
+        def!.columns = columns
+        def!.schema = r.namespace
+        def!.name = r.name
+        if !def!.primaryKey.allSatisfy({ k in columns.contains { $0.name == k } }) {
+            def!.primaryKey = r.replicaIdentity == UInt8(ascii: "f") ? [] : keyFromR
+        }
+        var records: [[UInt8]] = []
+        for c in r.columns { if let t = typeRecords[c.typeOID] { records.append(t) } }
+        records.append(raw)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        records.append([LogbookRecordTag.tableDefinition] + [UInt8](try enc.encode(def!)))
+        writer.defineRelation(r.oid, table: def!.qualifiedName, records: records)
+        if definedShape[r.oid] != nil {
+            logger.info("table shape changed", metadata: ["table": "\(def!.qualifiedName)", "columns": "\(columns.map(\.name).joined(separator: ","))"])
+        }
+        definedShape[r.oid] = r
+    }
+
+    func catalogConnection() throws -> PostgresConnection? {
+        if let catalog { return catalog }
+        catalog = try? PostgresConnection(conninfo: source, replication: false, applicationName: "logbook-catalog")
+        return catalog
+    }
+}

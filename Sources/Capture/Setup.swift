@@ -1,0 +1,120 @@
+import Archive
+import Foundation
+import LibPQ
+import Logging
+import PGWire
+
+/// What the server said about itself on the replication connection.
+struct SystemInfo {
+    var systemIdentifier: String
+    var timeline: Int
+    var walPosition: LSN
+    var database: String
+}
+
+enum Setup {
+    static func identifySystem(_ repl: PostgresConnection) throws -> SystemInfo {
+        let r = try repl.query("IDENTIFY_SYSTEM")
+        guard let row = r.rows.first, row.count >= 4 else { throw CaptureError(.protocolError, "IDENTIFY_SYSTEM returned no row") }
+        return SystemInfo(systemIdentifier: row[0] ?? "", timeline: Int(row[1] ?? "") ?? 0,
+                          walPosition: LSN(string: row[2] ?? "") ?? .zero, database: row[3] ?? "")
+    }
+
+    /// Creates the publication if missing and adds any listed table it lacks.
+    static func ensurePublication(_ conn: PostgresConnection, name: String, tables: [TableName], logger: Logger) throws {
+        let q = PostgresConnection.quoteIdent(name)
+        let exists = try conn.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [name]).rows.count == 1
+        if !exists {
+            try conn.query("CREATE PUBLICATION \(q) FOR TABLE \(tables.map(\.quoted).joined(separator: ", "))")
+            logger.info("created publication", metadata: ["publication": "\(name)"])
+            return
+        }
+        let have = Set(try conn.query("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = $1", [name]).rows.compactMap { $0[0] })
+        for t in tables where !have.contains(t.description) {
+            try conn.query("ALTER PUBLICATION \(q) ADD TABLE \(t.quoted)")
+            logger.info("added table to publication", metadata: ["publication": "\(name)", "table": "\(t)"])
+        }
+    }
+
+    struct SlotState { var exists: Bool; var lost: Bool; var confirmedFlush: LSN?; var plugin: String? }
+
+    static func slotState(_ conn: PostgresConnection, slot: String) throws -> SlotState {
+        let r = try conn.query("SELECT plugin, confirmed_flush_lsn, wal_status FROM pg_replication_slots WHERE slot_name = $1", [slot])
+        guard let row = r.rows.first else { return SlotState(exists: false, lost: false) }
+        return SlotState(exists: true, lost: row[2] == "lost", confirmedFlush: row[1].flatMap { LSN(string: $0) }, plugin: row[0])
+    }
+
+    /// Creates a logical slot with an exported snapshot. Returns the consistent point and the
+    /// snapshot name, which stays valid until the next command on `repl`.
+    static func createSlot(_ repl: PostgresConnection, name: String, temporary: Bool, serverVersion: Int) throws -> (LSN, String) {
+        let q = PostgresConnection.quoteIdent(name)
+        let sql = serverVersion >= 150000
+            ? "CREATE_REPLICATION_SLOT \(q) \(temporary ? "TEMPORARY " : "")LOGICAL pgoutput (SNAPSHOT 'export')"
+            : "CREATE_REPLICATION_SLOT \(q) \(temporary ? "TEMPORARY " : "")LOGICAL pgoutput EXPORT_SNAPSHOT"
+        let r = try repl.query(sql)
+        guard let lsnText = r.value(0, "consistent_point"), let lsn = LSN(string: lsnText), let snap = r.value(0, "snapshot_name") else {
+            throw CaptureError(.protocolError, "CREATE_REPLICATION_SLOT returned no consistent point or snapshot")
+        }
+        return (lsn, snap)
+    }
+
+    /// Copies each table inside the exported snapshot into a base-copy file valid at `lsn`.
+    static func takeBaseCopies(source: String, snapshot: String, lsn: LSN, tables: [TableName], reason: String,
+                               archive: ArchiveDirectory, logger: Logger) throws {
+        let conn = try Preflight.connect(source, replication: false)
+        try conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try conn.query("SET TRANSACTION SNAPSHOT \(PostgresConnection.quoteLiteral(snapshot))")
+        let nowMicros = Int64(try conn.query("SELECT (EXTRACT(EPOCH FROM now()) * 1000000)::bigint").scalar ?? "") ?? 0
+        let snapshotTime = PGTimestamp(rawValue: nowMicros - PGTimestamp.epochOffsetSeconds * 1_000_000)
+        for t in tables {
+            guard let def = try Catalog.definition(of: t, on: conn) else {
+                throw CaptureError(.tableMissing, "table \(t) does not exist on the source", fix: "create it, or remove it from --tables")
+            }
+            let header = BaseHeader(table: t.description, lsn: lsn, snapshot: snapshot, reason: reason,
+                                    createdAt: ISO8601DateFormatter().string(from: Date()), snapshotTime: snapshotTime, definition: def)
+            let writer = try BaseCopyWriter(archive: archive, header: header)
+            let progress = Progress(label: "base copy \(t)")
+            let cols = def.columns.map { PostgresConnection.quoteIdent($0.name) }.joined(separator: ", ")
+            try conn.copyOut("COPY \(t.quoted) (\(cols)) TO STDOUT") { chunk in
+                try writer.append(chunk)
+                progress.update(rows: writer.rows, bytes: writer.rawBytes)
+            }
+            let path = try writer.finish()
+            progress.finish(rows: writer.rows, bytes: writer.rawBytes)
+            logger.info("base copy written", metadata: ["table": "\(t)", "lsn": "\(lsn)", "rows": "\(writer.rows)",
+                                                       "file": "\((path as NSString).lastPathComponent)"])
+        }
+        try conn.query("COMMIT")
+    }
+
+    static func recordGap(_ gap: ArchiveGap, archive: ArchiveDirectory) throws {
+        try archive.writeJSONAtomically(archive.readGaps() + [gap], to: archive.gapsPath)
+    }
+}
+
+/// Progress on stderr (rows, MB/s), only when stderr is a terminal.
+final class Progress {
+    let label: String
+    let start = Date()
+    var last = Date.distantPast
+    let enabled = isatty(2) == 1
+
+    init(label: String) { self.label = label }
+
+    func update(rows: Int, bytes: Int, total: Int? = nil) {
+        guard enabled, Date().timeIntervalSince(last) > 0.5 else { return }
+        last = Date()
+        let secs = max(0.001, last.timeIntervalSince(start))
+        var line = "\r\(label): \(rows) rows, \(String(format: "%.1f", Double(bytes) / secs / 1e6)) MB/s"
+        if let total, total > 0, rows > 0 {
+            let left = secs * Double(total - rows) / Double(rows)
+            line += ", ~\(Int(left))s left"
+        }
+        FileHandle.standardError.write(Data((line + "   ").utf8))
+    }
+
+    func finish(rows: Int, bytes: Int) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\(label): \(rows) rows, done in \(String(format: "%.1f", Date().timeIntervalSince(start)))s\n".utf8))
+    }
+}

@@ -1,0 +1,66 @@
+import Archive
+import Foundation
+
+/// The changes of one streamed, still uncommitted transaction, on disk until its Stream Commit.
+/// Records are `u32 subxid + u32 length + normalized pgoutput message`. An aborted
+/// subtransaction's records are skipped at commit; an aborted transaction's file is deleted.
+final class Spool {
+    let path: String
+    let xid: UInt32
+    let fd: Int32
+    var abortedSubxids = Set<UInt32>()
+    var buffer: [UInt8] = []
+    private(set) var records = 0
+
+    init(directory: String, xid: UInt32) throws {
+        self.xid = xid
+        path = directory + "/\(xid).spool"
+        fd = try FileIO.open(path, O_RDWR | O_CREAT | O_TRUNC)
+    }
+
+    deinit { close(fd) }
+
+    func append(subxid: UInt32, _ message: [UInt8]) throws {
+        for v in [subxid, UInt32(message.count)] {
+            buffer.append(UInt8(v >> 24)); buffer.append(UInt8((v >> 16) & 0xFF)); buffer.append(UInt8((v >> 8) & 0xFF)); buffer.append(UInt8(v & 0xFF))
+        }
+        buffer.append(contentsOf: message)
+        records += 1
+        if buffer.count >= 1 << 20 { try writeBuffer() }
+    }
+
+    func writeBuffer() throws {
+        guard !buffer.isEmpty else { return }
+        try FileIO.writeAll(fd, buffer, path: path)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Reads the records back in order, skipping aborted subtransactions. Memory stays at one
+    /// read chunk plus one record.
+    func replay(_ body: ([UInt8]) throws -> Void) throws {
+        try writeBuffer()
+        var pos: off_t = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var pending: [UInt8] = []
+        var consumed = 0
+        while true {
+            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, pos) }
+            if n < 0 { throw ArchiveError(.io, "cannot read spool: \(String(cString: strerror(errno)))", path: path) }
+            if n == 0 { break }
+            pos += off_t(n)
+            if consumed > 0 { pending.removeFirst(consumed); consumed = 0 }
+            pending.append(contentsOf: chunk[0..<n])
+            while pending.count - consumed >= 8 {
+                let b = consumed
+                let sub = UInt32(pending[b]) << 24 | UInt32(pending[b + 1]) << 16 | UInt32(pending[b + 2]) << 8 | UInt32(pending[b + 3])
+                let len = Int(UInt32(pending[b + 4]) << 24 | UInt32(pending[b + 5]) << 16 | UInt32(pending[b + 6]) << 8 | UInt32(pending[b + 7]))
+                guard pending.count - consumed - 8 >= len else { break }
+                if !abortedSubxids.contains(sub) { try body(Array(pending[(b + 8)..<(b + 8 + len)])) }
+                consumed += 8 + len
+            }
+        }
+        if pending.count - consumed != 0 { throw ArchiveError(.corrupt, "spool ends inside a record", path: path) }
+    }
+
+    func remove() { unlink(path) }
+}

@@ -1,0 +1,111 @@
+import Archive
+import Foundation
+import LibPQ
+import PGWire
+
+/// `logbook status`: what the archive holds, and with a source, how far the slot lags.
+public struct ArchiveStatus: Codable, Sendable {
+    public struct Base: Codable, Sendable { public var table: String; public var lsn: String; public var reason: String; public var bytes: Int }
+    public struct Slot: Codable, Sendable {
+        public var name: String
+        public var exists: Bool
+        public var active: Bool
+        public var confirmedFlushLSN: String?
+        public var walStatus: String?
+        public var lagBytes: Int64?
+        public var lagSeconds: Double?
+    }
+    public var archive: String
+    public var systemIdentifier: String
+    public var database: String
+    public var slotName: String
+    public var sealedSegments: Int
+    public var openSegments: Int
+    public var segmentBytes: Int
+    public var firstLSN: String?
+    public var lastEndLSN: String?
+    public var firstCommitTime: String?
+    public var lastCommitTime: String?
+    public var transactions: Int
+    public var changes: Int
+    public var baseCopies: [Base]
+    public var slot: Slot?
+
+    public static func read(archive path: String, source: String? = nil) throws -> ArchiveStatus {
+        let archive = ArchiveDirectory(path)
+        let id = try archive.requireIdentity()
+        let sealed = try archive.sealedSegments()
+        let open = try archive.openSegments()
+        var bytes = 0
+        for p in sealed + open { bytes += (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0 }
+        var firstLSN: LSN?, firstTime: PGTimestamp?, last: CommitPosition?
+        var txns = 0, changes = 0
+        let zstd = Zstd()
+        for p in sealed {
+            let f = try SegmentScanner.footer(of: p, zstd: zstd)
+            if firstLSN == nil { firstLSN = f.firstLSN }
+            if firstTime == nil { firstTime = f.firstCommitTime }
+            if let l = f.last { last = l }
+            txns += f.transactions
+            changes += f.changes
+        }
+        // The open segment: scan its committed transactions.
+        for p in open {
+            let cursor = ArchiveCursor(paths: [p])
+            while let ev = try cursor.next() {
+                switch ev {
+                case .commit(let c):
+                    if firstLSN == nil { firstLSN = c.commitLSN }
+                    if firstTime == nil { firstTime = c.commitTime }
+                    last = CommitPosition(commitLSN: c.commitLSN, endLSN: c.endLSN, commitTime: c.commitTime)
+                    txns += 1
+                case .change: changes += 1
+                default: break
+                }
+            }
+        }
+        let bases = try BaseCopyReader.headers(in: archive).map { p, h in
+            Base(table: h.table, lsn: h.lsn.description, reason: h.reason,
+                 bytes: (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0)
+        }
+        var status = ArchiveStatus(archive: path, systemIdentifier: id.systemIdentifier, database: id.database, slotName: id.slot,
+                                   sealedSegments: sealed.count, openSegments: open.count, segmentBytes: bytes,
+                                   firstLSN: firstLSN?.description, lastEndLSN: last?.endLSN.description,
+                                   firstCommitTime: firstTime?.description, lastCommitTime: last?.commitTime.description,
+                                   transactions: txns, changes: changes, baseCopies: bases, slot: nil)
+        if let source {
+            let conn = try PostgresConnection(conninfo: source, applicationName: "logbook-status")
+            let r = try conn.query("""
+                SELECT s.active, s.confirmed_flush_lsn, s.wal_status,
+                       pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint,
+                       EXTRACT(EPOCH FROM r.flush_lag)::float8
+                FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+                WHERE s.slot_name = $1
+                """, [id.slot])
+            if let row = r.rows.first {
+                status.slot = Slot(name: id.slot, exists: true, active: row[0] == "t", confirmedFlushLSN: row[1], walStatus: row[2],
+                                   lagBytes: row[3].flatMap { Int64($0) }, lagSeconds: row[4].flatMap { Double($0) } ?? 0)
+            } else {
+                status.slot = Slot(name: id.slot, exists: false, active: false)
+            }
+        }
+        return status
+    }
+
+    public func render() -> String {
+        var out = "archive \(archive): cluster \(systemIdentifier), database \(database), slot \(slotName)\n"
+        out += "segments: \(sealedSegments) sealed, \(openSegments) open, \(segmentBytes) bytes; \(transactions) transactions, \(changes) changes\n"
+        out += "archived: LSN \(firstLSN ?? "-") .. \(lastEndLSN ?? "-"), commits \(firstCommitTime ?? "-") .. \(lastCommitTime ?? "-")\n"
+        for b in baseCopies { out += "base copy: \(b.table) at \(b.lsn) (\(b.reason)), \(b.bytes) bytes\n" }
+        if let s = slot {
+            if s.exists {
+                out += "slot \(s.name): \(s.active ? "active" : "inactive"), confirmed \(s.confirmedFlushLSN ?? "-"), wal_status \(s.walStatus ?? "-"), lag \(s.lagBytes.map(String.init) ?? "-") bytes"
+                if let secs = s.lagSeconds { out += ", \(String(format: "%.1f", secs)) s" }
+                out += "\n"
+            } else {
+                out += "slot \(s.name): MISSING on the source\n"
+            }
+        }
+        return out
+    }
+}

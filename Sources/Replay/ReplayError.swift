@@ -1,0 +1,21 @@
+/// A failure of `logbook replay` (or `mark`, `schema`): one line, with the fix.
+public struct ReplayError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Base: String { case outOfRange, inGap, badPoint, unknownTable, unknownMark, targetExists, target, invalidOption }
+        fileprivate let base: Base
+        public static let outOfRange = Code(base: .outOfRange)
+        public static let inGap = Code(base: .inGap)
+        public static let badPoint = Code(base: .badPoint)
+        public static let unknownTable = Code(base: .unknownTable)
+        public static let unknownMark = Code(base: .unknownMark)
+        public static let targetExists = Code(base: .targetExists)
+        public static let target = Code(base: .target)
+        public static let invalidOption = Code(base: .invalidOption)
+        public var description: String { base.rawValue }
+    }
+    public var code: Code
+    public var message: String
+    public var fix: String?
+    public init(_ code: Code, _ message: String, fix: String? = nil) { self.code = code; self.message = message; self.fix = fix }
+    public var description: String { fix.map { "\(message) — \($0)" } ?? message }
+}

@@ -1,0 +1,95 @@
+import Archive
+import Foundation
+import PGWire
+
+/// A replay point resolved against the archive: the base copy to start from and the rule that
+/// says which archived transactions are in.
+struct ReplayPlan {
+    enum Rule {
+        case all
+        case committedAtOrBefore(PGTimestamp)
+        case endsAtOrBefore(LSN)
+        case committedBefore(LSN)
+    }
+    var base: (path: String, header: BaseHeader)
+    var rule: Rule
+}
+
+struct ReplayPlanner {
+    let archive: ArchiveDirectory
+    let table: String
+
+    func plan(_ point: ReplayPoint) throws -> ReplayPlan {
+        let all = try BaseCopyReader.headers(in: archive)
+        let bases = all.filter { $0.header.table == table }.sorted { $0.header.lsn < $1.header.lsn }
+        guard let first = bases.first else {
+            let names = Set(all.map(\.header.table)).sorted()
+            throw ReplayError(.unknownTable, "the archive has no base copy of \(table)",
+                              fix: names.isEmpty ? "run logbook run with this table in --tables first" : "archived tables: \(names.joined(separator: ", "))")
+        }
+        let last = try SegmentScanner.lastCommitIncludingOpen(in: archive)
+        func range() -> String {
+            "the archive can restore \(table) from \(first.header.snapshotTime) (LSN \(first.header.lsn)) to "
+                + (last.map { "\($0.commitTime) (LSN \($0.endLSN))" } ?? "\(first.header.snapshotTime) (no change archived yet)")
+        }
+        let gaps = archive.readGaps()
+        switch point {
+        case .latest:
+            return ReplayPlan(base: bases.last!, rule: .all)
+        case .time(let t):
+            guard t >= first.header.snapshotTime else {
+                throw ReplayError(.outOfRange, "\(t) is before the archive's first base copy of \(table)", fix: range())
+            }
+            if let last, t > last.commitTime, t > bases.last!.header.snapshotTime {
+                throw ReplayError(.outOfRange, "\(t) is after the last archived commit", fix: range() + "; omit --at for the latest state")
+            }
+            for g in gaps {
+                let resumed = bases.first { $0.header.lsn == g.toLSN }?.header.snapshotTime
+                if let from = g.fromTime, t > from, let resumed, t < resumed {
+                    throw ReplayError(.inGap, "\(t) falls in a gap of the archive (\(g.reason)): nothing was archived from \(from) to \(resumed)",
+                                      fix: "choose a time outside the gap; " + range())
+                }
+            }
+            let base = bases.last { $0.header.snapshotTime <= t }!
+            return ReplayPlan(base: base, rule: .committedAtOrBefore(t))
+        case .lsn(let l):
+            guard l >= first.header.lsn else {
+                throw ReplayError(.outOfRange, "LSN \(l) is before the archive's first base copy of \(table)", fix: range())
+            }
+            if let last, l > last.endLSN, l > bases.last!.header.lsn {
+                throw ReplayError(.outOfRange, "LSN \(l) is after the last archived commit", fix: range())
+            }
+            for g in gaps where l > g.fromLSN && l < g.toLSN {
+                throw ReplayError(.inGap, "LSN \(l) falls in a gap of the archive (\(g.reason)) from \(g.fromLSN) to \(g.toLSN)",
+                                  fix: "choose a point outside the gap; " + range())
+            }
+            return ReplayPlan(base: bases.last { $0.header.lsn <= l }!, rule: .endsAtOrBefore(l))
+        case .mark(let name):
+            guard let markLSN = try findMark(name) else {
+                throw ReplayError(.unknownMark, "no mark named '\(name)' in the archive", fix: "list marks with logbook inspect, or create one with logbook mark")
+            }
+            guard let base = bases.last(where: { $0.header.lsn <= markLSN }) else {
+                throw ReplayError(.outOfRange, "mark '\(name)' is before the archive's first base copy of \(table)", fix: range())
+            }
+            return ReplayPlan(base: base, rule: .committedBefore(markLSN))
+        }
+    }
+
+    /// Commit LSN of the (last) transaction that carries mark `name`.
+    func findMark(_ name: String) throws -> LSN? {
+        let cursor = try ArchiveCursor(archive: archive)
+        var current: LSN?
+        var found: LSN?
+        while let ev = try cursor.next() {
+            switch ev {
+            case .begin(let b): current = b.finalLSN
+            case .change(.message(let m), _) where m.prefix == MarkWriter.prefix && String(decoding: m.content, as: UTF8.self) == name:
+                found = current
+            case .message(let m) where m.prefix == MarkWriter.prefix && String(decoding: m.content, as: UTF8.self) == name:
+                found = m.lsn
+            default: break
+            }
+        }
+        return found
+    }
+}

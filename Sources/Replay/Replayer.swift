@@ -1,0 +1,213 @@
+import Archive
+import Foundation
+import LibPQ
+import Logging
+import PGWire
+
+/// What `logbook replay` is asked to do.
+public struct ReplayRequest: Sendable {
+    public enum Destination: Sendable {
+        case database(conninfo: String, into: String?, replace: Bool)
+        case file(path: String, format: String)
+    }
+    public var archive: String
+    public var table: String
+    public var point: ReplayPoint
+    public var destination: Destination
+    public init(archive: String, table: String, point: ReplayPoint, destination: Destination) {
+        self.archive = archive; self.table = table; self.point = point; self.destination = destination
+    }
+}
+
+public struct ReplayResult: Sendable {
+    public var rows: Int
+    public var baseRows: Int
+    public var changesFolded: Int
+    public var transactionsApplied: Int
+    public var baseLSN: LSN
+    public var summary: String
+}
+
+/// Rebuilds one table as of a point: picks the newest base copy that serves the point, folds
+/// the archived changes after it per key, then loads base and net changes in bulk.
+public final class Replayer {
+    let request: ReplayRequest
+    let logger: Logger
+    let archive: ArchiveDirectory
+    let table: (schema: String, name: String)
+
+    public init(_ request: ReplayRequest, logger: Logger) throws {
+        self.request = request
+        self.logger = logger
+        archive = ArchiveDirectory(request.archive)
+        let parts = request.table.split(separator: ".", maxSplits: 1).map(String.init)
+        table = parts.count == 2 ? (parts[0], parts[1]) : ("public", parts[0])
+    }
+
+    var qualified: String { "\(table.schema).\(table.name)" }
+
+    public func run() throws -> ReplayResult {
+        _ = try archive.requireIdentity()
+        let plan = try ReplayPlanner(archive: archive, table: qualified).plan(request.point)
+        let scan = try ChangeScan(archive: archive, table: qualified, plan: plan, logger: logger)
+        try scan.run(fold: true)
+        let def = scan.definition
+        let sink: RowSink
+        var conn: PostgresConnection?
+        switch request.destination {
+        case .file(let path, let format):
+            guard let f = FileSink.Format(rawValue: format) else {
+                throw ReplayError(.invalidOption, "unknown --format \(format)", fix: "use csv, copy or sql")
+            }
+            sink = try FileSink(path: path, format: f)
+        case .database(let conninfo, let into, let replace):
+            let c: PostgresConnection
+            do { c = try PostgresConnection(conninfo: conninfo, applicationName: "logbook-replay") } catch let e as PostgresError {
+                throw ReplayError(.target, "cannot connect to the target: \(e.message)", fix: "check --target")
+            }
+            conn = c
+            let dest: (String, String)
+            if let into {
+                let p = into.split(separator: ".", maxSplits: 1).map(String.init)
+                dest = p.count == 2 ? (p[0], p[1]) : ("public", p[0])
+            } else {
+                dest = table
+            }
+            try guardAgainstSource(c, target: dest, replace: replace)
+            sink = DatabaseSink(conn: c, target: dest, replace: replace)
+        }
+        _ = conn
+        try sink.begin(def)
+        let baseRows = try loadBase(plan.base, fold: scan.fold!, target: def, into: sink)
+        var rows = baseRows.kept
+        let target = def.columns.map(\.name)
+        for (version, images) in scan.fold!.finalRows() {
+            let cols = scan.fold!.versions[version]
+            let keep = cols.indices.filter { target.contains(cols[$0]) }
+            var out: [UInt8] = []
+            for fields in images {
+                for (n, i) in keep.enumerated() {
+                    if n > 0 { out.append(CopyText.tab) }
+                    if i < fields.count, case .value(let v) = fields[i] { out += v } else { out += CopyText.nullMarker }
+                }
+                out.append(CopyText.newline)
+                rows += 1
+                if out.count > 1 << 20 { try sink.write(columns: keep.map { cols[$0] }, out); out.removeAll(keepingCapacity: true) }
+            }
+            if !out.isEmpty { try sink.write(columns: keep.map { cols[$0] }, out) }
+        }
+        let summary = try sink.finish(rows: rows)
+        return ReplayResult(rows: rows, baseRows: baseRows.read, changesFolded: scan.fold!.changes,
+                            transactionsApplied: scan.transactionsApplied, baseLSN: plan.base.header.lsn,
+                            summary: "\(summary) as of \(request.point) (base \(plan.base.header.lsn), \(scan.transactionsApplied) transactions, \(scan.fold!.changes) changes folded)")
+    }
+
+    /// Never write over the archived table in its own source database unless told to.
+    func guardAgainstSource(_ conn: PostgresConnection, target: (String, String), replace: Bool) throws {
+        let id = try archive.requireIdentity()
+        let sys = try conn.query("SELECT system_identifier::text FROM pg_control_system()").scalar ?? ""
+        let isSource = sys == id.systemIdentifier && conn.databaseName == id.database
+        if isSource && target == table {
+            guard replace else {
+                throw ReplayError(.targetExists, "the target is the source database and \(qualified) is the live table",
+                                  fix: "replay --into another table, or pass --replace to overwrite the live table (it will be dropped and swapped in one transaction)")
+            }
+            logger.warning("REPLACING THE LIVE TABLE \(qualified) IN THE SOURCE DATABASE with its archived state; writes to it after that point are lost from the table (they stay in the archive)")
+        }
+    }
+
+    /// Streams the base copy into the sink, leaving out rows the fold replaces and filling the
+    /// fold's unchanged-TOAST values from the rows it passes.
+    func loadBase(_ base: (path: String, header: BaseHeader), fold: TableFold, target: TableDefinition, into sink: RowSink) throws -> (read: Int, kept: Int) {
+        if fold.truncated { return (0, 0) }
+        let reader = try BaseCopyReader(path: base.path)
+        let baseCols = base.header.definition.columns.map(\.name)
+        let targetCols = Set(target.columns.map(\.name))
+        let keepIdx = baseCols.indices.filter { targetCols.contains(baseCols[$0]) }
+        let outCols = keepIdx.map { baseCols[$0] }
+        let fills = fold.pendingFills()
+        let passThrough = keepIdx.count == baseCols.count && (fold.keyed ? fold.state.isEmpty : fold.multiset.isEmpty) && fills.isEmpty
+        let keyIdx = fold.keyColumns.compactMap { baseCols.firstIndex(of: $0) }
+        var read = 0, kept = 0
+        let progress = ReplayProgress(label: "replay \(qualified)")
+        var bytes = 0
+        while let chunk = try reader.nextChunk() {
+            bytes += chunk.count
+            if passThrough {
+                let n = chunk.reduce(0) { $0 + ($1 == CopyText.newline ? 1 : 0) }
+                read += n; kept += n
+                try sink.write(columns: baseCols, chunk)
+                progress.update(rows: read, bytes: bytes)
+                continue
+            }
+            var out: [UInt8] = []
+            out.reserveCapacity(chunk.count)
+            var start = 0
+            for i in chunk.indices where chunk[i] == CopyText.newline {
+                let line = chunk[start..<i]
+                start = i + 1
+                read += 1
+                let ranges = CopyText.fieldRanges(line)
+                if fold.keyed {
+                    var key: [UInt8] = []
+                    for (n, k) in keyIdx.enumerated() { if n > 0 { key.append(CopyText.tab) }; key += chunk[ranges[k]] }
+                    if let waiting = fills[key] {
+                        let fields: [Field] = ranges.map { r in
+                            let f = chunk[r]
+                            return f.elementsEqual(CopyText.nullMarker) ? .null : .value(Array(f))
+                        }
+                        fold.fillFromBaseRow(waiting: waiting, baseColumns: baseCols, baseFields: fields)
+                    }
+                    if fold.touches(baseKey: key) { continue }
+                } else if fold.consumeBaseRow(Array(line)) {
+                    continue
+                }
+                kept += 1
+                if keepIdx.count == ranges.count {
+                    out += line
+                } else {
+                    for (n, k) in keepIdx.enumerated() { if n > 0 { out.append(CopyText.tab) }; out += chunk[ranges[k]] }
+                }
+                out.append(CopyText.newline)
+            }
+            if !out.isEmpty { try sink.write(columns: outCols, out) }
+            progress.update(rows: read, bytes: bytes)
+        }
+        progress.finish(rows: read)
+        return (read, kept)
+    }
+}
+
+/// Progress on stderr when it is a terminal.
+final class ReplayProgress {
+    let label: String
+    let start = Date()
+    var last = Date.distantPast
+    let enabled = isatty(2) == 1
+    init(label: String) { self.label = label }
+    func update(rows: Int, bytes: Int, segments: String = "") {
+        guard enabled, Date().timeIntervalSince(last) > 0.5 else { return }
+        last = Date()
+        let mbs = Double(bytes) / max(0.001, last.timeIntervalSince(start)) / 1e6
+        FileHandle.standardError.write(Data("\r\(label): \(segments)\(rows) rows, \(String(format: "%.1f", mbs)) MB/s   ".utf8))
+    }
+    func finish(rows: Int) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\(label): \(rows) rows in \(String(format: "%.1f", Date().timeIntervalSince(start)))s\n".utf8))
+    }
+}
+
+extension Replayer {
+    /// `logbook schema`: the statements that recreate the table as it was at the point.
+    public static func schemaStatements(archive path: String, table: String, point: ReplayPoint, logger: Logger) throws -> [String] {
+        let archive = ArchiveDirectory(path)
+        _ = try archive.requireIdentity()
+        let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
+        let qualified = parts.count == 2 ? table : "public.\(table)"
+        let plan = try ReplayPlanner(archive: archive, table: qualified).plan(point)
+        let scan = try ChangeScan(archive: archive, table: qualified, plan: plan, logger: logger)
+        try scan.run(fold: false)
+        let def = scan.definition
+        return SchemaSQL.createStatements(def, as: (def.schema, def.name))
+    }
+}

@@ -1,0 +1,203 @@
+import Archive
+import Foundation
+import LibPQ
+
+/// Where replayed rows go: a database table (bulk COPY) or a file.
+protocol RowSink: AnyObject {
+    /// Prepares the destination for a table of this shape.
+    func begin(_ def: TableDefinition) throws
+    /// Rows in COPY text format (complete lines) whose fields are `columns`, in that order.
+    func write(columns: [String], _ lines: UnsafeRawBufferPointer) throws
+    /// Ends the load (constraints, indexes, swap). Returns a line describing where rows went.
+    func finish(rows: Int) throws -> String
+}
+
+extension RowSink {
+    func write(columns: [String], _ lines: [UInt8]) throws {
+        try lines.withUnsafeBytes { try write(columns: columns, $0) }
+    }
+}
+
+/// COPY-text, CSV or SQL file output.
+final class FileSink: RowSink {
+    enum Format: String, Sendable { case copy, csv, sql }
+    let path: String
+    let format: Format
+    let handle: FileHandle
+    var target: [String] = []
+    var def: TableDefinition?
+    var buffer: [UInt8] = []
+
+    init(path: String, format: Format) throws {
+        self.path = path
+        self.format = format
+        FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        guard let h = FileHandle(forWritingAtPath: path) else {
+            throw ReplayError(.target, "cannot write \(path)", fix: "choose an --output path in a folder you can write to")
+        }
+        handle = h
+    }
+
+    func begin(_ def: TableDefinition) throws {
+        self.def = def
+        target = def.columns.map(\.name)
+        switch format {
+        case .csv:
+            emit(Array(target.map(csvQuote).joined(separator: ",").utf8) + [0x0A])
+        case .sql:
+            var head = "-- Rebuilt by logbook replay\n"
+            for s in SchemaSQL.createStatements(def, as: (def.schema, def.name)) { head += s + ";\n" }
+            head += "COPY \(SchemaSQL.q(def.schema)).\(SchemaSQL.q(def.name)) (\(target.map(SchemaSQL.q).joined(separator: ", "))) FROM stdin;\n"
+            emit(Array(head.utf8))
+        case .copy: break
+        }
+    }
+
+    func csvQuote(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.isEmpty
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    func emit(_ bytes: [UInt8]) {
+        buffer += bytes
+        if buffer.count > 1 << 20 { flushBuffer() }
+    }
+
+    func flushBuffer() {
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func write(columns: [String], _ lines: UnsafeRawBufferPointer) throws {
+        let same = columns == target
+        if same && format != .csv { emit(Array(lines)); return }
+        let map = target.map { columns.firstIndex(of: $0) }
+        var start = 0
+        let bytes = Array(lines)
+        for i in bytes.indices where bytes[i] == CopyText.newline {
+            let line = bytes[start..<i]
+            start = i + 1
+            let ranges = CopyText.fieldRanges(line)
+            var out: [UInt8] = []
+            for (n, m) in map.enumerated() {
+                if n > 0 { out.append(format == .csv ? UInt8(ascii: ",") : CopyText.tab) }
+                guard let m, m < ranges.count else { if format != .csv { out += CopyText.nullMarker }; continue }
+                let field = bytes[ranges[m]]
+                if format == .csv {
+                    if field.elementsEqual(CopyText.nullMarker) { continue }
+                    let raw = String(decoding: CopyText.unescape(field), as: UTF8.self)
+                    out += Array(csvQuote(raw).utf8)
+                } else {
+                    out += field
+                }
+            }
+            out.append(CopyText.newline)
+            emit(out)
+        }
+    }
+
+    func finish(rows: Int) throws -> String {
+        if format == .sql {
+            var tail = "\\.\n"
+            if let def {
+                for c in def.columns {
+                    if let s = SchemaSQL.sequence(in: c.defaultExpression) {
+                        tail += "SELECT setval('\(s)', GREATEST((SELECT max(\(SchemaSQL.q(c.name))) FROM \(SchemaSQL.q(def.schema)).\(SchemaSQL.q(def.name))), 1));\n"
+                    }
+                }
+            }
+            emit(Array(tail.utf8))
+        }
+        flushBuffer()
+        try handle.synchronize()
+        try handle.close()
+        return "wrote \(rows) rows to \(path) (\(format.rawValue))"
+    }
+}
+
+/// Loads rows into a database: the table is created without its indexes, filled with COPY in
+/// the same transaction (so COPY can skip WAL-heavy work), then given its key and indexes, as
+/// pg_restore does. With `replace`, it is built under a temporary name and swapped in at commit.
+final class DatabaseSink: RowSink {
+    let conn: PostgresConnection
+    let target: (schema: String, name: String)
+    let replace: Bool
+    var buildName: String
+    var def: TableDefinition?
+    var copyColumns: [String]?
+
+    init(conn: PostgresConnection, target: (schema: String, name: String), replace: Bool) {
+        self.conn = conn
+        self.target = target
+        self.replace = replace
+        buildName = replace ? String("\(target.name)_logbook_new".prefix(63)) : target.name
+    }
+
+    var qualifiedBuild: String { "\(SchemaSQL.q(target.schema)).\(SchemaSQL.q(buildName))" }
+    var qualifiedTarget: String { "\(SchemaSQL.q(target.schema)).\(SchemaSQL.q(target.name))" }
+
+    func begin(_ def: TableDefinition) throws {
+        self.def = def
+        let exists = try conn.query("SELECT to_regclass($1) IS NOT NULL", [qualifiedTarget]).scalar == "t"
+        if exists && !replace {
+            throw ReplayError(.targetExists, "table \(target.schema).\(target.name) already exists in the target database",
+                              fix: "pass --replace to swap it for the rebuilt one in one transaction, or --into another name")
+        }
+        try conn.query("SET synchronous_commit = off")
+        try conn.query("BEGIN")
+        let stmts = SchemaSQL.createStatements(def, as: target)
+        for s in stmts where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") { try conn.query(s) }
+        if replace { try conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)") }
+        try conn.query(SchemaSQL.createTable(def, as: (target.schema, buildName), withConstraints: false))
+    }
+
+    func write(columns: [String], _ lines: UnsafeRawBufferPointer) throws {
+        if copyColumns != columns {
+            if copyColumns != nil { try conn.endCopy() }
+            let known = Set(def?.columns.map(\.name) ?? [])
+            guard columns.allSatisfy(known.contains) else {
+                throw ReplayError(.target, "rows name columns \(columns.filter { !known.contains($0) }) the table does not have")
+            }
+            try conn.beginCopyIn("COPY \(qualifiedBuild) (\(columns.map(SchemaSQL.q).joined(separator: ", "))) FROM STDIN")
+            copyColumns = columns
+        }
+        try conn.putCopyData(lines)
+    }
+
+    func finish(rows: Int) throws -> String {
+        if copyColumns != nil { try conn.endCopy(); copyColumns = nil }
+        guard let def else { return "" }
+        if !def.primaryKey.isEmpty {
+            try conn.query("ALTER TABLE \(qualifiedBuild) ADD PRIMARY KEY (\(def.primaryKey.map(SchemaSQL.q).joined(separator: ", ")))")
+        }
+        for (name, check) in def.checks.sorted(by: { $0.key < $1.key }) {
+            try conn.query("ALTER TABLE \(qualifiedBuild) ADD CONSTRAINT \(SchemaSQL.q(replace ? name + "_lbnew" : name)) \(check)")
+        }
+        let suffix = replace ? "_lbnew" : ""
+        for s in SchemaSQL.indexStatements(def, as: (target.schema, buildName), nameSuffix: suffix) { try conn.query(s) }
+        if replace {
+            try conn.query("DROP TABLE IF EXISTS \(qualifiedTarget)")
+            try conn.query("ALTER TABLE \(qualifiedBuild) RENAME TO \(SchemaSQL.q(target.name))")
+            // Give the swapped-in key, indexes and checks their usual names.
+            let idx = try conn.query("""
+                SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass($1)
+                """, [qualifiedTarget])
+            for row in idx.rows {
+                guard let n = row[0] else { continue }
+                let final: String
+                if n.hasSuffix("_lbnew") { final = String(n.dropLast(6)) } else if n == "\(buildName)_pkey" { final = "\(target.name)_pkey" } else { continue }
+                try conn.query("ALTER INDEX \(SchemaSQL.q(target.schema)).\(SchemaSQL.q(n)) RENAME TO \(SchemaSQL.q(final))")
+            }
+            for name in def.checks.keys {
+                try conn.query("ALTER TABLE \(qualifiedTarget) RENAME CONSTRAINT \(SchemaSQL.q(name + "_lbnew")) TO \(SchemaSQL.q(name))")
+            }
+        }
+        for c in def.columns {
+            if let s = SchemaSQL.sequence(in: c.defaultExpression) {
+                try conn.query("SELECT setval('\(s)', GREATEST((SELECT max(\(SchemaSQL.q(c.name))) FROM \(qualifiedTarget)), 1))")
+            }
+        }
+        try conn.query("COMMIT")
+        return "loaded \(rows) rows into \(target.schema).\(target.name)"
+    }
+}

@@ -1,0 +1,22 @@
+import Archive
+import ArgumentParser
+import Capture
+import Foundation
+import LibPQ
+import Replay
+
+/// Turns any error into the one line the user sees (with the fix), and an exit code.
+enum Failure {
+    static func present(_ error: Error) -> Error {
+        let line: String
+        switch error {
+        case let e as CaptureError: line = e.description
+        case let e as ArchiveError: line = e.description
+        case let e as ReplayError: line = e.description
+        case let e as PostgresError: line = e.description
+        default: return error // ArgumentParser's own errors (usage, --help) print themselves.
+        }
+        FileHandle.standardError.write(Data("logbook: error: \(line)\n".utf8))
+        return ExitCode(1)
+    }
+}

