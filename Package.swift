@@ -44,7 +44,10 @@ let package = Package(
 
         .testTarget(name: "PGWireTests", dependencies: ["PGWire"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PGWire"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Capture", "Replay", "Operate", "Archive", "LibPQ", "PGWire"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "Capture", "Replay", "Operate", "Archive", "LibPQ", "PGWire",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -161,10 +161,21 @@ public final class CaptureService: @unchecked Sendable {
             if options.streaming { opts.append("streaming 'true'") }
         }
         let cmd = "START_REPLICATION SLOT \(PostgresConnection.quoteIdent(options.slot)) LOGICAL \(start) (\(opts.joined(separator: ", ")))"
-        do {
-            try session.replication.startReplication(cmd)
-        } catch let e as PostgresError where e.code == .query {
-            throw Self.classifyStartError(e, slot: options.slot, durable: writer.durable)
+        // After a crash the old walsender may hold the slot for a moment: wait for it, briefly.
+        var busyRetries = 0
+        while true {
+            do {
+                try session.replication.startReplication(cmd)
+                break
+            } catch let e as PostgresError where e.code == .query {
+                if e.sqlState == "55006" && busyRetries < 20 && !stop.isRequested {
+                    busyRetries += 1
+                    logger.info("slot is still held by another process, waiting", metadata: ["slot": "\(options.slot)", "attempt": "\(busyRetries)"])
+                    usleep(500_000)
+                    continue
+                }
+                throw Self.classifyStartError(e, slot: options.slot, durable: writer.durable)
+            }
         }
         logger.info("streaming", metadata: ["slot": "\(options.slot)", "from": "\(start)", "proto_version": "\(session.protocolVersion)"])
 
@@ -201,6 +212,7 @@ public final class CaptureService: @unchecked Sendable {
         }
 
         while true {
+            stats.streamedAborts = router.streamedAborts
             if stop.isRequested { try finish("stop requested"); return }
             let wait = max(0.0, min(0.2, nextFlush.timeIntervalSinceNow))
             switch try conn.readCopyData(timeout: wait) {
@@ -226,6 +238,7 @@ public final class CaptureService: @unchecked Sendable {
                         stats.transactions = router.transactions
                         stats.changes = router.changes
                         stats.skippedDuplicates = router.skipped
+                        stats.streamedCommits = router.streamedCommits
                         if !writer.isInTransaction { try writer.sealIfDue() }
                         if let endpos = options.endpos, end >= endpos, router.isIdle { try finish("endpos \(endpos) reached"); return }
                     }

@@ -5,6 +5,10 @@ public struct CaptureStats: Sendable {
     public var transactions = 0
     public var changes = 0
     public var skippedDuplicates = 0
+    /// Transactions the server streamed before their commit (spooled, then archived).
+    public var streamedCommits = 0
+    /// Streamed transactions that aborted (spool dropped, nothing archived).
+    public var streamedAborts = 0
     public var reconnects = 0
     public var flushes = 0
     public var lastConfirmed: LSN = .zero

@@ -24,6 +24,8 @@ final class ChangeRouter {
     private(set) var transactions = 0
     private(set) var changes = 0
     private(set) var skipped = 0
+    private(set) var streamedCommits = 0
+    private(set) var streamedAborts = 0
 
     init(writer: SegmentWriter, archive: ArchiveDirectory, source: String, logger: Logger) {
         self.writer = writer
@@ -51,6 +53,7 @@ final class ChangeRouter {
         }
         switch d.message {
         case .streamStart(let s):
+            logger.debug("stream start", metadata: ["xid": "\(s.xid)", "first": "\(s.firstSegment)"])
             streamXid = s.xid
             if s.firstSegment || spools[s.xid] == nil {
                 spools[s.xid]?.remove()
@@ -62,8 +65,10 @@ final class ChangeRouter {
             streamXid = nil
             return nil
         case .streamAbort(let a):
+            logger.info("stream abort", metadata: ["xid": "\(a.xid)", "subxid": "\(a.subxid)", "spools": "\(spools.keys.sorted())"])
             if a.subxid == a.xid {
                 spools.removeValue(forKey: a.xid)?.remove()
+                streamedAborts += 1
                 logger.debug("streamed transaction aborted", metadata: ["xid": "\(a.xid)"])
             } else {
                 spools[a.xid]?.abortedSubxids.insert(a.subxid)
@@ -74,6 +79,7 @@ final class ChangeRouter {
                 throw CaptureError(.protocolError, "Stream Commit for xid \(c.xid) without its Stream Start")
             }
             defer { spool.remove() }
+            streamedCommits += 1
             var begin = WireWriter(capacity: 21)
             begin.write(PgOutputMessage.Tag.begin.rawValue); begin.write(c.commitLSN); begin.write(c.commitTime); begin.write(c.xid)
             try beginTransaction(BeginMessage(finalLSN: c.commitLSN, commitTime: c.commitTime, xid: c.xid), raw: begin.bytes)

@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderA: XCTestCase { func testNothing() {} }

