@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderA: XCTestCase { func testNothing() {} }
