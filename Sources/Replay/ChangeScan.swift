@@ -80,12 +80,13 @@ final class ChangeScan {
                 held.removeAll()
             case .commit(let c):
                 if decision == .undecided, case .endsAtOrBefore(let l) = plan.rule {
-                    if c.endLSN <= l {
-                        for e in held { try apply(e) }
-                        transactionsApplied += 1
-                    }
-                    held.removeAll()
-                    break scan
+                    // A commit record that ends after the point: this and every later one is out.
+                    guard c.endLSN <= l else { break scan }
+                    for e in held { try apply(e) }
+                    held.removeAll(keepingCapacity: true)
+                    transactionsApplied += 1
+                    decision = .exclude
+                    continue
                 }
                 if decision == .include { transactionsApplied += 1 }
                 decision = .exclude

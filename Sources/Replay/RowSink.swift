@@ -72,6 +72,11 @@ final class FileSink: RowSink {
         let same = columns == target
         if same && format != .csv { emit(Array(lines)); return }
         let map = target.map { columns.firstIndex(of: $0) }
+        // A column the rows predate (added later) holds its default, as in the live table.
+        let fillers: [[UInt8]] = target.map { name in
+            let literal = def?.columns.first { $0.name == name }.flatMap { SchemaSQL.constantDefault($0.defaultExpression) }
+            return literal.map { CopyText.escape(Array($0.utf8)) } ?? CopyText.nullMarker
+        }
         var start = 0
         let bytes = Array(lines)
         for i in bytes.indices where bytes[i] == CopyText.newline {
@@ -81,7 +86,14 @@ final class FileSink: RowSink {
             var out: [UInt8] = []
             for (n, m) in map.enumerated() {
                 if n > 0 { out.append(format == .csv ? UInt8(ascii: ",") : CopyText.tab) }
-                guard let m, m < ranges.count else { if format != .csv { out += CopyText.nullMarker }; continue }
+                guard let m, m < ranges.count else {
+                    if format == .csv {
+                        if fillers[n] != CopyText.nullMarker { out += Array(csvQuote(String(decoding: CopyText.unescape(fillers[n][...]), as: UTF8.self)).utf8) }
+                    } else {
+                        out += fillers[n]
+                    }
+                    continue
+                }
                 let field = bytes[ranges[m]]
                 if format == .csv {
                     if field.elementsEqual(CopyText.nullMarker) { continue }

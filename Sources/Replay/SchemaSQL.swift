@@ -1,4 +1,5 @@
 import Archive
+import Foundation
 import LibPQ
 
 /// SQL that recreates a table as recorded in a `TableDefinition`.
@@ -12,6 +13,33 @@ public enum SchemaSQL {
         let rest = expr[r.upperBound...]
         guard let end = rest.range(of: "'") else { return nil }
         return String(rest[..<end.lowerBound])
+    }
+
+    /// The value of a constant default (`'dflt'::text`, `0`, `true`), for rows written before
+    /// the column was added; nil for anything computed (`now()`, `nextval(…)`).
+    public static func constantDefault(_ expr: String?) -> String? {
+        guard var e = expr?.trimmingCharacters(in: .whitespaces), !e.isEmpty else { return nil }
+        if e.hasPrefix("'") {
+            // 'text'::type — the quoted part, with '' unescaped; the cast must be the last thing.
+            var out = ""
+            var i = e.index(after: e.startIndex)
+            while i < e.endIndex {
+                if e[i] == "'" {
+                    let n = e.index(after: i)
+                    if n < e.endIndex, e[n] == "'" { out.append("'"); i = e.index(after: n); continue }
+                    let rest = e[n...]
+                    guard rest.isEmpty || (rest.hasPrefix("::") && !rest.contains("(") || rest.hasPrefix("::") && rest.hasSuffix(")") && !rest.contains("'")) else { return nil }
+                    return out
+                }
+                out.append(e[i])
+                i = e.index(after: i)
+            }
+            return nil
+        }
+        if let cast = e.range(of: "::") { e = String(e[..<cast.lowerBound]) }
+        e = e.trimmingCharacters(in: CharacterSet(charactersIn: "()"))
+        if e == "true" || e == "false" || Double(e) != nil { return e }
+        return nil
     }
 
     /// `CREATE TYPE` for the enum types, `CREATE SEQUENCE` for serial defaults, `CREATE TABLE`

@@ -189,3 +189,13 @@ final class BackgroundCapture: @unchecked Sendable {
         return service.stats
     }
 }
+
+/// Compares two table dumps; on a difference reports counts and the first differing rows, short.
+func assertSameRows(_ got: String, _ want: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+    if got == want { return }
+    let g = got.split(separator: "\n", omittingEmptySubsequences: false), w = want.split(separator: "\n", omittingEmptySubsequences: false)
+    let gs = Set(g), ws = Set(w)
+    let extra = g.filter { !ws.contains($0) }.prefix(3).map { String($0.prefix(160)) }
+    let missing = w.filter { !gs.contains($0) }.prefix(3).map { String($0.prefix(160)) }
+    XCTFail("\(message): got \(g.count) rows, want \(w.count); unexpected \(extra); missing \(missing)", file: file, line: line)
+}
