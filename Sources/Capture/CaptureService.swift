@@ -15,6 +15,10 @@ public final class CaptureService: @unchecked Sendable {
     let stop: StopSignal
     let archive: ArchiveDirectory
     public private(set) var stats = CaptureStats()
+    /// The writer of the session under way.
+    private var currentWriter: SegmentWriter?
+    /// Whether the session under way got as far as streaming.
+    private var streamed = false
 
     public init(options: CaptureOptions, logger: Logger, stop: StopSignal = StopSignal()) {
         self.options = options
@@ -35,8 +39,11 @@ public final class CaptureService: @unchecked Sendable {
                 try stream(session)
                 return
             } catch let e as PostgresError where e.code == .connection || e.code == .closed {
-                try? session.writer?.abandon()
-                session.writer = nil
+                // Close the open segment as it is; the next session's writer recovers it.
+                try? currentWriter?.abandon()
+                currentWriter = nil
+                // Attempts count the failures in a row: a session that streamed starts the count over.
+                if streamed { attempt = 0 }
                 attempt += 1
                 stats.reconnects += 1
                 guard attempt <= options.maxReconnectAttempts else {
@@ -77,7 +84,6 @@ public final class CaptureService: @unchecked Sendable {
         var identity: ArchiveIdentity
         var protocolVersion: Int
         var serverVersion: Int
-        var writer: SegmentWriter?
     }
 
     /// Preflight, archive identity, publication, slot and base copies.
@@ -99,7 +105,7 @@ public final class CaptureService: @unchecked Sendable {
         try Setup.ensurePublication(conn, name: options.publication, tables: tables, logger: logger)
         let slot = try Setup.slotState(conn, slot: options.slot)
         let baseTables = Set(try BaseCopyReader.headers(in: archive).map(\.header.table))
-        let lastArchived = try SegmentScanner.lastCommit(in: archive)
+        let lastArchived = try SegmentScanner.lastCommitIncludingOpen(in: archive)
         let archiveHasHistory = !baseTables.isEmpty || lastArchived != nil
 
         if slot.exists, slot.plugin != "pgoutput" {
@@ -149,9 +155,9 @@ public final class CaptureService: @unchecked Sendable {
     /// One replication session: from the archive's last durable commit until endpos, a stop,
     /// or a lost connection (thrown).
     func stream(_ session: Session) throws {
-        var session = session
+        streamed = false
         let writer = try SegmentWriter(archive: archive, identity: session.identity, options: options.segment)
-        session.writer = writer
+        currentWriter = writer
         let router = ChangeRouter(writer: writer, archive: archive, source: options.source, logger: logger)
         let start = writer.durable?.endLSN ?? .zero
         var opts = ["proto_version '\(session.protocolVersion)'",
@@ -174,9 +180,14 @@ public final class CaptureService: @unchecked Sendable {
                     usleep(500_000)
                     continue
                 }
+                // The server is shutting down or starting up: a connection problem, retried.
+                if let state = e.sqlState, state.hasPrefix("57") || state.hasPrefix("08") {
+                    throw PostgresError(.connection, e.message, sqlState: state)
+                }
                 throw Self.classifyStartError(e, slot: options.slot, durable: writer.durable)
             }
         }
+        streamed = true
         logger.info("streaming", metadata: ["slot": "\(options.slot)", "from": "\(start)", "proto_version": "\(session.protocolVersion)"])
 
         let conn = session.replication

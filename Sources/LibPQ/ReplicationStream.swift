@@ -47,8 +47,11 @@ extension PostgresConnection {
         }
         if n == 0 { return nil }
         if n == -1 {
-            // COPY finished: collect the final result(s); an error here is the server's reason.
-            try drainResults()
+            // COPY finished: collect the final result(s); an error here is the server's reason
+            // (e.g. "terminating connection due to administrator command"): the stream is gone.
+            do { try drainResults() } catch let e as PostgresError {
+                throw PostgresError(.connection, e.message, sqlState: e.sqlState)
+            }
             return .end
         }
         throw PostgresError(.connection, lastError)

@@ -177,6 +177,12 @@ final class BackgroundCapture: @unchecked Sendable {
         t.start()
     }
 
+    /// Whether the run ended by itself (an error, or endpos).
+    var isFinished: Bool {
+        if done.wait(timeout: .now()) == .success { done.signal(); return true }
+        return false
+    }
+
     /// Asks for a graceful stop and waits for it; returns the run's stats.
     @discardableResult
     func stop() throws -> CaptureStats {
@@ -198,4 +204,23 @@ func assertSameRows(_ got: String, _ want: String, _ message: String, file: Stat
     let extra = g.filter { !ws.contains($0) }.prefix(3).map { String($0.prefix(160)) }
     let missing = w.filter { !gs.contains($0) }.prefix(3).map { String($0.prefix(160)) }
     XCTFail("\(message): got \(g.count) rows, want \(w.count); unexpected \(extra); missing \(missing)", file: file, line: line)
+}
+
+/// A flag shared with writer threads.
+final class RunFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var on = true
+    var isOn: Bool { lock.withLock { on } }
+    func clear() { lock.withLock { on = false } }
+}
+
+/// Runs a command to completion with posix_spawn + waitpid; returns its exit status.
+func runCommand(_ args: [String]) -> Int32 {
+    var pid: pid_t = 0
+    let cArgs = args.map { strdup($0) } + [nil]
+    defer { cArgs.forEach { free($0) } }
+    guard posix_spawn(&pid, args[0], nil, nil, cArgs, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return (status >> 8) & 0xFF
 }
