@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // C libraries: one system-library target each, imported only by its wrapper.
@@ -34,8 +35,12 @@ let package = Package(
             "PGWire", "LibPQ", "Archive",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Status, inspect.
-        .target(name: "Operate", dependencies: ["PGWire", "LibPQ", "Archive"]),
+        // Status, inspect, verify (integrity and restore tests), compaction.
+        .target(name: "Operate", dependencies: [
+            "PGWire", "LibPQ", "Archive", "Replay",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "logbook", dependencies: [
             "Capture", "Replay", "Operate", "Archive", "PGWire", "LibPQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -19,7 +19,7 @@ trap 'bash scripts/pg-stop.sh "$B/pg"' EXIT
 DB="$ADMIN dbname=bench"
 psql "$ADMIN" -qc "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench" -c "DROP DATABASE IF EXISTS restored" -c "CREATE DATABASE restored"
 psql "$DB" -q -f scripts/sql/eld-schema.sql
-psql "$DB" -qc "TRUNCATE eld_events, audit_log, log_periods, certifications, eld_records, audit_entries"
+psql "$DB" -qc "TRUNCATE eld_events, audit_log, log_periods, certifications, eld_records, audit_entries RESTART IDENTITY"
 psql "$DB" -qc "CREATE PUBLICATION recv FOR TABLE eld_events"
 
 # Runs a command under /usr/bin/time; sets SECS, RSS_MB, CPU.
@@ -36,7 +36,7 @@ capture_round() { # name, workload command
   local name=$1; shift
   rm -rf "$B/archive-$name" "$B/recv-$name.out"
   psql "$ADMIN" -qAtc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots" >/dev/null
-  psql "$DB" -qc "TRUNCATE eld_events"
+  psql "$DB" -qc "TRUNCATE eld_events RESTART IDENTITY"
   pg_recvlogical -d "$DB" --slot recv --create-slot -P pgoutput >/dev/null
   "$LOGBOOK" run --source "$DB" --archive "$B/archive-$name" --tables public.eld_events --slot lb --publication lb \
       --endpos "$(psql "$DB" -Atc 'SELECT pg_current_wal_lsn()')" 2>/dev/null
@@ -72,7 +72,7 @@ capture_round "150,000 × 1-row transactions (8 clients)" small_txns
 # Replay: 1,000,000 rows, then 300,000 later changes; a point in the middle.
 echo "replay: preparing 1,000,000 rows and 300,000 changes" >&2
 psql "$ADMIN" -qAtc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots" >/dev/null
-psql "$DB" -qc "TRUNCATE eld_events"
+psql "$DB" -qc "TRUNCATE eld_events RESTART IDENTITY"
 big_txn
 rm -rf "$B/archive-replay"
 "$LOGBOOK" run --source "$DB" --archive "$B/archive-replay" --tables public.eld_events --slot lb --publication lb \

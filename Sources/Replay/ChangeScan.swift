@@ -15,7 +15,10 @@ final class ChangeScan {
     private(set) var fold: TableFold?
     private(set) var transactionsApplied = 0
 
-    init(archive: ArchiveDirectory, table: String, plan: ReplayPlan, logger: Logger) throws {
+    let includeOpen: Bool
+
+    init(archive: ArchiveDirectory, table: String, plan: ReplayPlan, logger: Logger, includeOpen: Bool = true) throws {
+        self.includeOpen = includeOpen
         self.archive = archive
         self.table = table
         self.plan = plan
@@ -45,7 +48,7 @@ final class ChangeScan {
         self.fold = fold
         let ourOIDs = NSMutableSet()
         var oidTable: [UInt32: String] = [:]
-        let cursor = try ArchiveCursor(archive: archive)
+        let cursor = try ArchiveCursor(archive: archive, includeOpen: includeOpen)
         var decision = Decision.exclude
         var held: [ArchiveEvent] = []
         let progress = ReplayProgress(label: "replay \(table)")

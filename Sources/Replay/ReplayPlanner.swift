@@ -64,6 +64,11 @@ struct ReplayPlanner {
                                   fix: "choose a point outside the gap; " + range())
             }
             return ReplayPlan(base: bases.last { $0.header.lsn <= l }!, rule: .endsAtOrBefore(l))
+        case .committedBefore(let l):
+            guard let base = bases.last(where: { $0.header.lsn <= l }) else {
+                throw ReplayError(.outOfRange, "LSN \(l) is before the archive's first base copy of \(table)", fix: range())
+            }
+            return ReplayPlan(base: base, rule: .committedBefore(l))
         case .mark(let name):
             guard let markLSN = try findMark(name) else {
                 throw ReplayError(.unknownMark, "no mark named '\(name)' in the archive", fix: "list marks with logbook inspect, or create one with logbook mark")

@@ -11,6 +11,9 @@ public enum ReplayPoint: Sendable, CustomStringConvertible {
     case lsn(LSN)
     /// Transactions that committed before the named mark (`logbook mark`).
     case mark(String)
+    /// Transactions whose commit LSN is before this LSN: exactly what a snapshot exported at a
+    /// slot's consistent point sees (used by the restore test).
+    case committedBefore(LSN)
 
     public var description: String {
         switch self {
@@ -18,6 +21,7 @@ public enum ReplayPoint: Sendable, CustomStringConvertible {
         case .time(let t): return t.description
         case .lsn(let l): return "LSN \(l)"
         case .mark(let m): return "mark '\(m)'"
+        case .committedBefore(let l): return "the snapshot at \(l)"
         }
     }
 

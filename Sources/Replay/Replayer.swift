@@ -21,7 +21,6 @@ public struct ReplayRequest: Sendable {
 
 public struct ReplayResult: Sendable {
     public var rows: Int
-    public var baseRows: Int
     public var changesFolded: Int
     public var transactionsApplied: Int
     public var baseLSN: LSN
@@ -76,13 +75,22 @@ public final class Replayer {
             try guardAgainstSource(c, target: dest, replace: replace)
             sink = DatabaseSink(conn: c, target: dest, replace: replace)
         }
-        _ = conn
         try sink.begin(def)
-        let baseRows = try loadBase(plan.base, fold: scan.fold!, target: def, into: sink)
-        var rows = baseRows.kept
+        let rows = try Self.load(plan: plan, scan: scan, into: sink, label: qualified)
+        let summary = try sink.finish(rows: rows)
+        return ReplayResult(rows: rows, changesFolded: scan.fold!.changes,
+                            transactionsApplied: scan.transactionsApplied, baseLSN: plan.base.header.lsn,
+                            summary: "\(summary) as of \(request.point) (base \(plan.base.header.lsn), \(scan.transactionsApplied) transactions, \(scan.fold!.changes) changes folded)")
+    }
+
+    /// The base copy without the rows the fold replaces, then the folded rows. Returns the rows written.
+    static func load(plan: ReplayPlan, scan: ChangeScan, into sink: RowSink, label: String) throws -> Int {
+        let def = scan.definition
+        let fold = scan.fold!
+        var rows = try loadBase(plan.base, fold: fold, target: def, into: sink, label: label).kept
         let target = def.columns.map(\.name)
-        for (version, images) in scan.fold!.finalRows() {
-            let cols = scan.fold!.versions[version]
+        for (version, images) in fold.finalRows() {
+            let cols = fold.versions[version]
             let keep = cols.indices.filter { target.contains(cols[$0]) }
             var out: [UInt8] = []
             for fields in images {
@@ -96,10 +104,7 @@ public final class Replayer {
             }
             if !out.isEmpty { try sink.write(columns: keep.map { cols[$0] }, out) }
         }
-        let summary = try sink.finish(rows: rows)
-        return ReplayResult(rows: rows, baseRows: baseRows.read, changesFolded: scan.fold!.changes,
-                            transactionsApplied: scan.transactionsApplied, baseLSN: plan.base.header.lsn,
-                            summary: "\(summary) as of \(request.point) (base \(plan.base.header.lsn), \(scan.transactionsApplied) transactions, \(scan.fold!.changes) changes folded)")
+        return rows
     }
 
     /// Never write over the archived table in its own source database unless told to.
@@ -118,7 +123,8 @@ public final class Replayer {
 
     /// Streams the base copy into the sink, leaving out rows the fold replaces and filling the
     /// fold's unchanged-TOAST values from the rows it passes.
-    func loadBase(_ base: (path: String, header: BaseHeader), fold: TableFold, target: TableDefinition, into sink: RowSink) throws -> (read: Int, kept: Int) {
+    static func loadBase(_ base: (path: String, header: BaseHeader), fold: TableFold, target: TableDefinition, into sink: RowSink,
+                         label: String) throws -> (read: Int, kept: Int) {
         if fold.truncated { return (0, 0) }
         let reader = try BaseCopyReader(path: base.path)
         let baseCols = base.header.definition.columns.map(\.name)
@@ -129,7 +135,7 @@ public final class Replayer {
         let passThrough = keepIdx.count == baseCols.count && (fold.keyed ? fold.state.isEmpty : fold.multiset.isEmpty) && fills.isEmpty
         let keyIdx = fold.keyColumns.compactMap { baseCols.firstIndex(of: $0) }
         var read = 0, kept = 0
-        let progress = ReplayProgress(label: "replay \(qualified)")
+        let progress = ReplayProgress(label: "replay \(label)")
         var bytes = 0
         while let chunk = try reader.nextChunk() {
             bytes += chunk.count
@@ -209,5 +215,16 @@ extension Replayer {
         try scan.run(fold: false)
         let def = scan.definition
         return SchemaSQL.createStatements(def, as: (def.schema, def.name))
+    }
+}
+
+extension Replayer {
+    /// The table's column names as of the point.
+    public static func schemaColumns(archive path: String, table: String, point: ReplayPoint, logger: Logger) throws -> [String] {
+        let archive = ArchiveDirectory(path)
+        let plan = try ReplayPlanner(archive: archive, table: table).plan(point)
+        let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
+        try scan.run(fold: false)
+        return scan.definition.columns.map(\.name)
     }
 }

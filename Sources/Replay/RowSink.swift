@@ -18,24 +18,31 @@ extension RowSink {
     }
 }
 
-/// COPY-text, CSV or SQL file output.
+/// COPY-text, CSV or SQL output, to a file or to any consumer of bytes (a new base copy).
 final class FileSink: RowSink {
     enum Format: String, Sendable { case copy, csv, sql }
-    let path: String
+    let describe: String
     let format: Format
-    let handle: FileHandle
+    let output: ([UInt8]) throws -> Void
+    let close: () throws -> Void
     var target: [String] = []
     var def: TableDefinition?
     var buffer: [UInt8] = []
 
-    init(path: String, format: Format) throws {
-        self.path = path
+    init(format: Format, describe: String, output: @escaping ([UInt8]) throws -> Void, close: @escaping () throws -> Void) {
         self.format = format
-        FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        guard let h = FileHandle(forWritingAtPath: path) else {
+        self.describe = describe
+        self.output = output
+        self.close = close
+    }
+
+    convenience init(path: String, format: Format) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let h = FileHandle(forWritingAtPath: path) else {
             throw ReplayError(.target, "cannot write \(path)", fix: "choose an --output path in a folder you can write to")
         }
-        handle = h
+        self.init(format: format, describe: "to \(path) (\(format.rawValue))", output: { h.write(Data($0)) },
+                  close: { try h.synchronize(); try h.close() })
     }
 
     func begin(_ def: TableDefinition) throws {
@@ -43,12 +50,12 @@ final class FileSink: RowSink {
         target = def.columns.map(\.name)
         switch format {
         case .csv:
-            emit(Array(target.map(csvQuote).joined(separator: ",").utf8) + [0x0A])
+            try emit(Array(target.map(csvQuote).joined(separator: ",").utf8) + [0x0A])
         case .sql:
             var head = "-- Rebuilt by logbook replay\n"
             for s in SchemaSQL.createStatements(def, as: (def.schema, def.name)) { head += s + ";\n" }
             head += "COPY \(SchemaSQL.q(def.schema)).\(SchemaSQL.q(def.name)) (\(target.map(SchemaSQL.q).joined(separator: ", "))) FROM stdin;\n"
-            emit(Array(head.utf8))
+            try emit(Array(head.utf8))
         case .copy: break
         }
     }
@@ -58,19 +65,19 @@ final class FileSink: RowSink {
             ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
-    func emit(_ bytes: [UInt8]) {
+    func emit(_ bytes: [UInt8]) throws {
         buffer += bytes
-        if buffer.count > 1 << 20 { flushBuffer() }
+        if buffer.count > 1 << 20 { try flushBuffer() }
     }
 
-    func flushBuffer() {
-        handle.write(Data(buffer))
+    func flushBuffer() throws {
+        if !buffer.isEmpty { try output(buffer) }
         buffer.removeAll(keepingCapacity: true)
     }
 
     func write(columns: [String], _ lines: UnsafeRawBufferPointer) throws {
         let same = columns == target
-        if same && format != .csv { emit(Array(lines)); return }
+        if same && format != .csv { try emit(Array(lines)); return }
         let map = target.map { columns.firstIndex(of: $0) }
         // A column the rows predate (added later) holds its default, as in the live table.
         let fillers: [[UInt8]] = target.map { name in
@@ -104,7 +111,7 @@ final class FileSink: RowSink {
                 }
             }
             out.append(CopyText.newline)
-            emit(out)
+            try emit(out)
         }
     }
 
@@ -118,12 +125,11 @@ final class FileSink: RowSink {
                     }
                 }
             }
-            emit(Array(tail.utf8))
+            try emit(Array(tail.utf8))
         }
-        flushBuffer()
-        try handle.synchronize()
-        try handle.close()
-        return "wrote \(rows) rows to \(path) (\(format.rawValue))"
+        try flushBuffer()
+        try close()
+        return "wrote \(rows) rows \(describe)"
     }
 }
 

@@ -1,0 +1,94 @@
+import Archive
+import Foundation
+import PGWire
+
+/// `logbook verify --archive DIR`: reads every frame of every file, checks its checksum, its
+/// decompression, the records inside, that each sealed file is complete, and that segments follow
+/// each other in commit order. One line per problem, naming the file, the offset and what is wrong.
+public struct IntegrityReport: Sendable {
+    public var problems: [String] = []
+    public var segments = 0
+    public var baseCopies = 0
+    public var frames = 0
+    public var transactions = 0
+    public var ok: Bool { problems.isEmpty }
+}
+
+public enum ArchiveVerifier {
+    public static func verify(archive path: String) throws -> IntegrityReport {
+        let archive = ArchiveDirectory(path)
+        _ = try archive.requireIdentity()
+        var report = IntegrityReport()
+        let zstd = Zstd()
+        var previousEnd: LSN?
+        var previousName = ""
+        for seg in try archive.sealedSegments() + archive.openSegments() {
+            report.segments += 1
+            let name = (seg as NSString).lastPathComponent
+            let isOpen = seg.hasSuffix(".partial")
+            do {
+                let reader = try SegmentReader(path: seg, zstd: zstd)
+                var decoder = PgOutputDecoder(protocolVersion: 1)
+                var inTxn = false
+                var first: LSN?
+                var last: CommitPosition?
+                var txns = 0
+                while let rec = try reader.nextRecord() {
+                    guard let tag = rec.first, tag != LogbookRecordTag.tableDefinition else { continue }
+                    let msg: PgOutputMessage
+                    do { msg = try decoder.decode(rec).message } catch {
+                        report.problems.append("\(name) at byte \(reader.currentFrameOffset): undecodable record: \(error)")
+                        break
+                    }
+                    switch msg {
+                    case .begin(let b):
+                        if inTxn { report.problems.append("\(name) at byte \(reader.currentFrameOffset): transaction \(b.xid) begins inside another") }
+                        inTxn = true
+                        if first == nil { first = b.finalLSN }
+                        if let l = last, b.finalLSN <= l.commitLSN {
+                            report.problems.append("\(name) at byte \(reader.currentFrameOffset): commit \(b.finalLSN) is not after \(l.commitLSN)")
+                        }
+                    case .commit(let c):
+                        if !inTxn { report.problems.append("\(name) at byte \(reader.currentFrameOffset): commit \(c.commitLSN) without its begin") }
+                        inTxn = false
+                        txns += 1
+                        last = CommitPosition(commitLSN: c.commitLSN, endLSN: c.endLSN, commitTime: c.commitTime)
+                    default: break
+                    }
+                }
+                report.transactions += txns
+                if !isOpen {
+                    guard let footer = reader.footer else {
+                        report.problems.append("\(name): sealed segment has no footer (truncated?)")
+                        continue
+                    }
+                    if footer.transactions != txns || footer.last != last {
+                        report.problems.append("\(name): footer says \(footer.transactions) transactions through \(footer.last?.endLSN.description ?? "-"), the file holds \(txns) through \(last?.endLSN.description ?? "-")")
+                    }
+                    if inTxn { report.problems.append("\(name): ends inside a transaction") }
+                }
+                if let f = first, let p = previousEnd, f < p {
+                    report.problems.append("\(name): first commit \(f) is before the end \(p) of \(previousName) (segments out of order or replaced)")
+                }
+                if let l = last { previousEnd = l.endLSN; previousName = name }
+            } catch let e as ArchiveError {
+                report.problems.append("\(name)\(e.offset.map { " at byte \($0)" } ?? ""): \(e.message)")
+            }
+        }
+        for base in try archive.baseFiles() {
+            report.baseCopies += 1
+            let name = (base as NSString).lastPathComponent
+            do {
+                let reader = try BaseCopyReader(path: base, zstd: zstd)
+                var rows = 0
+                while let chunk = try reader.nextChunk() { rows += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } }
+                if let f = reader.footer, f.rows != rows {
+                    report.problems.append("\(name): footer says \(f.rows) rows, the file holds \(rows)")
+                }
+            } catch let e as ArchiveError {
+                report.problems.append("\(name)\(e.offset.map { " at byte \($0)" } ?? ""): \(e.message)\(e.fix.map { " — \($0)" } ?? "")")
+            }
+        }
+        return report
+    }
+}

@@ -1,0 +1,102 @@
+import Archive
+import Capture
+import Foundation
+import LibPQ
+import Operate
+import PGWire
+import Replay
+import XCTest
+
+/// Compaction, integrity verification and the restore test.
+final class OperateTests: XCTestCase {
+    func testCompactionEqualsAFreshCopyAtTheSameLSNAndReplayUsesIt() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text, body text)")
+            try box.sql("INSERT INTO t SELECT g, 'v', NULL FROM generate_series(1, 2000) g")
+            _ = try box.captureToNow(["public.t"])
+            try box.sql("UPDATE t SET body = repeat(md5(id::text), 100) WHERE id <= 5")
+            try box.sql("UPDATE t SET v = 'edited' WHERE id <= 10")      // body unchanged TOAST
+            try box.sql("DELETE FROM t WHERE id % 7 = 0")
+            try box.sql("UPDATE t SET id = id + 10000 WHERE id BETWEEN 20 AND 30")
+            try box.sql("ALTER TABLE t ADD COLUMN extra int DEFAULT 7")
+            try box.sql("INSERT INTO t VALUES (50000, 'new', NULL, 1)")
+            _ = try box.captureToNow(["public.t"])
+            let results = try Compactor.compact(archive: box.archive, logger: box.logger)
+            XCTAssertEqual(results.count, 1)
+            // The new base copy holds exactly the live table (nothing changed since the capture).
+            let reader = try BaseCopyReader(path: results[0].path)
+            var text: [UInt8] = []
+            while let c = try reader.nextChunk() { text += c }
+            let live = try box.dump("t")
+            XCTAssertEqual(reader.header.definition.columns.map(\.name), ["id", "v", "body", "extra"])
+            assertSameRows(String(decoding: text, as: UTF8.self).split(separator: "\n").sorted { Int($0.prefix { $0 != "\t" })! < Int($1.prefix { $0 != "\t" })! }.joined(separator: "\n") + "\n",
+                           live, "[\(box.server)] compacted base = live table")
+            // Replay after compaction starts from the new base and still equals the live table.
+            try box.sql("UPDATE t SET v = 'after compaction' WHERE id = 1")
+            _ = try box.captureToNow(["public.t"])
+            let target = try box.scratchDatabase("r")
+            let r = try Replay(box).run(table: "public.t", target: target)
+            XCTAssertEqual(r.baseLSN, results[0].lsn, "replay starts from the compacted base")
+            XCTAssertEqual(r.changesFolded, 1)
+            assertSameRows(try box.dump("t", on: target), try box.dump("t"), "[\(box.server)] replay after compaction")
+            XCTAssertTrue(try Compactor.compact(archive: box.archive, logger: box.logger).count <= 1)
+        }
+    }
+
+    func testVerifyFindsAFlippedByteAndAMissingFooter() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
+            _ = try box.captureToNow(["public.t"])
+            for i in 0..<3 {
+                try box.sql("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(\(i * 1000 + 1), \(i * 1000 + 1000)) g")
+                _ = try box.captureToNow(["public.t"])
+            }
+            XCTAssertTrue(try ArchiveVerifier.verify(archive: box.archive).ok)
+            let segs = try ArchiveDirectory(box.archive).sealedSegments()
+            XCTAssertEqual(segs.count, 3)
+            var bytes = try FileIO.readFile(segs[1])
+            bytes[bytes.count / 2] ^= 0x40
+            try Data(bytes).write(to: URL(fileURLWithPath: segs[1]))
+            let report = try ArchiveVerifier.verify(archive: box.archive)
+            XCTAssertEqual(report.problems.count, 1, "\(report.problems)")
+            XCTAssertTrue(report.problems[0].contains((segs[1] as NSString).lastPathComponent) && report.problems[0].contains("at byte"), report.problems[0])
+            // The CLI: one line per problem, exit 1.
+            let cli = try LogbookBinary.run(["verify", "--archive", box.archive])
+            XCTAssertEqual(cli.status, 1)
+            XCTAssertTrue(cli.out.contains("PROBLEM"), cli.out)
+            // Replay names the damaged file instead of restoring wrong data.
+            let target = try box.scratchDatabase("r")
+            XCTAssertThrowsError(try Replay(box).run(table: "public.t", target: target)) { e in
+                XCTAssertTrue("\(e)".contains((segs[1] as NSString).lastPathComponent), "\(e)")
+            }
+        }
+    }
+
+    func testRestoreTestPassesAndCatchesADifference() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (x int, y text); ALTER TABLE b REPLICA IDENTITY FULL")
+            try box.sql("INSERT INTO a SELECT g, md5(g::text) FROM generate_series(1, 3000) g; INSERT INTO b VALUES (1, 'dup'), (1, 'dup')")
+            let capture = BackgroundCapture(box.options(tables: ["public.a", "public.b"]), logger: box.logger)
+            try waitUntil("both base copies are written") { (try? ArchiveDirectory(box.archive).baseFiles().count) == 2 }
+            try box.sql("UPDATE a SET v = 'x' WHERE id % 3 = 0")
+            let lines = try RestoreCheck.run(archive: box.archive, against: box.conninfo, tables: [], logger: box.logger)
+            XCTAssertEqual(lines.map(\.table), ["public.a", "public.b"])
+            XCTAssertTrue(lines.allSatisfy(\.pass), "\(lines.map(\.description))")
+            XCTAssertEqual(lines.first?.archivedRows, 3000)
+            // Someone takes the table out of the publication: its changes stop reaching the archive,
+            // while the slot keeps advancing. The restore test is what catches it.
+            try box.sql("ALTER PUBLICATION \(box.slot) DROP TABLE a")
+            try box.sql("DELETE FROM a WHERE id = 1")
+            let fails = try RestoreCheck.run(archive: box.archive, against: box.conninfo, tables: ["public.a"], logger: box.logger)
+            XCTAssertEqual(fails.count, 1)
+            XCTAssertFalse(fails[0].pass, fails[0].description)
+            XCTAssertEqual(fails[0].archivedRows, 3000)
+            XCTAssertEqual(fails[0].liveRows, 2999)
+            try capture.stop()
+            // Without a running archiver the check cannot reach the current position, and says so.
+            XCTAssertThrowsError(try RestoreCheck.run(archive: box.archive, against: box.conninfo, tables: [], waitSeconds: 0.5, logger: box.logger)) { e in
+                XCTAssertTrue("\(e)".contains("logbook run"), "\(e)")
+            }
+        }
+    }
+}
