@@ -22,6 +22,9 @@ public struct CaptureOptions: Sendable {
     public var streaming = true
     /// Reconnect after a lost connection, with backoff, up to this many attempts in a row.
     public var maxReconnectAttempts = 30
+    /// Called on the capture thread after a segment is sealed (e.g. to schedule a compaction);
+    /// it must return at once.
+    public var onSegmentSealed: (@Sendable () -> Void)?
 
     public init(source: String, archive: String, tables: [String]) {
         self.source = source

@@ -250,7 +250,11 @@ public final class CaptureService: @unchecked Sendable {
                         stats.changes = router.changes
                         stats.skippedDuplicates = router.skipped
                         stats.streamedCommits = router.streamedCommits
-                        if !writer.isInTransaction { try writer.sealIfDue() }
+                        if !writer.isInTransaction {
+                            let sealed = writer.segmentsSealed
+                            try writer.sealIfDue()
+                            if writer.segmentsSealed > sealed { options.onSegmentSealed?() }
+                        }
                         if let endpos = options.endpos, end >= endpos, router.isIdle { try finish("endpos \(endpos) reached"); return }
                     }
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Capture
+import Operate
 import Foundation
 import PGWire
 
@@ -24,6 +25,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seconds between fsync + confirm.") var flushInterval: Double = 1.0
     @Option(help: "Seal a segment once it reaches this many MiB.") var segmentMiB: Int = 64
     @Option(help: "Seal a segment once it is this many seconds old.") var segmentSeconds: Double = 3600
+    @Option(help: "Write new base copies from the archive this often (e.g. 7d, 12h; 0 = never).") var compactEvery = "7d"
     @Flag(help: "After a lost slot: take new base copies and record the gap.") var resnapshot = false
     @Flag(help: "Do not ask the server to stream large in-progress transactions.") var noStreaming = false
     @Flag(name: .shortAndLong, help: "Log every confirm.") var verbose = false
@@ -42,8 +44,25 @@ struct RunCommand: ParsableCommand {
         options.segment.rollSeconds = segmentSeconds
         options.resnapshot = resnapshot
         options.streaming = !noStreaming
+        guard let cadence = Duration.seconds(compactEvery) else {
+            throw ValidationError("--compact-every takes a duration such as 7d, 12h, 30m or 0")
+        }
+        let logger = LoggingSetup.logger(verbose: verbose)
+        if cadence > 0 {
+            let scheduler = CompactionScheduler(archive: archive, every: cadence, logger: logger)
+            options.onSegmentSealed = { scheduler.segmentSealed() }
+        }
         StopSignal.installSignalHandlers()
-        let service = CaptureService(options: options, logger: LoggingSetup.logger(verbose: verbose))
+        let service = CaptureService(options: options, logger: logger)
         try service.run()
+    }
+}
+
+/// Durations on the command line: `90s`, `30m`, `12h`, `7d`, or seconds.
+enum Duration {
+    static func seconds(_ s: String) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        if let last = s.last, let unit = units[last], let v = Double(s.dropLast()) { return v * unit }
+        return Double(s)
     }
 }

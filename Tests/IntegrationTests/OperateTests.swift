@@ -99,4 +99,27 @@ final class OperateTests: XCTestCase {
             }
         }
     }
+
+    func testSegmentsRollBySizeAndCompactionRunsOnItsCadence() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
+            try box.sql("INSERT INTO t SELECT g, 'v' FROM generate_series(1, 100) g")
+            _ = try box.captureToNow(["public.t"])
+            let scheduler = CompactionScheduler(archive: box.archive, every: 0.001, logger: box.logger)
+            XCTAssertFalse(CompactionScheduler(archive: box.archive, every: 3600, logger: box.logger).isDue())
+            var o = box.options(tables: ["public.t"])
+            o.segment.rollBytes = 1 // seal after every transaction
+            o.onSegmentSealed = { scheduler.segmentSealed() }
+            let capture = BackgroundCapture(o, logger: box.logger)
+            for i in 1...5 { try box.sql("UPDATE t SET v = 'round \(i)' WHERE id <= \(i * 10)") }
+            try waitUntil("a compacted base copy appears") {
+                (try? BaseCopyReader.headers(in: ArchiveDirectory(box.archive)).contains { $0.header.reason == "compacted" }) == true
+            }
+            try capture.stop()
+            XCTAssertGreaterThanOrEqual(try ArchiveDirectory(box.archive).sealedSegments().count, 5, "one segment per transaction")
+            let target = try box.scratchDatabase("r")
+            try Replay(box).run(table: "public.t", target: target)
+            assertSameRows(try box.dump("t", on: target), try box.dump("t"), "[\(box.server)] replay with a compacted base")
+        }
+    }
 }
