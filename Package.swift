@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "logbook", targets: ["logbook"]),
-        .library(name: "LogbookEngine", targets: ["Capture", "Replay", "Operate"]),
+        .library(name: "LogbookEngine", targets: ["Capture", "Replay", "Operate", "FanOut"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,6 +35,11 @@ let package = Package(
             "PGWire", "LibPQ", "Archive",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The only importer of CRdKafka: producer, mock cluster, Debezium envelope, publisher.
+        .target(name: "FanOut", dependencies: [
+            "CRdKafka", "PGWire", "Archive",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Status, inspect, verify (integrity and restore tests), compaction.
         .target(name: "Operate", dependencies: [
             "PGWire", "LibPQ", "Archive", "Replay",
@@ -42,7 +47,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "logbook", dependencies: [
-            "Capture", "Replay", "Operate", "Archive", "PGWire", "LibPQ",
+            "Capture", "Replay", "Operate", "FanOut", "Archive", "PGWire", "LibPQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -50,7 +55,7 @@ let package = Package(
         .testTarget(name: "PGWireTests", dependencies: ["PGWire"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PGWire"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Capture", "Replay", "Operate", "Archive", "LibPQ", "PGWire",
+            "Capture", "Replay", "Operate", "FanOut", "Archive", "LibPQ", "PGWire",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

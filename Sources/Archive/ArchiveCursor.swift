@@ -51,28 +51,34 @@ public final class ArchiveCursor {
                 index += 1
                 continue
             }
-            guard let tag = rec.first else { continue }
-            if tag == LogbookRecordTag.tableDefinition {
-                do {
-                    return .tableDefinition(try JSONDecoder().decode(TableDefinition.self, from: Data(rec.dropFirst())))
-                } catch {
-                    throw ArchiveError(.corrupt, "unreadable table definition record: \(error)", path: currentPath, offset: reader?.currentFrameOffset)
-                }
-            }
-            let msg: PgOutputMessage
-            do { msg = try decoder.decode(rec).message } catch let e as WireDecodeError {
-                throw ArchiveError(.corrupt, "undecodable record: \(e)", path: currentPath, offset: reader?.currentFrameOffset)
-            }
-            switch msg {
-            case .begin(let b): inTransaction = true; return .begin(b)
-            case .commit(let c): inTransaction = false; return .commit(c)
-            case .relation(let r): return .relation(r)
-            case .type: continue
-            case .message(let m) where !inTransaction: return .message(m)
-            default: return .change(msg, raw: rec)
-            }
+            if let ev = try decodeRecord(rec, decoder: &decoder, inTransaction: &inTransaction,
+                                         path: currentPath, offset: reader?.currentFrameOffset) { return ev }
         }
     }
 }
 
 import Foundation
+
+/// Turns one record into an event (nil for records readers do not need, such as Type).
+func decodeRecord(_ rec: [UInt8], decoder: inout PgOutputDecoder, inTransaction: inout Bool, path: String?, offset: Int?) throws -> ArchiveEvent? {
+    guard let tag = rec.first else { return nil }
+    if tag == LogbookRecordTag.tableDefinition {
+        do {
+            return .tableDefinition(try JSONDecoder().decode(TableDefinition.self, from: Data(rec.dropFirst())))
+        } catch {
+            throw ArchiveError(.corrupt, "unreadable table definition record: \(error)", path: path, offset: offset)
+        }
+    }
+    let msg: PgOutputMessage
+    do { msg = try decoder.decode(rec).message } catch let e as WireDecodeError {
+        throw ArchiveError(.corrupt, "undecodable record: \(e)", path: path, offset: offset)
+    }
+    switch msg {
+    case .begin(let b): inTransaction = true; return .begin(b)
+    case .commit(let c): inTransaction = false; return .commit(c)
+    case .relation(let r): return .relation(r)
+    case .type: return nil
+    case .message(let m) where !inTransaction: return .message(m)
+    default: return .change(msg, raw: rec)
+    }
+}

@@ -68,8 +68,21 @@ public final class FrameFileReader {
     public let path: String
     let fd: Int32
     let zstd: Zstd
-    public let fileSize: Int
+    public private(set) var fileSize: Int
     public private(set) var offset: Int
+
+    /// Re-reads the file's size (a file being appended to); returns whether it grew.
+    @discardableResult
+    public func refreshSize() -> Bool {
+        var st = stat()
+        fstat(fd, &st)
+        let grew = Int(st.st_size) > fileSize
+        fileSize = Int(st.st_size)
+        return grew
+    }
+
+    /// Continues reading at a frame boundary found earlier (e.g. in the same file before a rename).
+    public func seek(to frameOffset: Int) { offset = frameOffset }
 
     public struct Problem: Error, Sendable {
         public var error: ArchiveError

@@ -22,6 +22,13 @@ public final class SegmentReader {
         frames = try FrameFileReader(path: path, zstd: zstd)
     }
 
+    /// The offset of the next frame to read (every record of earlier frames has been returned
+    /// once `hasPendingRecords` is false).
+    public var nextFrameOffset: Int { frames.offset }
+    public var hasPendingRecords: Bool { pendingIndex < pending.count }
+    public func refreshSize() -> Bool { frames.refreshSize() }
+    public func seek(to frameOffset: Int) { frames.seek(to: frameOffset) }
+
     /// The next record (a normalized pgoutput message or a `#` table definition), nil at the end.
     /// A damaged frame throws an `ArchiveError` naming the file and offset.
     public func nextRecord() throws -> [UInt8]? {

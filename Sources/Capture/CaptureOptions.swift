@@ -25,6 +25,8 @@ public struct CaptureOptions: Sendable {
     /// Called on the capture thread after a segment is sealed (e.g. to schedule a compaction);
     /// it must return at once.
     public var onSegmentSealed: (@Sendable () -> Void)?
+    /// Updated after every fsync with the last durable commit LSN.
+    public var durableMark: DurableMark?
 
     public init(source: String, archive: String, tables: [String]) {
         self.source = source

@@ -30,6 +30,7 @@ public final class CaptureService: @unchecked Sendable {
     /// Runs until `--endpos` is reached or a stop is requested. Throws `CaptureError` on a
     /// failure the user must fix; reconnects on its own after a lost connection.
     public func run() throws {
+        defer { options.durableMark?.captureStopped() }
         let tables = try options.tables.map(TableName.init(parsing:))
         guard !tables.isEmpty else { throw CaptureError(.invalidOption, "no tables to archive", fix: "pass --tables schema.table[,...]") }
         var session = try prepare(tables: tables)
@@ -158,6 +159,7 @@ public final class CaptureService: @unchecked Sendable {
         streamed = false
         let writer = try SegmentWriter(archive: archive, identity: session.identity, options: options.segment)
         currentWriter = writer
+        if let d = writer.durable { options.durableMark?.set(d.commitLSN) }
         let router = ChangeRouter(writer: writer, archive: archive, source: options.source, logger: logger)
         let start = writer.durable?.endLSN ?? .zero
         var opts = ["proto_version '\(session.protocolVersion)'",
@@ -204,7 +206,7 @@ public final class CaptureService: @unchecked Sendable {
             return max(pos, confirmed)
         }
         func flushAndConfirm(replyRequested: Bool = false) throws {
-            try writer.flush()
+            if let d = try writer.flush() { options.durableMark?.set(d.commitLSN) }
             stats.flushes += 1
             let pos = confirmPosition()
             try conn.sendCopyData(StandbyStatusUpdate(written: max(lastReceived, pos), flushed: pos, applied: pos,

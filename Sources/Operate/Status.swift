@@ -30,6 +30,10 @@ public struct ArchiveStatus: Codable, Sendable {
     public var changes: Int
     public var baseCopies: [Base]
     public var slot: Slot?
+    /// Kafka fan-out: the end LSN of the last acknowledged transaction, and how far it trails the archive.
+    public var kafkaPosition: String?
+    public var kafkaLagBytes: Int64?
+    public var kafkaMessages: Int?
 
     public static func read(archive path: String, source: String? = nil) throws -> ArchiveStatus {
         let archive = ArchiveDirectory(path)
@@ -73,6 +77,11 @@ public struct ArchiveStatus: Codable, Sendable {
                                    firstLSN: firstLSN?.description, lastEndLSN: last?.endLSN.description,
                                    firstCommitTime: firstTime?.description, lastCommitTime: last?.commitTime.description,
                                    transactions: txns, changes: changes, baseCopies: bases, slot: nil)
+        if let p = PublishPosition.read(archive) {
+            status.kafkaPosition = p.lsn.description
+            status.kafkaMessages = p.messages
+            if let last { status.kafkaLagBytes = Int64(last.endLSN.rawValue) - Int64(min(p.lsn.rawValue, last.endLSN.rawValue)) }
+        }
         if let source {
             let conn = try PostgresConnection(conninfo: source, applicationName: "logbook-status")
             let r = try conn.query("""
@@ -97,6 +106,9 @@ public struct ArchiveStatus: Codable, Sendable {
         out += "segments: \(sealedSegments) sealed, \(openSegments) open, \(segmentBytes) bytes; \(transactions) transactions, \(changes) changes\n"
         out += "archived: LSN \(firstLSN ?? "-") .. \(lastEndLSN ?? "-"), commits \(firstCommitTime ?? "-") .. \(lastCommitTime ?? "-")\n"
         for b in baseCopies { out += "base copy: \(b.table) at \(b.lsn) (\(b.reason)), \(b.bytes) bytes\n" }
+        if let k = kafkaPosition {
+            out += "kafka: published through \(k) (\(kafkaMessages ?? 0) messages), \(kafkaLagBytes ?? 0) bytes of WAL behind the archive\n"
+        }
         if let s = slot {
             if s.exists {
                 out += "slot \(s.name): \(s.active ? "active" : "inactive"), confirmed \(s.confirmedFlushLSN ?? "-"), wal_status \(s.walStatus ?? "-"), lag \(s.lagBytes.map(String.init) ?? "-") bytes"

@@ -1,6 +1,7 @@
 import Archive
 import ArgumentParser
 import Capture
+import FanOut
 import Foundation
 import LibPQ
 import Replay
@@ -14,6 +15,7 @@ enum Failure {
         case let e as ArchiveError: line = e.description
         case let e as ReplayError: line = e.description
         case let e as PostgresError: line = e.description
+        case let e as KafkaError: line = e.description
         default: return error // ArgumentParser's own errors (usage, --help) print themselves.
         }
         FileHandle.standardError.write(Data("logbook: error: \(line)\n".utf8))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Capture
+import FanOut
 import Operate
 import Foundation
 import PGWire
@@ -28,6 +29,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Write new base copies from the archive this often (e.g. 7d, 12h; 0 = never).") var compactEvery = "7d"
     @Flag(help: "After a lost slot: take new base copies and record the gap.") var resnapshot = false
     @Flag(help: "Do not ask the server to stream large in-progress transactions.") var noStreaming = false
+    @OptionGroup var kafka: KafkaOptions
     @Flag(name: .shortAndLong, help: "Log every confirm.") var verbose = false
 
     func run() throws {
@@ -52,8 +54,27 @@ struct RunCommand: ParsableCommand {
             let scheduler = CompactionScheduler(archive: archive, every: cadence, logger: logger)
             options.onSegmentSealed = { scheduler.segmentSealed() }
         }
+        // Fan-out: a publisher that follows the archive on a thread of its own.
+        var publisherDone: DispatchSemaphore?
+        if let config = try kafka.config() {
+            let mark = DurableMark()
+            options.durableMark = mark
+            let publisher = try Publisher(archive: archive, options: Publisher.Options(kafka: config), logger: logger)
+            let done = DispatchSemaphore(value: 0)
+            publisherDone = done
+            logger.info("publishing to Kafka", metadata: ["settings": "\(config.masked.joined(separator: " "))"])
+            Thread {
+                defer { done.signal() }
+                do {
+                    try publisher.run(follow: true, durable: { mark.commitLSN }, shouldStop: { !mark.captureRunning })
+                } catch {
+                    logger.error("Kafka publisher stopped", metadata: ["error": "\(error)"])
+                }
+            }.start()
+        }
         StopSignal.installSignalHandlers()
         let service = CaptureService(options: options, logger: logger)
+        defer { _ = publisherDone?.wait(timeout: .now() + 30) }
         try service.run()
     }
 }
