@@ -88,15 +88,22 @@ public final class Replayer {
         let def = scan.definition
         let fold = scan.fold!
         var rows = try loadBase(plan.base, fold: fold, target: def, into: sink, label: label).kept
-        let target = def.columns.map(\.name)
-        for (version, images) in fold.finalRows() {
+        let target = Set(def.columns.map(\.name))
+        for (version, lines) in fold.finalRows() {
             let cols = fold.versions[version]
             let keep = cols.indices.filter { target.contains(cols[$0]) }
+            let project = keep.count != cols.count
             var out: [UInt8] = []
-            for fields in images {
-                for (n, i) in keep.enumerated() {
-                    if n > 0 { out.append(CopyText.tab) }
-                    if i < fields.count, case .value(let v) = fields[i] { out += v } else { out += CopyText.nullMarker }
+            out.reserveCapacity(1 << 20)
+            for line in lines {
+                if project {
+                    let f = line.split(separator: CopyText.tab, omittingEmptySubsequences: false)
+                    for (n, i) in keep.enumerated() {
+                        if n > 0 { out.append(CopyText.tab) }
+                        if i < f.count { out += f[i] } else { out += CopyText.nullMarker }
+                    }
+                } else {
+                    out += line
                 }
                 out.append(CopyText.newline)
                 rows += 1
@@ -122,7 +129,7 @@ public final class Replayer {
     }
 
     /// Streams the base copy into the sink, leaving out rows the fold replaces and filling the
-    /// fold's unchanged-TOAST values from the rows it passes.
+    /// fold's unchanged-TOAST values from the rows it passes. Allocates nothing per untouched row.
     static func loadBase(_ base: (path: String, header: BaseHeader), fold: TableFold, target: TableDefinition, into sink: RowSink,
                          label: String) throws -> (read: Int, kept: Int) {
         if fold.truncated { return (0, 0) }
@@ -131,54 +138,64 @@ public final class Replayer {
         let targetCols = Set(target.columns.map(\.name))
         let keepIdx = baseCols.indices.filter { targetCols.contains(baseCols[$0]) }
         let outCols = keepIdx.map { baseCols[$0] }
+        let project = keepIdx.count != baseCols.count
         let fills = fold.pendingFills()
-        let passThrough = keepIdx.count == baseCols.count && (fold.keyed ? fold.state.isEmpty : fold.multiset.isEmpty) && fills.isEmpty
-        let keyIdx = fold.keyColumns.compactMap { baseCols.firstIndex(of: $0) }
+        let untouched = (fold.keyed ? fold.state.isEmpty : fold.multiset.isEmpty) && fills.isEmpty
+        let keyPositions = fold.keyColumns.compactMap { baseCols.firstIndex(of: $0) }
         var read = 0, kept = 0
         let progress = ReplayProgress(label: "replay \(label)")
         var bytes = 0
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 21)
         while let chunk = try reader.nextChunk() {
             bytes += chunk.count
-            if passThrough {
+            if untouched && !project {
                 let n = chunk.reduce(0) { $0 + ($1 == CopyText.newline ? 1 : 0) }
                 read += n; kept += n
                 try sink.write(columns: baseCols, chunk)
                 progress.update(rows: read, bytes: bytes)
                 continue
             }
-            var out: [UInt8] = []
-            out.reserveCapacity(chunk.count)
             var start = 0
-            for i in chunk.indices where chunk[i] == CopyText.newline {
-                let line = chunk[start..<i]
-                start = i + 1
-                read += 1
-                let ranges = CopyText.fieldRanges(line)
-                if fold.keyed {
-                    var key: [UInt8] = []
-                    for (n, k) in keyIdx.enumerated() { if n > 0 { key.append(CopyText.tab) }; key += chunk[ranges[k]] }
-                    if let waiting = fills[key] {
-                        let fields: [Field] = ranges.map { r in
-                            let f = chunk[r]
-                            return f.elementsEqual(CopyText.nullMarker) ? .null : .value(Array(f))
-                        }
-                        fold.fillFromBaseRow(waiting: waiting, baseColumns: baseCols, baseFields: fields)
-                    }
-                    if fold.touches(baseKey: key) { continue }
-                } else if fold.consumeBaseRow(Array(line)) {
-                    continue
-                }
-                kept += 1
-                if keepIdx.count == ranges.count {
-                    out += line
-                } else {
-                    for (n, k) in keepIdx.enumerated() { if n > 0 { out.append(CopyText.tab) }; out += chunk[ranges[k]] }
-                }
-                out.append(CopyText.newline)
+            // Runs of kept lines are copied in one piece.
+            var runStart = 0
+            func flushRun(_ upTo: Int) {
+                if !project && upTo > runStart { out.append(contentsOf: chunk[runStart..<upTo]) }
             }
-            if !out.isEmpty { try sink.write(columns: outCols, out) }
+            var i = 0
+            let n = chunk.count
+            while i < n {
+                if chunk[i] != CopyText.newline { i += 1; continue }
+                let line = chunk[start..<i]
+                let next = i + 1
+                read += 1
+                var drop = false
+                if fold.keyed {
+                    let key = TableFold.key(ofLine: line, keyPositions: keyPositions)
+                    if let waiting = fills[key] { fold.fillFromBaseRow(waiting: waiting, baseColumns: baseCols, baseLine: line) }
+                    drop = fold.touches(baseKey: key)
+                } else {
+                    drop = fold.consumeBaseRow(line)
+                }
+                if drop {
+                    flushRun(start)
+                    runStart = next
+                } else {
+                    kept += 1
+                    if project {
+                        for (m, k) in keepIdx.enumerated() { if m > 0 { out.append(CopyText.tab) }; out += TableFold.field(line, k) }
+                        out.append(CopyText.newline)
+                    }
+                }
+                start = next
+                i = next
+            }
+            flushRun(start)
+            runStart = 0
+            if out.count >= 1 << 20 { try sink.write(columns: outCols, out); out.removeAll(keepingCapacity: true) }
             progress.update(rows: read, bytes: bytes)
         }
+        if !out.isEmpty { try sink.write(columns: outCols, out) }
         progress.finish(rows: read)
         return (read, kept)
     }
