@@ -240,13 +240,22 @@ public final class CaptureService: @unchecked Sendable {
                     lastKeepaliveEnd = max(lastKeepaliveEnd, k.walEnd)
                     if k.replyRequested { try flushAndConfirm() }
                 case .xlogData(let x):
-                    let decoded: DecodedPgOutput
-                    do { decoded = try decoder.decode(bytes, from: x.payloadOffset) } catch let e as WireDecodeError {
+                    let routed: PgOutputDecoder.Routed
+                    do { routed = try decoder.route(bytes, from: x.payloadOffset) } catch let e as WireDecodeError {
                         throw CaptureError(.protocolError, "cannot decode a pgoutput message at \(x.walStart): \(e)",
                                            fix: "this server sends a message this version of logbook does not know; upgrade logbook (nothing after \(confirmed) was confirmed)")
                     }
-                    let raw = PgOutputDecoder.normalized(bytes, from: x.payloadOffset, hadStreamXid: decoded.streamXid != nil)
-                    if let end = try router.handle(decoded, raw: raw) {
+                    let completed: LSN?
+                    switch routed {
+                    case .rowChange(_, let relation, let xid):
+                        let raw = PgOutputDecoder.normalized(bytes, from: x.payloadOffset, hadStreamXid: xid != nil)
+                        try router.handleRowChange(relation: relation, streamXid: xid, raw: raw)
+                        completed = nil
+                    case .other(let decoded):
+                        let raw = PgOutputDecoder.normalized(bytes, from: x.payloadOffset, hadStreamXid: decoded.streamXid != nil)
+                        completed = try router.handle(decoded, raw: raw)
+                    }
+                    if let end = completed {
                         lastReceived = max(lastReceived, end)
                         stats.transactions = router.transactions
                         stats.changes = router.changes

@@ -84,7 +84,12 @@ final class ChangeRouter {
             begin.write(PgOutputMessage.Tag.begin.rawValue); begin.write(c.commitLSN); begin.write(c.commitTime); begin.write(c.xid)
             try beginTransaction(BeginMessage(finalLSN: c.commitLSN, commitTime: c.commitTime, xid: c.xid), raw: begin.bytes)
             var inner = PgOutputDecoder(protocolVersion: 1)
-            try spool.replay { rec in try handleInTransaction(try inner.decode(rec).message, raw: rec) }
+            try spool.replay { rec in
+                switch try inner.route(rec) {
+                case .rowChange(_, let relation, _): try handleRowChange(relation: relation, streamXid: nil, raw: rec)
+                case .other(let d): try handleInTransaction(d.message, raw: rec)
+                }
+            }
             var commit = WireWriter(capacity: 26)
             commit.write(PgOutputMessage.Tag.commit.rawValue); commit.write(UInt8(0)); commit.write(c.commitLSN)
             commit.write(c.endLSN); commit.write(c.commitTime)
@@ -104,6 +109,21 @@ final class ChangeRouter {
             try handleInTransaction(d.message, raw: raw)
             return nil
         }
+    }
+
+    /// An Insert, Update or Delete, checked but not decoded: spooled inside a stream, archived otherwise.
+    func handleRowChange(relation: UInt32, streamXid: UInt32?, raw: [UInt8]) throws {
+        if let xid = streamXid {
+            guard let top = streamXid.flatMap({ _ in self.streamXid }), let spool = spools[top] else {
+                throw CaptureError(.protocolError, "streamed change for xid \(xid) outside a Stream Start")
+            }
+            try spool.append(subxid: xid, raw)
+            return
+        }
+        guard inTransaction else { throw CaptureError(.protocolError, "row change outside a transaction") }
+        if skipping { return }
+        try writer.appendChange(raw, relations: [relation])
+        changes += 1
     }
 
     func beginTransaction(_ b: BeginMessage, raw: [UInt8]) throws {

@@ -88,6 +88,11 @@ public struct WireReader {
         return Array(bytes[offset..<offset + n])
     }
 
+    public mutating func skip(_ n: Int, _ what: StaticString = "bytes") throws {
+        try need(n, what)
+        offset += n
+    }
+
     /// A NUL-terminated string.
     public mutating func readCString(_ what: StaticString = "string") throws -> String {
         guard let nul = bytes[offset..<end].firstIndex(of: 0) else {

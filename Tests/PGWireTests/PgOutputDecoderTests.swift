@@ -116,6 +116,28 @@ final class PgOutputDecoderTests: XCTestCase {
         XCTAssertEqual(ap.abortLSN, LSN(7))
     }
 
+    func testRoutingChecksARowChangeWithoutDecodingIt() throws {
+        var d = PgOutputDecoder(protocolVersion: 1)
+        let ins = bytes { $0.write(UInt8(ascii: "I")); $0.write(UInt32(77)); $0.write(UInt8(ascii: "N")); tuple(&$0, [.text([0x31]), .null]) }
+        guard case .rowChange(let tag, let rel, let xid) = try d.route(ins) else { return XCTFail() }
+        XCTAssertEqual(tag, .insert)
+        XCTAssertEqual(rel, 77)
+        XCTAssertNil(xid)
+        let upd = bytes { $0.write(UInt8(ascii: "U")); $0.write(UInt32(5)); $0.write(UInt8(ascii: "O")); tuple(&$0, [.text([0x31])])
+            $0.write(UInt8(ascii: "N")); tuple(&$0, [.unchanged]) }
+        guard case .rowChange(.update, 5, nil) = try d.route(upd) else { return XCTFail() }
+        // Damage is still found, with its offset.
+        var bad = ins
+        bad[bad.count - 1] = 0x7A // 'z' where the second column kind should be
+        bad.removeLast()
+        bad.append(contentsOf: [UInt8(ascii: "z")])
+        XCTAssertThrowsError(try d.route(bad)) { XCTAssertEqual(($0 as? WireDecodeError)?.byte, UInt8(ascii: "z")) }
+        XCTAssertThrowsError(try d.route(ins + [0])) { XCTAssertNotNil($0 as? WireDecodeError) }
+        // Anything else is decoded in full.
+        let b = bytes { $0.write(UInt8(ascii: "B")); $0.write(LSN(1)); $0.write(Int64(2)); $0.write(UInt32(3)) }
+        guard case .other(let o) = try d.route(b), case .begin = o.message else { return XCTFail() }
+    }
+
     // MARK: malformed input
 
     func assertThrows(_ bytes: [UInt8], version: Int = 2, offset: Int, byte: UInt8? = nil, file: StaticString = #filePath, line: UInt = #line) {

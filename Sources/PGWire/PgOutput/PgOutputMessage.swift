@@ -91,6 +91,46 @@ public struct PgOutputDecoder: Sendable {
         return DecodedPgOutput(message: message, streamXid: xid)
     }
 
+    /// What the capture path needs of a row change: its tag and relation, with the message's
+    /// structure checked but no value copied. Other messages are decoded in full.
+    public enum Routed: Sendable {
+        /// Insert, Update or Delete of `relation`.
+        case rowChange(tag: PgOutputMessage.Tag, relation: UInt32, streamXid: UInt32?)
+        case other(DecodedPgOutput)
+    }
+
+    public mutating func route(_ bytes: [UInt8], from offset: Int = 0) throws -> Routed {
+        guard offset < bytes.count else { throw WireDecodeError("empty pgoutput message", offset: offset) }
+        let tagByte = bytes[offset]
+        guard tagByte == PgOutputMessage.Tag.insert.rawValue || tagByte == PgOutputMessage.Tag.update.rawValue || tagByte == PgOutputMessage.Tag.delete.rawValue else {
+            return .other(try decode(bytes, from: offset))
+        }
+        var r = WireReader(bytes, offset: offset + 1)
+        let xid: UInt32? = inStream ? try r.readUInt32("stream xid") : nil
+        let relation = try r.readUInt32("relation OID")
+        let tag = PgOutputMessage.Tag(rawValue: tagByte)!
+        var tupleTag = try r.readUInt8("tuple tag")
+        switch tag {
+        case .insert:
+            guard tupleTag == UInt8(ascii: "N") else { throw WireDecodeError("Insert expects tuple tag 'N'", offset: r.offset - 1, byte: tupleTag) }
+            try TupleData.skip(&r)
+        case .update:
+            if tupleTag == UInt8(ascii: "K") || tupleTag == UInt8(ascii: "O") {
+                try TupleData.skip(&r)
+                tupleTag = try r.readUInt8("Update new tuple tag")
+            }
+            guard tupleTag == UInt8(ascii: "N") else { throw WireDecodeError("Update expects tuple tag 'K', 'O' or 'N'", offset: r.offset - 1, byte: tupleTag) }
+            try TupleData.skip(&r)
+        default:
+            guard tupleTag == UInt8(ascii: "K") || tupleTag == UInt8(ascii: "O") else {
+                throw WireDecodeError("Delete expects tuple tag 'K' or 'O'", offset: r.offset - 1, byte: tupleTag)
+            }
+            try TupleData.skip(&r)
+        }
+        try r.expectEnd("row change")
+        return .rowChange(tag: tag, relation: relation, streamXid: xid)
+    }
+
     /// The message as pgoutput sends it outside a stream: the stream xid, if any, removed.
     /// This is the form the archive stores.
     public static func normalized(_ bytes: [UInt8], from offset: Int, hadStreamXid: Bool) -> [UInt8] {

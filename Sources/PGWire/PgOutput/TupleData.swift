@@ -50,3 +50,24 @@ public struct TupleData: Sendable, Hashable {
         }
     }
 }
+
+extension TupleData {
+    /// Checks a TupleData's structure and moves past it without copying any value: the capture
+    /// path stores messages as received and needs only their shape to be sound.
+    public static func skip(_ reader: inout WireReader) throws {
+        let count = Int(try reader.readUInt16("TupleData column count"))
+        for _ in 0..<count {
+            let kindOffset = reader.offset
+            let kind = try reader.readUInt8("TupleData column kind")
+            switch kind {
+            case UInt8(ascii: "n"), UInt8(ascii: "u"): break
+            case UInt8(ascii: "t"), UInt8(ascii: "b"):
+                let len = try reader.readInt32("TupleData value length")
+                guard len >= 0 else { throw WireDecodeError("negative TupleData value length \(len)", offset: reader.offset - 4) }
+                try reader.skip(Int(len), "TupleData value")
+            default:
+                throw WireDecodeError("unknown TupleData column kind", offset: kindOffset, byte: kind)
+            }
+        }
+    }
+}
