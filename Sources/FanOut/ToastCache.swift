@@ -53,9 +53,9 @@ final class ToastCache {
                 start = i + 1
                 guard line.count >= Self.threshold else { continue }
                 let fields = line.split(separator: 0x09, omittingEmptySubsequences: false)
-                let key = PublisherKey.of(keyIdx.map { fields[$0].elementsEqual([0x5C, 0x4E]) ? TupleValue.null : .text(CopyUnescape.unescape(fields[$0])) })
+                let key = PublisherKey.of(keyIdx.map { fields[$0].elementsEqual([0x5C, 0x4E]) ? TupleValue.null : .text(CopyText.unescape(fields[$0])) })
                 for (n, f) in fields.enumerated() where f.count >= Self.threshold && values[table]?[key]?[cols[n]] == nil {
-                    values[table, default: [:]][key, default: [:]][cols[n]] = CopyUnescape.unescape(f)
+                    values[table, default: [:]][key, default: [:]][cols[n]] = CopyText.unescape(f)
                 }
             }
         }
@@ -77,22 +77,3 @@ enum PublisherKey {
     }
 }
 
-enum CopyUnescape {
-    static func unescape(_ v: ArraySlice<UInt8>) -> [UInt8] {
-        guard v.contains(0x5C) else { return Array(v) }
-        var out: [UInt8] = []
-        var i = v.startIndex
-        while i < v.endIndex {
-            if v[i] == 0x5C, i + 1 < v.endIndex {
-                switch v[i + 1] {
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                default: out.append(v[i + 1])
-                }
-                i += 2
-            } else { out.append(v[i]); i += 1 }
-        }
-        return out
-    }
-}

@@ -1,3 +1,4 @@
+import Archive
 import PGWire
 
 /// A row's identity while folding. Integer keys (the common `bigint` primary key) are kept as

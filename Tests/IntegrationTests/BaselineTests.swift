@@ -37,9 +37,7 @@ final class BaselineTests: XCTestCase {
             running.clear()
             writers.forEach { $0.wait() }
             let end = try box.currentLSN()
-            try waitUntil(timeout: 60, "everything confirmed") {
-                try box.sql("SELECT confirmed_flush_lsn >= '\(end)' FROM pg_replication_slots WHERE slot_name = '\(box.slot)'").scalar == "t"
-            }
+            try box.waitUntilConfirmed(end, timeout: 60, "everything confirmed")
             let stats = try capture.stop()
             XCTAssertGreaterThan(stats.transactions, 10, "[\(box.server)] writes went on during and after the copy")
             let target = try box.scratchDatabase("r")
@@ -77,10 +75,10 @@ final class BaselineTests: XCTestCase {
             var o = box.options(tables: ["public.t"])
             o.maxReconnectAttempts = 5
             let capture = BackgroundCapture(o, logger: box.logger)
-            try waitUntil("streaming") { try box.sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '\(box.slot)' AND active").scalar == "1" }
+            try box.waitUntilStreaming()
             try box.sql("INSERT INTO t VALUES (2, 'two')")
             let end = try box.currentLSN()
-            try waitUntil("confirmed") { try box.sql("SELECT confirmed_flush_lsn >= '\(end)' FROM pg_replication_slots WHERE slot_name = '\(box.slot)'").scalar == "t" }
+            try box.waitUntilConfirmed(end, "confirmed")
             // Someone drops the slot: terminate its walsender and drop it before the archiver gets it back.
             try waitUntil("the slot is dropped") {
                 let r = try box.sql("""

@@ -96,7 +96,7 @@ final class DurabilityTests: XCTestCase {
             var o = box.options(tables: ["public.t"])
             o.maxReconnectAttempts = 60
             let running = BackgroundCapture(o, logger: box.logger)
-            try waitUntil("streaming") { try box.sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '\(box.slot)' AND active").scalar == "1" }
+            try box.waitUntilStreaming()
             try box.sql("INSERT INTO t SELECT g, 'before' FROM generate_series(1, 100) g")
             let status = runCommand(["/usr/sbin/runuser", "-u", "postgres", "--", "/usr/bin/env",
                                      "LD_LIBRARY_PATH=\((bin as NSString).deletingLastPathComponent)/lib",
@@ -104,9 +104,7 @@ final class DurabilityTests: XCTestCase {
             XCTAssertEqual(status, 0, "pg_ctl restart")
             try box.sql("INSERT INTO t SELECT g, 'after' FROM generate_series(101, 200) g")
             let end = try box.currentLSN()
-            try waitUntil(timeout: 60, "the archiver reconnected and confirmed past the restart") {
-                try box.sql("SELECT confirmed_flush_lsn >= '\(end)' FROM pg_replication_slots WHERE slot_name = '\(box.slot)'").scalar == "t"
-            }
+            try box.waitUntilConfirmed(end, timeout: 60, "the archiver reconnected and confirmed past the restart")
             let stats = try running.stop()
             XCTAssertGreaterThanOrEqual(stats.reconnects, 1, "[\(box.server)] it reconnected")
             let target = try box.scratchDatabase("r")

@@ -115,16 +115,14 @@ final class FanOutTests: XCTestCase {
                 try? publisher.run(follow: true, durable: { mark.commitLSN }, shouldStop: { !mark.captureRunning })
                 published.signal()
             }.start()
-            try waitUntil("streaming") { try box.sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '\(box.slot)' AND active").scalar == "1" }
+            try box.waitUntilStreaming()
             try box.sql("INSERT INTO t SELECT g, 'before' FROM generate_series(1, 100) g")
             try waitUntil("published before the outage") { publisher.stats.messages == 100 }
             cluster.setAllBrokers(up: false)
             for i in 0..<10 { try box.sql("INSERT INTO t SELECT g, 'during' FROM generate_series(\(1000 + i * 100), \(1000 + i * 100 + 99)) g") }
             let end = try box.currentLSN()
             // The archive and the slot move on while Kafka is down.
-            try waitUntil("the slot advanced during the outage") {
-                try box.sql("SELECT confirmed_flush_lsn >= '\(end)' FROM pg_replication_slots WHERE slot_name = '\(box.slot)'").scalar == "t"
-            }
+            try box.waitUntilConfirmed(end, "the slot advanced during the outage")
             let positionDuringOutage = PublishPosition.read(ArchiveDirectory(box.archive))?.lsn ?? .zero
             XCTAssertLessThan(positionDuringOutage, end, "nothing past the outage is recorded as published")
             cluster.setAllBrokers(up: true)

@@ -73,6 +73,18 @@ final class Sandbox {
         return service.stats
     }
 
+    /// Waits until the slot has confirmed `lsn`: everything committed before it is archived.
+    func waitUntilConfirmed(_ lsn: LSN, timeout: Double = 60, _ what: String = "the archiver confirmed the position") throws {
+        try waitUntil(timeout: timeout, what) {
+            try sql("SELECT confirmed_flush_lsn >= '\(lsn)' FROM pg_replication_slots WHERE slot_name = '\(slot)'").scalar == "t"
+        }
+    }
+
+    /// Waits until the archiver holds the slot.
+    func waitUntilStreaming() throws {
+        try waitUntil("streaming") { try sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '\(slot)' AND active").scalar == "1" }
+    }
+
     /// Sorted COPY text of a table: the reference a replay is compared with.
     func dump(_ table: String, orderBy: String = "1", on conninfo: String? = nil) throws -> String {
         let c = try PostgresConnection(conninfo: conninfo ?? self.conninfo)

@@ -67,9 +67,7 @@ final class ReplayTests: XCTestCase {
             try box.sql("INSERT INTO events (id, driver, status) VALUES (1, 1, 'on'), (2, 2, 'off')")
             points.append(try record(box, "TRUNCATE"))
             let last = points.last!.lsn
-            try waitUntil("the archiver confirmed everything up to the last point") {
-                try box.sql("SELECT confirmed_flush_lsn >= '\(last)' FROM pg_replication_slots WHERE slot_name = '\(box.slot)'").scalar == "t"
-            }
+            try box.waitUntilConfirmed(last, "the archiver confirmed everything up to the last point")
             try running.stop()
 
             for (n, p) in points.enumerated() {

@@ -1,11 +1,11 @@
-/// The text format of `COPY … TO STDOUT`: fields separated by TAB, rows by LF, NULL as `\N`,
+/// The text format of `COPY … TO STDOUT`, which base copies store: fields separated by TAB, rows by LF, NULL as `\N`,
 /// and backslash escapes for backslash, TAB, LF and CR inside values.
-enum CopyText {
-    static let tab: UInt8 = 0x09, newline: UInt8 = 0x0A, backslash: UInt8 = 0x5C
-    static let nullMarker: [UInt8] = [0x5C, 0x4E] // \N
+public enum CopyText {
+    public static let tab: UInt8 = 0x09, newline: UInt8 = 0x0A, backslash: UInt8 = 0x5C
+    public static let nullMarker: [UInt8] = [0x5C, 0x4E] // \N
 
     /// Escapes a value as pgoutput sends it (the type's text output) for a COPY text field.
-    static func escape(_ v: [UInt8]) -> [UInt8] {
+    public static func escape(_ v: [UInt8]) -> [UInt8] {
         var needs = false
         for b in v where b == backslash || b == tab || b == newline || b == 0x0D { needs = true; break }
         if !needs { return v }
@@ -24,7 +24,7 @@ enum CopyText {
     }
 
     /// Undoes COPY text escaping (for CSV and SQL output).
-    static func unescape(_ v: ArraySlice<UInt8>) -> [UInt8] {
+    public static func unescape(_ v: ArraySlice<UInt8>) -> [UInt8] {
         guard v.contains(backslash) else { return Array(v) }
         var out: [UInt8] = []
         out.reserveCapacity(v.count)
@@ -52,7 +52,7 @@ enum CopyText {
     }
 
     /// Ranges of the fields of one row (without its LF).
-    static func fieldRanges(_ line: ArraySlice<UInt8>) -> [Range<Int>] {
+    public static func fieldRanges(_ line: ArraySlice<UInt8>) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         var start = line.startIndex
         var i = line.startIndex
