@@ -34,11 +34,27 @@ enum Catalog {
             WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord
             """, [String(oid)])
         let enums = try conn.query("""
-            SELECT n.nspname, t.typname, array_to_string(array_agg(e.enumlabel ORDER BY e.enumsortorder), E'\\x1f')
-            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid OR t.typarray = a.atttypid
-            JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
-            WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'e'
-            GROUP BY n.nspname, t.typname ORDER BY 1, 2
+            SELECT n.nspname, t.typname, array_to_string(ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), E'\\x1f')
+            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE t.typtype = 'e' AND t.oid IN (
+                SELECT et.oid FROM pg_attribute a JOIN pg_type et ON et.oid = a.atttypid OR et.typarray = a.atttypid
+                WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped)
+            ORDER BY 1, 2
+            """, [String(oid)])
+        let domains = try conn.query("""
+            SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
+                   array_to_string(ARRAY(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.conname), E'\\x1f')
+            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'd'
+            GROUP BY 1, 2, 3, 4, 5, t.oid ORDER BY 1, 2
+            """, [String(oid)])
+        let composites = try conn.query("""
+            SELECT n.nspname, t.typname, string_agg(quote_ident(ca.attname) || E'\\x1e' || format_type(ca.atttypid, ca.atttypmod), E'\\x1f' ORDER BY ca.attnum)
+            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace n ON n.oid = t.typnamespace
+            JOIN pg_class cr ON cr.oid = t.typrelid AND cr.relkind = 'c'
+            JOIN pg_attribute ca ON ca.attrelid = t.typrelid AND ca.attnum > 0 AND NOT ca.attisdropped
+            WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'c'
+            GROUP BY 1, 2 ORDER BY 1, 2
             """, [String(oid)])
         let indexes = try conn.query("""
             SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = $1 AND NOT i.indisprimary ORDER BY i.indexrelid
@@ -52,6 +68,16 @@ enum Catalog {
             relationOID: oid, schema: r[0] ?? "", name: r[1] ?? "", columns: columns,
             primaryKey: pk.rows.compactMap { $0[0] }, replicaIdentity: r[2] ?? "d",
             enums: enums.rows.map { TableDefinition.EnumType(schema: $0[0] ?? "", name: $0[1] ?? "", labels: ($0[2] ?? "").split(separator: "\u{1f}", omittingEmptySubsequences: false).map(String.init)) },
-            indexes: indexes.rows.compactMap { $0[0] }, checks: checkMap)
+            indexes: indexes.rows.compactMap { $0[0] }, checks: checkMap,
+            domains: domains.rows.map {
+                TableDefinition.DomainType(schema: $0[0] ?? "", name: $0[1] ?? "", baseType: $0[2] ?? "text", notNull: $0[3] == "t",
+                                           defaultExpression: $0[4], checks: ($0[5] ?? "").split(separator: "\u{1f}").map(String.init))
+            },
+            composites: composites.rows.map { row in
+                let attrs = (row[2] ?? "").split(separator: "\u{1f}").map { $0.split(separator: "\u{1e}", maxSplits: 1).map(String.init) }
+                return TableDefinition.CompositeType(schema: row[0] ?? "", name: row[1] ?? "",
+                                                     attributes: Dictionary(attrs.map { ($0[0], $0.count > 1 ? $0[1] : "text") }, uniquingKeysWith: { a, _ in a }),
+                                                     order: attrs.map { $0[0] })
+            })
     }
 }

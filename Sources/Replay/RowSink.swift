@@ -162,6 +162,8 @@ final class DatabaseSink: RowSink {
                               fix: "pass --replace to swap it for the rebuilt one in one transaction, or --into another name")
         }
         try conn.query("SET synchronous_commit = off")
+        // Room for building the key and indexes in one pass over the loaded rows.
+        try conn.query("SET maintenance_work_mem = '256MB'")
         try conn.query("BEGIN")
         let stmts = SchemaSQL.createStatements(def, as: target)
         for s in stmts where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") { try conn.query(s) }
@@ -176,7 +178,8 @@ final class DatabaseSink: RowSink {
             guard columns.allSatisfy(known.contains) else {
                 throw ReplayError(.target, "rows name columns \(columns.filter { !known.contains($0) }) the table does not have")
             }
-            try conn.beginCopyIn("COPY \(qualifiedBuild) (\(columns.map(SchemaSQL.q).joined(separator: ", "))) FROM STDIN")
+            // The table was created in this transaction: FREEZE writes the rows already frozen.
+            try conn.beginCopyIn("COPY \(qualifiedBuild) (\(columns.map(SchemaSQL.q).joined(separator: ", "))) FROM STDIN WITH (FREEZE)")
             copyColumns = columns
         }
         try conn.putCopyData(lines)

@@ -54,6 +54,22 @@ public enum SchemaSQL {
                 ? "DO $lb$ BEGIN IF to_regtype(\(lit(q(e.schema) + "." + q(e.name)))) IS NULL THEN CREATE SCHEMA IF NOT EXISTS \(q(e.schema)); \(create); END IF; END $lb$"
                 : create)
         }
+        func ifMissing(_ schema: String, _ name: String, _ create: String) -> String {
+            ifNotExistsTypes
+                ? "DO $lb$ BEGIN IF to_regtype(\(lit(q(schema) + "." + q(name)))) IS NULL THEN CREATE SCHEMA IF NOT EXISTS \(q(schema)); \(create); END IF; END $lb$"
+                : create
+        }
+        for d in def.domains ?? [] {
+            var create = "CREATE DOMAIN \(q(d.schema)).\(q(d.name)) AS \(d.baseType)"
+            if let dflt = d.defaultExpression { create += " DEFAULT \(dflt)" }
+            if d.notNull { create += " NOT NULL" }
+            for c in d.checks { create += " \(c)" }
+            out.append(ifMissing(d.schema, d.name, create))
+        }
+        for c in def.composites ?? [] {
+            let attrs = c.order.map { "\($0) \(c.attributes[$0] ?? "text")" }.joined(separator: ", ")
+            out.append(ifMissing(c.schema, c.name, "CREATE TYPE \(q(c.schema)).\(q(c.name)) AS (\(attrs))"))
+        }
         for c in def.columns { if let s = sequence(in: c.defaultExpression) { out.append("CREATE SEQUENCE IF NOT EXISTS \(s)") } }
         out.append(createTable(def, as: table, withConstraints: true))
         out.append(contentsOf: indexStatements(def, as: table))

@@ -151,5 +151,28 @@ final class ReplayTests: XCTestCase {
             }
         }
     }
-}
 
+    func testEnumDomainAndCompositeTypesAreRecreatedInAnEmptyDatabase() throws {
+        try forEachServer { box in
+            try box.sql("""
+                CREATE TYPE duty AS ENUM ('off', 'sleeper', 'driving', 'on');
+                CREATE DOMAIN odometer AS integer NOT NULL DEFAULT 0 CHECK (VALUE >= 0);
+                CREATE TYPE geo_point AS (lat numeric(8,5), lon numeric(8,5));
+                CREATE TABLE ev (id int PRIMARY KEY, status duty NOT NULL, miles odometer, pos geo_point, flags duty[]);
+                INSERT INTO ev VALUES (1, 'driving', 120, '(40.1,-100.2)', '{off,on}');
+                """)
+            _ = try box.captureToNow(["public.ev"])
+            try box.sql("INSERT INTO ev VALUES (2, 'sleeper', 5, '(41,-101)', '{}')")
+            _ = try box.captureToNow(["public.ev"])
+            let statements = try Replayer.schemaStatements(archive: box.archive, table: "public.ev", point: .latest, logger: box.logger)
+            XCTAssertTrue(statements.contains { $0.contains("CREATE DOMAIN") && $0.contains("CHECK ((VALUE >= 0))") }, "\(statements)")
+            XCTAssertTrue(statements.contains { $0.contains("CREATE TYPE \"public\".\"geo_point\" AS (lat numeric(8,5), lon numeric(8,5))") }, "\(statements)")
+            let target = try box.scratchDatabase("types")
+            try Replay(box).run(table: "public.ev", target: target)
+            assertSameRows(try box.dump("ev", on: target), try box.dump("ev"), "[\(box.server)] rows with enum, domain, composite and array values")
+            let c = try PostgresConnection(conninfo: target)
+            XCTAssertEqual(try c.query("SELECT enum_range(NULL::duty)::text").scalar, "{off,sleeper,driving,on}", "labels in order")
+            XCTAssertThrowsError(try c.query("INSERT INTO ev VALUES (3, 'on', -1, NULL, NULL)"), "the domain's check came along")
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Capture
+import FanOut
+import Foundation
+
+/// librdkafka's mock cluster as a process: Kafka brokers on loopback for demos and benchmarks on a
+/// machine without a broker. Prints the bootstrap servers, then serves until SIGTERM/SIGINT.
+struct KafkaMockCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kafka-mock",
+        abstract: "Run librdkafka's mock Kafka cluster on loopback (for demos and benchmarks).",
+        shouldDisplay: false)
+    @Option(help: "Number of brokers.") var brokers: Int32 = 3
+    @Option(help: "Topics to create first (comma-separated), with --partitions each.") var topics: String?
+    @Option var partitions: Int32 = 3
+
+    func run() throws {
+        let cluster = try KafkaMockCluster(brokers: brokers)
+        for t in (topics ?? "").split(separator: ",") { cluster.createTopic(String(t), partitions: partitions) }
+        FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
+        StopSignal.installSignalHandlers()
+        let stop = StopSignal()
+        while !stop.isRequested { usleep(100_000) }
+    }
+}
