@@ -8,6 +8,8 @@ public struct PublishedTable: Sendable {
     public var name: String
     public var columns: [(name: String, typeOID: UInt32)]
     public var keyColumns: [String]
+    /// `PREFIX.SCHEMA.TABLE`.
+    public var topic: String
 }
 
 /// Where a change sits in the stream.
@@ -158,11 +160,18 @@ enum Dates {
         return (Int64(d) * 86400 + Int64(h * 3600 + mi * 60 + s)) * 1_000_000 + frac
     }
 
-    /// `2026-11-25 18:31:05.979026+00` → `2026-11-25T18:31:05.979026Z`.
-    static func isoZoned(_ t: [UInt8]) -> String {
-        var s = String(decoding: t, as: UTF8.self).replacingOccurrences(of: " ", with: "T")
-        if s.hasSuffix("+00") { s = String(s.dropLast(3)) + "Z" } else if s.range(of: #"[+-]\d\d$"#, options: .regularExpression) != nil { s += ":00" }
-        return s
+    /// `2026-11-25 18:31:05.979026+00` → `2026-11-25T18:31:05.979026Z`, `…+05:30` kept, `…-05` → `…-05:00`.
+    static func isoZoned(_ t: [UInt8]) -> [UInt8] {
+        var out = t
+        if out.count > 10, out[10] == 0x20 { out[10] = 0x54 } // ' ' → 'T'
+        let n = out.count
+        if n >= 3, out[n - 3] == 0x2B, out[n - 2] == 0x30, out[n - 1] == 0x30 { // "+00"
+            out.removeLast(3)
+            out.append(0x5A)
+        } else if n >= 4, out[n - 3] == 0x2B || out[n - 3] == 0x2D, out[n - 4] != 0x3A, (0x30...0x39).contains(out[n - 1]) {
+            out += [0x3A, 0x30, 0x30]
+        }
+        return out
     }
 
     /// `\x0a0b` → bytes.

@@ -6,8 +6,14 @@ struct JSONText {
 
     mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
-    mutating func string(_ s: some Collection<UInt8>) {
+    mutating func string(_ s: [UInt8]) {
         bytes.append(0x22)
+        // Most values need no escaping: copy them in one piece.
+        if !s.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            bytes.append(contentsOf: s)
+            bytes.append(0x22)
+            return
+        }
         for b in s {
             switch b {
             case 0x22: bytes += [0x5C, 0x22]
@@ -25,5 +31,6 @@ struct JSONText {
     }
 
     mutating func string(_ s: String) { string(Array(s.utf8)) }
+    mutating func string(_ s: ArraySlice<UInt8>) { string(Array(s)) }
     mutating func key(_ k: String) { string(k); bytes.append(0x3A) }
 }

@@ -102,7 +102,7 @@ public final class Publisher: @unchecked Sendable {
         }
 
         func produce(_ table: PublishedTable, key: [UInt8]?, value: [UInt8]?) throws {
-            try producer.produce(topic: "\(options.kafka.topicPrefix).\(table.schema).\(table.name)", key: key, value: value)
+            try producer.produce(topic: table.topic, key: key, value: value)
             pending += 1
             lock.withLock { _stats.messages += 1 }
         }
@@ -120,7 +120,8 @@ public final class Publisher: @unchecked Sendable {
                 case .relation(let r):
                     let def = keys[r.qualifiedName]
                     tables[r.oid] = PublishedTable(schema: r.namespace, name: r.name, columns: r.columns.map { ($0.name, $0.typeOID) },
-                                                   keyColumns: def ?? (r.replicaIdentity == UInt8(ascii: "f") ? [] : r.columns.filter(\.isKey).map(\.name)))
+                                                   keyColumns: def ?? (r.replicaIdentity == UInt8(ascii: "f") ? [] : r.columns.filter(\.isKey).map(\.name)),
+                                                   topic: "\(options.kafka.topicPrefix).\(r.namespace).\(r.name)")
                 case .tableDefinition(let d):
                     keys[d.qualifiedName] = d.primaryKey
                     if let (oid, t) = tables.first(where: { $0.value.schema == d.schema && $0.value.name == d.name }) {

@@ -17,6 +17,12 @@ final class ToastCache {
     init(archive: ArchiveDirectory) { self.archive = archive }
 
     func remember(_ table: String, key: [UInt8], columns: [String], values row: [TupleValue]) {
+        let hasLarge = row.contains { if case .text(let v) = $0 { return v.count >= Self.threshold }; return false }
+        if !hasLarge {
+            // The common case: nothing large to keep; drop what an earlier version of the row had.
+            if values[table]?[key] != nil { values[table]![key] = nil }
+            return
+        }
         for (i, c) in columns.enumerated() where i < row.count {
             switch row[i] {
             case .text(let v) where v.count >= Self.threshold: values[table, default: [:]][key, default: [:]][c] = v
@@ -26,7 +32,7 @@ final class ToastCache {
         }
     }
 
-    func forget(_ table: String, key: [UInt8]) { values[table]?[key] = nil }
+    func forget(_ table: String, key: [UInt8]) { if values[table]?[key] != nil { values[table]![key] = nil } }
 
     /// Fills `u` values; returns the names of columns it could not fill.
     func fill(_ table: String, key: [UInt8], columns: [String], row: inout [TupleValue], keyColumns: [String]) throws -> [String] {
