@@ -173,5 +173,6 @@ loopback, 6 partitions) in the same run; afterwards kcat read the partitions' en
 
 Target: ≥ 100,000 messages/s, so that publishing keeps up with capture.
 MD
+cat docs/bench-notes.md
 } > docs/benchmarks.md
 cat docs/benchmarks.md

@@ -122,4 +122,12 @@ final class OperateTests: XCTestCase {
             assertSameRows(try box.dump("t", on: target), try box.dump("t"), "[\(box.server)] replay with a compacted base")
         }
     }
+
+    func testTheComposeFileIsValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-compose") else {
+            return XCTFail("docker-compose is not installed: run the suite with `make test`")
+        }
+        XCTAssertEqual(runCommand(["/usr/bin/docker-compose", "-f", root + "/docker-compose.yml", "config", "-q"]), 0)
+    }
 }
