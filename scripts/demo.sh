@@ -32,15 +32,17 @@ psql "$LOGBOOK_SOURCE" -qc "DELETE FROM eld_events WHERE driver_id = 42" -c "UPD
 "$PGBIN/pgbench" -n -c 2 -T 2 -f scripts/sql/eld-traffic.sql "$LOGBOOK_SOURCE" >/dev/null
 END=$(psql "$LOGBOOK_SOURCE" -Atc "SELECT pg_current_wal_lsn()")
 until [ "$(psql "$LOGBOOK_SOURCE" -Atc "SELECT confirmed_flush_lsn >= '$END' FROM pg_replication_slots WHERE slot_name = 'logbook'")" = t ]; do sleep 0.2; done
+echo "== 3. the monthly restore test, while the archiver streams: every table rebuilt and compared with the source"
+"$LOGBOOK" verify --archive "$ARCHIVE" --against "$LOGBOOK_SOURCE"
 kill -TERM $ARCHIVER; wait $ARCHIVER
 
-echo "== 3. logbook status"
+echo "== 4. logbook status"
 "$LOGBOOK" status --archive "$ARCHIVE"
-echo "== 4. logbook inspect (first segment, first transactions)"
+echo "== 5. logbook inspect (first segment, first transactions)"
 "$LOGBOOK" inspect "$(ls "$ARCHIVE"/segments/*.seg | head -1)" > "$DEMO/inspect.txt"
 sed -n '1,6p' "$DEMO/inspect.txt"; echo "   ..."; grep -A4 '^transactions:' "$DEMO/inspect.txt"
 
-echo "== 5. logbook replay public.eld_events --at $POINT into an empty database"
+echo "== 6. logbook replay public.eld_events --at $POINT into an empty database"
 "$LOGBOOK" replay --archive "$ARCHIVE" --table public.eld_events --at "$POINT" --target "$SRC dbname=restore_check"
 psql "$SRC dbname=restore_check" -Atc "COPY (SELECT * FROM eld_events ORDER BY id) TO STDOUT" | md5sum > "$DEMO/replayed.md5"
 if cmp -s "$DEMO/at-point.md5" "$DEMO/replayed.md5"; then
@@ -48,5 +50,5 @@ if cmp -s "$DEMO/at-point.md5" "$DEMO/replayed.md5"; then
 else
   echo "   MISMATCH between the rebuilt table and the source at $POINT" >&2; exit 1
 fi
-echo "== 6. the same table to a file, as of the mark 'before-cleanup'"
+echo "== 7. the same table to a file, as of the mark 'before-cleanup'"
 "$LOGBOOK" replay --archive "$ARCHIVE" --table public.eld_events --at-mark before-cleanup --output "$DEMO/eld_events.csv" --format csv
