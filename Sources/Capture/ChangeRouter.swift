@@ -65,7 +65,7 @@ final class ChangeRouter {
             streamXid = nil
             return nil
         case .streamAbort(let a):
-            logger.info("stream abort", metadata: ["xid": "\(a.xid)", "subxid": "\(a.subxid)", "spools": "\(spools.keys.sorted())"])
+            logger.debug("stream abort", metadata: ["xid": "\(a.xid)", "subxid": "\(a.subxid)", "spools": "\(spools.keys.sorted())"])
             if a.subxid == a.xid {
                 spools.removeValue(forKey: a.xid)?.remove()
                 streamedAborts += 1

@@ -73,14 +73,16 @@ enum Setup {
             let header = BaseHeader(table: t.description, lsn: lsn, snapshot: snapshot, reason: reason,
                                     createdAt: ISO8601DateFormatter().string(from: Date()), snapshotTime: snapshotTime, definition: def)
             let writer = try BaseCopyWriter(archive: archive, header: header)
-            let progress = Progress(label: "base copy \(t)")
+            let progress = TerminalProgress(label: "base copy \(t)")
             let cols = def.columns.map { PostgresConnection.quoteIdent($0.name) }.joined(separator: ", ")
+            // The planner's row estimate, for the time left.
+            let estimate = Int(Double(try conn.query("SELECT reltuples FROM pg_class WHERE oid = $1", [String(def.relationOID)]).scalar ?? "") ?? -1)
             try conn.copyOut("COPY \(t.quoted) (\(cols)) TO STDOUT") { chunk in
                 try writer.append(chunk)
-                progress.update(rows: writer.rows, bytes: writer.rawBytes)
+                progress.update(rows: writer.rows, bytes: writer.rawBytes, total: estimate)
             }
             let path = try writer.finish()
-            progress.finish(rows: writer.rows, bytes: writer.rawBytes)
+            progress.finish(rows: writer.rows)
             logger.info("base copy written", metadata: ["table": "\(t)", "lsn": "\(lsn)", "rows": "\(writer.rows)",
                                                        "file": "\((path as NSString).lastPathComponent)"])
         }
@@ -89,32 +91,5 @@ enum Setup {
 
     static func recordGap(_ gap: ArchiveGap, archive: ArchiveDirectory) throws {
         try archive.writeJSONAtomically(archive.readGaps() + [gap], to: archive.gapsPath)
-    }
-}
-
-/// Progress on stderr (rows, MB/s), only when stderr is a terminal.
-final class Progress {
-    let label: String
-    let start = Date()
-    var last = Date.distantPast
-    let enabled = isatty(2) == 1
-
-    init(label: String) { self.label = label }
-
-    func update(rows: Int, bytes: Int, total: Int? = nil) {
-        guard enabled, Date().timeIntervalSince(last) > 0.5 else { return }
-        last = Date()
-        let secs = max(0.001, last.timeIntervalSince(start))
-        var line = "\r\(label): \(rows) rows, \(String(format: "%.1f", Double(bytes) / secs / 1e6)) MB/s"
-        if let total, total > 0, rows > 0 {
-            let left = secs * Double(total - rows) / Double(rows)
-            line += ", ~\(Int(left))s left"
-        }
-        FileHandle.standardError.write(Data((line + "   ").utf8))
-    }
-
-    func finish(rows: Int, bytes: Int) {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\(label): \(rows) rows, done in \(String(format: "%.1f", Date().timeIntervalSince(start)))s\n".utf8))
     }
 }

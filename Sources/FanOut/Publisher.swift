@@ -124,10 +124,7 @@ public final class Publisher: @unchecked Sendable {
                                                    topic: "\(options.kafka.topicPrefix).\(r.namespace).\(r.name)")
                 case .tableDefinition(let d):
                     keys[d.qualifiedName] = d.primaryKey
-                    if let (oid, t) = tables.first(where: { $0.value.schema == d.schema && $0.value.name == d.name }) {
-                        tables[oid]?.keyColumns = d.primaryKey.isEmpty ? [] : d.primaryKey
-                        _ = t
-                    }
+                    for (oid, t) in tables where t.schema == d.schema && t.name == d.name { tables[oid]?.keyColumns = d.primaryKey }
                 case .begin(let b):
                     // Archive first: wait until the archive holds this transaction durably.
                     while let d = durable(), b.finalLSN > d {

@@ -51,7 +51,7 @@ final class ChangeScan {
         let cursor = try ArchiveCursor(archive: archive, includeOpen: includeOpen)
         var decision = Decision.exclude
         var held: [ArchiveEvent] = []
-        let progress = ReplayProgress(label: "replay \(table)")
+        let progress = TerminalProgress(label: "replay \(table)")
 
         func apply(_ ev: ArchiveEvent) throws {
             switch ev {
@@ -93,7 +93,7 @@ final class ChangeScan {
                 }
                 if decision == .include { transactionsApplied += 1 }
                 decision = .exclude
-                progress.update(rows: fold.changes, bytes: 0, segments: "segment \(cursor.segmentsDone + 1)/\(cursor.segmentCount), ")
+                progress.update(rows: fold.changes, bytes: 0, prefix: "segment \(cursor.segmentsDone + 1)/\(cursor.segmentCount), ")
             case .relation(let r):
                 // Shapes always apply: they describe the changes that follow.
                 oidTable[r.oid] = r.qualifiedName

@@ -143,7 +143,7 @@ public final class Replayer {
         let untouched = (fold.keyed ? fold.state.isEmpty : fold.multiset.isEmpty) && fills.isEmpty
         let keyPositions = fold.keyColumns.compactMap { baseCols.firstIndex(of: $0) }
         var read = 0, kept = 0
-        let progress = ReplayProgress(label: "replay \(label)")
+        let progress = TerminalProgress(label: "replay \(label)")
         var bytes = 0
         var out: [UInt8] = []
         out.reserveCapacity(1 << 21)
@@ -198,25 +198,6 @@ public final class Replayer {
         if !out.isEmpty { try sink.write(columns: outCols, out) }
         progress.finish(rows: read)
         return (read, kept)
-    }
-}
-
-/// Progress on stderr when it is a terminal.
-final class ReplayProgress {
-    let label: String
-    let start = Date()
-    var last = Date.distantPast
-    let enabled = isatty(2) == 1
-    init(label: String) { self.label = label }
-    func update(rows: Int, bytes: Int, segments: String = "") {
-        guard enabled, Date().timeIntervalSince(last) > 0.5 else { return }
-        last = Date()
-        let mbs = Double(bytes) / max(0.001, last.timeIntervalSince(start)) / 1e6
-        FileHandle.standardError.write(Data("\r\(label): \(segments)\(rows) rows, \(String(format: "%.1f", mbs)) MB/s   ".utf8))
-    }
-    func finish(rows: Int) {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\(label): \(rows) rows in \(String(format: "%.1f", Date().timeIntervalSince(start)))s\n".utf8))
     }
 }
 

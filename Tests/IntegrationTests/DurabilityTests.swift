@@ -65,8 +65,8 @@ final class DurabilityTests: XCTestCase {
             for round in 0..<4 {
                 let p = try LogbookBinary.start(args)
                 // Let it archive something, then kill it at a moment that depends on the round.
-                let before = try Setup_archivedCommits(box)
-                try waitUntil("round \(round): the archiver made progress") { try Setup_archivedCommits(box) > before }
+                let before = try archivedCommitCount(box)
+                try waitUntil("round \(round): the archiver made progress") { try archivedCommitCount(box) > before }
                 usleep(UInt32(37_000 * (round + 1)))
                 kill(p.process.processIdentifier, SIGKILL)
                 p.process.waitUntilExit()
@@ -115,7 +115,7 @@ final class DurabilityTests: XCTestCase {
 }
 
 /// Committed transactions in the archive so far (sealed and open segments).
-func Setup_archivedCommits(_ box: Sandbox) throws -> Int {
+func archivedCommitCount(_ box: Sandbox) throws -> Int {
     guard FileManager.default.fileExists(atPath: box.archive + "/segments") else { return 0 }
     let cursor = try ArchiveCursor(archive: ArchiveDirectory(box.archive))
     var n = 0

@@ -127,7 +127,7 @@ final class FanOutTests: XCTestCase {
             XCTAssertLessThan(positionDuringOutage, end, "nothing past the outage is recorded as published")
             cluster.setAllBrokers(up: true)
             try waitUntil(timeout: 60, "everything published after the outage") {
-                (PublishPosition.read(ArchiveDirectory(box.archive))?.lsn ?? .zero) >= (try Setup_lastArchived(box))
+                (PublishPosition.read(ArchiveDirectory(box.archive))?.lsn ?? .zero) >= (try lastArchivedEnd(box))
             }
             try capture.stop()
             XCTAssertEqual(published.wait(timeout: .now() + 30), .success)
@@ -151,6 +151,6 @@ final class FanOutTests: XCTestCase {
 }
 
 /// The end LSN of the last archived transaction.
-func Setup_lastArchived(_ box: Sandbox) throws -> LSN {
+func lastArchivedEnd(_ box: Sandbox) throws -> LSN {
     (try SegmentScanner.lastCommitIncludingOpen(in: ArchiveDirectory(box.archive)))?.endLSN ?? .zero
 }
