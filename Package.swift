@@ -24,7 +24,10 @@ let package = Package(
         // The only importer of CLibPQ.
         .target(name: "LibPQ", dependencies: ["CLibPQ", "PGWire"]),
         // The only importer of CZstd: segment format, writer, reader.
-        .target(name: "Archive", dependencies: ["CZstd", "PGWire"]),
+        .target(name: "Archive", dependencies: [
+            "CZstd", "PGWire",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The run service: stream -> spool -> segment writer -> flush -> feedback.
         .target(name: "Capture", dependencies: [
             "PGWire", "LibPQ", "Archive",

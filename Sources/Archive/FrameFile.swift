@@ -1,9 +1,12 @@
+import Crypto
 import Foundation
 import PGWire
 
 /// Writes frames to a file: the 8-byte file magic, then frames. Compression happens here.
 public final class FrameFileWriter {
     public let path: String
+    /// SHA-256 of every byte written so far (for the footer and the hash chain).
+    var hasher = SHA256()
     let fd: Int32
     let zstd: Zstd
     public private(set) var bytesWritten: Int
@@ -15,6 +18,7 @@ public final class FrameFileWriter {
         self.zstd = zstd
         fd = try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC)
         try FileIO.writeAll(fd, ArchiveFiles.fileMagic, path: path)
+        hasher.update(data: ArchiveFiles.fileMagic)
         bytesWritten = ArchiveFiles.fileMagic.count
     }
 
@@ -29,6 +33,7 @@ public final class FrameFileWriter {
         var frame = header
         frame.append(contentsOf: payload)
         try FileIO.writeAll(fd, frame, path: path)
+        hasher.update(data: frame)
         bytesWritten += frame.count
         frameCount += 1
     }
@@ -45,6 +50,9 @@ public final class FrameFileWriter {
     }
 
     public func sync() throws { try FileIO.fsync(fd, path: path) }
+
+    /// Hex SHA-256 of everything written so far.
+    public var sha256: String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
 }
 
 /// One frame read back, checked against its CRC and decompressed.

@@ -51,4 +51,28 @@ public struct SegmentFooter: Codable, Sendable {
     public var changes: Int
     public var frames: Int
     public var tables: [String]
+    /// SHA-256 of the file's bytes before this footer frame.
+    public var sha256: String?
+    /// `sha256` of the segment sealed before this one: the hash chain. Nil for the first.
+    public var previousSHA256: String?
+}
+
+import Crypto
+import Foundation
+
+/// SHA-256 of a file's first `length` bytes (read in 1 MiB pieces).
+public func fileSHA256(_ path: String, length: Int) throws -> String {
+    let fd = try FileIO.open(path, O_RDONLY)
+    defer { close(fd) }
+    var h = SHA256()
+    var buf = [UInt8](repeating: 0, count: 1 << 20)
+    var done = 0
+    while done < length {
+        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, min($0.count, length - done), off_t(done)) }
+        if n < 0 { if errno == EINTR { continue }; throw ArchiveError(.io, "read failed: \(String(cString: strerror(errno)))", path: path) }
+        if n == 0 { break }
+        h.update(data: buf[0..<n])
+        done += n
+    }
+    return h.finalize().map { String(format: "%02x", $0) }.joined()
 }

@@ -7,6 +7,8 @@ public final class SegmentReader {
     let frames: FrameFileReader
     public private(set) var header: SegmentHeader?
     public private(set) var footer: SegmentFooter?
+    /// Where the footer frame starts: the segment's hashed content ends there.
+    public private(set) var footerOffset: Int?
     var pending: [[UInt8]] = []
     var pendingIndex = 0
     /// The header of the frame the last record came from.
@@ -43,7 +45,9 @@ public final class SegmentReader {
             }
             switch frame.header.kind {
             case .fileHeader: header = try frame.decodeJSON(SegmentHeader.self, path: path)
-            case .footer: footer = try frame.decodeJSON(SegmentFooter.self, path: path)
+            case .footer:
+                footer = try frame.decodeJSON(SegmentFooter.self, path: path)
+                footerOffset = frame.offset
             case .records:
                 do { pending = try splitRecords(frame.raw) } catch {
                     throw ArchiveError(.corrupt, "frame records are malformed: \(error)", path: path, offset: frame.offset)

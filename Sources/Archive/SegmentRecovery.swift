@@ -84,8 +84,11 @@ enum SegmentRecovery {
             _ = lseek(fd, off_t(cut.frame.offset), SEEK_SET)
             try FileIO.writeAll(fd, bytes, path: path)
         }
+        let contentLength = Int(lseek(fd, 0, SEEK_END))
         let footer = SegmentFooter(firstLSN: header.firstLSN, last: atCut.last, firstCommitTime: atCut.firstCommitTime,
-                                   transactions: atCut.transactions, changes: atCut.changes, frames: 0, tables: atCut.tables.sorted())
+                                   transactions: atCut.transactions, changes: atCut.changes, frames: 0, tables: atCut.tables.sorted(),
+                                   sha256: try fileSHA256(path, length: contentLength),
+                                   previousSHA256: try SegmentScanner.lastSealedSHA256(in: archive))
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let raw = [UInt8](try enc.encode(footer))
@@ -120,6 +123,12 @@ public enum SegmentScanner {
             throw ArchiveError(.corrupt, "sealed segment has no footer", path: path, fix: "run `logbook verify --archive` to see which segments are damaged")
         }
         return footer
+    }
+
+    /// The content hash of the newest sealed segment: what the next one chains to.
+    public static func lastSealedSHA256(in archive: ArchiveDirectory) throws -> String? {
+        guard let last = try archive.sealedSegments().last else { return nil }
+        return try footer(of: last).sha256
     }
 
     /// The last commit in the archive, from the newest sealed segment that has one.

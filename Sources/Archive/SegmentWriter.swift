@@ -47,6 +47,8 @@ public final class SegmentWriter {
     /// Last commit known to be on disk.
     public private(set) var durable: CommitPosition?
     public private(set) var segmentsSealed = 0
+    /// Content hash of the last sealed segment: the next footer chains to it.
+    var previousSHA256: String?
     public private(set) var bytesWritten = 0
     public var hasUnflushedData: Bool { !buffer.isEmpty || lastWritten != durable }
     public var isInTransaction: Bool { inTransaction }
@@ -65,6 +67,7 @@ public final class SegmentWriter {
         }
         durable = try SegmentScanner.lastCommit(in: archive)
         lastWritten = durable
+        previousSHA256 = try SegmentScanner.lastSealedSHA256(in: archive)
     }
 
     /// Registers how a relation is described (its Y and R messages and its table definition record).
@@ -140,13 +143,14 @@ public final class SegmentWriter {
         try writeFrame()
         let footer = SegmentFooter(firstLSN: segmentFirstLSN, last: segLast, firstCommitTime: segFirstCommitTime,
                                    transactions: segTransactions, changes: segChanges, frames: file.frameCount + 1,
-                                   tables: tablesInSegment.sorted())
+                                   tables: tablesInSegment.sorted(), sha256: file.sha256, previousSHA256: previousSHA256)
         try file.writeJSONFrame(.footer, footer)
         try file.sync()
         durable = lastWritten
         let sealed = archive.segmentsPath + "/" + segmentFirstLSN.fileName + "." + ArchiveFiles.sealedSegmentExtension
         try FileIO.rename(file.path, sealed)
         try FileIO.fsyncDirectory(archive.segmentsPath)
+        previousSHA256 = footer.sha256
         self.file = nil
         segmentsSealed += 1
     }

@@ -22,6 +22,11 @@ public enum ArchiveVerifier {
         let zstd = Zstd()
         var previousEnd: LSN?
         var previousName = ""
+        var previousHash: String?
+        var isFirstSealed = true
+        var previousSealedName = "none"
+        // After a damaged segment the chain cannot be followed into the next one: already reported.
+        var chainUnknown = false
         for seg in try archive.sealedSegments() + archive.openSegments() {
             report.segments += 1
             let name = (seg as NSString).lastPathComponent
@@ -66,6 +71,22 @@ public enum ArchiveVerifier {
                         report.problems.append("\(name): footer says \(footer.transactions) transactions through \(footer.last?.endLSN.description ?? "-"), the file holds \(txns) through \(last?.endLSN.description ?? "-")")
                     }
                     if inTxn { report.problems.append("\(name): ends inside a transaction") }
+                    // Tamper evidence: the content hash, and the chain to the segment before.
+                    if let recorded = footer.sha256, let end = reader.footerOffset {
+                        let actual = try fileSHA256(seg, length: end)
+                        if actual != recorded {
+                            report.problems.append("\(name): content does not match its recorded SHA-256 (changed after it was sealed)")
+                        }
+                    } else {
+                        report.problems.append("\(name): footer has no SHA-256")
+                    }
+                    if !chainUnknown, !isFirstSealed || footer.previousSHA256 != nil, footer.previousSHA256 != previousHash {
+                        report.problems.append("\(name): hash chain broken: it follows a segment hashed \(footer.previousSHA256?.prefix(16) ?? "none"), but the segment before it is \(previousSealedName) hashed \(previousHash?.prefix(16) ?? "none") (a segment was deleted, replaced or reordered)")
+                    }
+                    previousHash = footer.sha256
+                    previousSealedName = name
+                    isFirstSealed = false
+                    chainUnknown = false
                 }
                 if let f = first, let p = previousEnd, f < p {
                     report.problems.append("\(name): first commit \(f) is before the end \(p) of \(previousName) (segments out of order or replaced)")
@@ -73,6 +94,7 @@ public enum ArchiveVerifier {
                 if let l = last { previousEnd = l.endLSN; previousName = name }
             } catch let e as ArchiveError {
                 report.problems.append("\(name)\(e.offset.map { " at byte \($0)" } ?? ""): \(e.message)")
+                if !isOpen { chainUnknown = true; isFirstSealed = false; previousSealedName = name }
             }
         }
         for base in try archive.baseFiles() {

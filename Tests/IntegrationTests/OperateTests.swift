@@ -130,4 +130,39 @@ final class OperateTests: XCTestCase {
         }
         XCTAssertEqual(runCommand(["/usr/bin/docker-compose", "-f", root + "/docker-compose.yml", "config", "-q"]), 0)
     }
+
+    func testTheHashChainCatchesADeletedReplacedOrReorderedSegment() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
+            _ = try box.captureToNow(["public.t"])
+            for i in 0..<4 {
+                try box.sql("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(\(i * 100 + 1), \(i * 100 + 100)) g")
+                _ = try box.captureToNow(["public.t"])
+            }
+            let dir = ArchiveDirectory(box.archive)
+            XCTAssertTrue(try ArchiveVerifier.verify(archive: box.archive).ok)
+            let segs = try dir.sealedSegments()
+            XCTAssertEqual(segs.count, 4)
+            // Deleted: the chain breaks at the segment after the gap.
+            let saved = try FileIO.readFile(segs[1])
+            try FileManager.default.removeItem(atPath: segs[1])
+            var problems = try ArchiveVerifier.verify(archive: box.archive).problems
+            XCTAssertEqual(problems.count, 1, "\(problems)")
+            XCTAssertTrue(problems[0].contains((segs[2] as NSString).lastPathComponent) && problems[0].contains("hash chain broken"), problems[0])
+            try Data(saved).write(to: URL(fileURLWithPath: segs[1]))
+            XCTAssertTrue(try ArchiveVerifier.verify(archive: box.archive).ok)
+            // Replaced by a well-formed segment with other content (its footer recomputed would still break the chain).
+            let other = try FileIO.readFile(segs[3])
+            try Data(other).write(to: URL(fileURLWithPath: segs[2]))
+            problems = try ArchiveVerifier.verify(archive: box.archive).problems
+            XCTAssertTrue(problems.contains { $0.contains("hash chain broken") }, "\(problems)")
+            // Reordered: two segments swap places.
+            let second = try FileIO.readFile(segs[2 - 1])
+            let third = try FileIO.readFile(segs[3])
+            try Data(third).write(to: URL(fileURLWithPath: segs[1]))
+            try Data(second).write(to: URL(fileURLWithPath: segs[2]))
+            problems = try ArchiveVerifier.verify(archive: box.archive).problems
+            XCTAssertTrue(problems.contains { $0.contains("hash chain broken") }, "\(problems)")
+        }
+    }
 }
