@@ -26,6 +26,8 @@ public struct ArchiveStatus: Codable, Sendable {
     public var lastEndLSN: String?
     public var firstCommitTime: String?
     public var lastCommitTime: String?
+    /// The same, as µs since 2000-01-01, for thresholds.
+    public var lastCommitMicros: Int64?
     public var transactions: Int
     public var changes: Int
     public var baseCopies: [Base]
@@ -76,6 +78,7 @@ public struct ArchiveStatus: Codable, Sendable {
                                    sealedSegments: sealed.count, openSegments: open.count, segmentBytes: bytes,
                                    firstLSN: firstLSN?.description, lastEndLSN: last?.endLSN.description,
                                    firstCommitTime: firstTime?.description, lastCommitTime: last?.commitTime.description,
+                                   lastCommitMicros: last?.commitTime.rawValue,
                                    transactions: txns, changes: changes, baseCopies: bases, slot: nil)
         if let p = PublishPosition.read(archive) {
             status.kafkaPosition = p.lsn.description
@@ -120,4 +123,36 @@ public struct ArchiveStatus: Codable, Sendable {
         }
         return out
     }
+
+    /// One line per breached threshold (empty when healthy): the seed's "alert if no backup in 48
+    /// hours", made precise. `maxAge`: the newest archived commit may be at most this old, unless the
+    /// slot shows the archive is current (nothing left to read). `maxLag`: WAL bytes the slot may trail.
+    public func breaches(maxAge: Double?, maxLag: Int64?, now: Date = Date()) -> [String] {
+        var out: [String] = []
+        if let s = slot {
+            if !s.exists { out.append("slot \(s.name) does not exist on the source: nothing is being archived") }
+            else if !s.active { out.append("slot \(s.name) is not active: logbook run is not streaming") }
+        }
+        if let maxAge {
+            let current = slot.map { $0.exists && $0.active && ($0.lagBytes ?? 1) == 0 } ?? false
+            if let t = lastCommitTimeValue, !current {
+                let age = now.timeIntervalSince(t.date)
+                if age > maxAge {
+                    out.append("max-age: the last archived commit (\(t)) is \(Int(age)) s old, more than \(Int(maxAge)) s")
+                }
+            } else if lastCommitTimeValue == nil && !current {
+                out.append("max-age: nothing archived yet")
+            }
+        }
+        if let maxLag {
+            if let lag = slot?.lagBytes {
+                if lag > maxLag { out.append("max-lag: slot \(slotName) trails the source by \(lag) bytes of WAL, more than \(maxLag)") }
+            } else {
+                out.append("max-lag: no lag known (give --source)")
+            }
+        }
+        return out
+    }
+
+    var lastCommitTimeValue: PGTimestamp? { lastCommitMicros.map { PGTimestamp(rawValue: $0) } }
 }

@@ -3,14 +3,48 @@ import Foundation
 import Operate
 
 struct StatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "What the archive holds; with --source, the slot's lag.")
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "What the archive holds; with --source, the slot's lag. With thresholds, exit 1 when one is breached.",
+        discussion: """
+        For cron, a Kubernetes probe or Nagios: --max-age 5m fails when the newest archived commit is older \
+        than that and the slot shows WAL still to read (a quiet database is not an alarm); --max-lag 1GB \
+        fails when the slot trails the source by more than that. A missing or inactive slot fails too. \
+        One line per breached threshold.
+        """)
     @Option(help: "Archive folder.") var archive: String
     @Option(help: "Source connection string, to report the slot's lag.") var source: String?
+    @Option(help: "Alert when the newest archived commit is older than this (90s, 5m, 2h, 2d).") var maxAge: String?
+    @Option(help: "Alert when the slot trails the source by more than this (e.g. 512MB, 1GB).") var maxLag: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         let src = Secrets.source(source)
         let status = try ArchiveStatus.read(archive: archive, source: src.isEmpty ? nil : src)
         print(json ? try JSONOutput.string(status) : status.render(), terminator: json ? "\n" : "")
+        let age = try maxAge.map { a -> Double in
+            guard let s = Duration.seconds(a) else { throw ValidationError("--max-age takes a duration such as 5m") }
+            return s
+        }
+        let lag = try maxLag.map { l -> Int64 in
+            guard let b = ByteSize.parse(l) else { throw ValidationError("--max-lag takes a size such as 512MB or 1GB") }
+            return b
+        }
+        guard age != nil || lag != nil else { return }
+        let breaches = status.breaches(maxAge: age, maxLag: lag)
+        for b in breaches { FileHandle.standardError.write(Data("BREACH \(b)\n".utf8)) }
+        if !breaches.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// Sizes on the command line: `512MB`, `1GB`, `100kB`, or bytes (powers of 1024).
+enum ByteSize {
+    static func parse(_ s: String) -> Int64? {
+        let units: [(String, Int64)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("B", 1)]
+        let u = s.uppercased()
+        for (suffix, mult) in units where u.hasSuffix(suffix) {
+            return Int64(u.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * mult }
+        }
+        return Int64(s)
     }
 }

@@ -165,4 +165,31 @@ final class OperateTests: XCTestCase {
             XCTAssertTrue(problems.contains { $0.contains("hash chain broken") }, "\(problems)")
         }
     }
+
+    func testStatusThresholdsTripAndClear() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY)")
+            _ = try box.captureToNow(["public.t"])
+            try box.sql("INSERT INTO t VALUES (1)")
+            _ = try box.captureToNow(["public.t"])
+            // Inactive slot and changes not yet archived: both thresholds trip.
+            try box.sql("INSERT INTO t SELECT g FROM generate_series(2, 1000) g")
+            let tripped = try LogbookBinary.run(["status", "--archive", box.archive, "--source", box.conninfo, "--max-age", "0s", "--max-lag", "1B"])
+            XCTAssertEqual(tripped.status, 1)
+            XCTAssertTrue(tripped.err.contains("BREACH max-lag"), tripped.err)
+            XCTAssertTrue(tripped.err.contains("BREACH max-age"), tripped.err)
+            XCTAssertTrue(tripped.err.contains("not active"), tripped.err)
+            // Streaming and caught up: they clear.
+            let capture = BackgroundCapture(box.options(tables: ["public.t"]), logger: box.logger)
+            try box.waitUntilStreaming()
+            let end = try box.currentLSN()
+            try box.waitUntilConfirmed(end)
+            try waitUntil("the lag is zero") {
+                try LogbookBinary.run(["status", "--archive", box.archive, "--source", box.conninfo, "--max-age", "1d", "--max-lag", "1GB"]).status == 0
+            }
+            let json = try LogbookBinary.run(["status", "--archive", box.archive, "--json"])
+            XCTAssertTrue(json.out.contains("\"lastEndLSN\""), json.out)
+            try capture.stop()
+        }
+    }
 }
