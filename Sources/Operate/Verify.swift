@@ -22,7 +22,8 @@ public enum ArchiveVerifier {
         let zstd = Zstd()
         var previousEnd: LSN?
         var previousName = ""
-        var previousHash: String?
+        // After pruning, the first kept segment chains to the recorded head of the pruned prefix.
+        var previousHash: String? = Retention.prunedRecord(archive)?.headSHA256
         var isFirstSealed = true
         var previousSealedName = "none"
         // After a damaged segment the chain cannot be followed into the next one: already reported.
@@ -80,7 +81,8 @@ public enum ArchiveVerifier {
                     } else {
                         report.problems.append("\(name): footer has no SHA-256")
                     }
-                    if !chainUnknown, !isFirstSealed || footer.previousSHA256 != nil, footer.previousSHA256 != previousHash {
+                    if !chainUnknown, !isFirstSealed || footer.previousSHA256 != nil, footer.previousSHA256 != previousHash,
+                       !(isFirstSealed && footer.previousSHA256 == nil) {
                         report.problems.append("\(name): hash chain broken: it follows a segment hashed \(footer.previousSHA256?.prefix(16) ?? "none"), but the segment before it is \(previousSealedName) hashed \(previousHash?.prefix(16) ?? "none") (a segment was deleted, replaced or reordered)")
                     }
                     previousHash = footer.sha256

@@ -1,0 +1,77 @@
+import Archive
+import Foundation
+import PGWire
+
+/// `logbook prune --archive DIR --keep 180d [--dry-run]`: deletes only what no point inside the
+/// window needs. For each table it keeps the newest base copy taken at or before the window's start
+/// (and every later one); segments go only when every transaction in them committed before the oldest
+/// base copy kept, and only from the front, so the hash chain stays verifiable from the recorded head of
+/// the pruned prefix (`pruned.json`).
+public enum Retention {
+    public struct Plan: Sendable {
+        public var windowStart: PGTimestamp
+        public var floor: LSN?
+        public var segments: [(path: String, why: String)]
+        public var baseCopies: [(path: String, why: String)]
+    }
+
+    /// What the pruned prefix of the chain ended with: the first kept segment chains to `headSHA256`.
+    public struct PrunedRecord: Codable, Sendable {
+        public var throughSegment: String
+        public var headSHA256: String?
+        public var windowStart: PGTimestamp
+        public var prunedAt: String
+    }
+
+    static func recordPath(_ archive: ArchiveDirectory) -> String { archive.root + "/pruned.json" }
+
+    public static func prunedRecord(_ archive: ArchiveDirectory) -> PrunedRecord? {
+        guard let d = FileManager.default.contents(atPath: recordPath(archive)) else { return nil }
+        return try? JSONDecoder().decode(PrunedRecord.self, from: d)
+    }
+
+    public static func plan(archive path: String, keep seconds: Double, now: Date = Date()) throws -> Plan {
+        let archive = ArchiveDirectory(path)
+        _ = try archive.requireIdentity()
+        let windowStart = PGTimestamp(date: now.addingTimeInterval(-seconds))
+        let headers = try BaseCopyReader.headers(in: archive)
+        var floor: LSN?
+        var bases: [(String, String)] = []
+        for table in Set(headers.map(\.header.table)).sorted() {
+            let mine = headers.filter { $0.header.table == table }.sorted { $0.header.lsn < $1.header.lsn }
+            let keep = mine.last { $0.header.snapshotTime <= windowStart } ?? mine.first!
+            floor = min(floor ?? keep.header.lsn, keep.header.lsn)
+            for old in mine where old.header.lsn < keep.header.lsn {
+                bases.append((old.path, "\(table): base copy at \(old.header.lsn) is older than the one kept at \(keep.header.lsn) (\(keep.header.snapshotTime)), which serves the window's start"))
+            }
+        }
+        var segments: [(String, String)] = []
+        if let floor {
+            let zstd = Zstd()
+            for seg in try archive.sealedSegments() {
+                let footer = try SegmentScanner.footer(of: seg, zstd: zstd)
+                guard let last = footer.last, last.commitLSN < floor else { break }
+                segments.append((seg, "every transaction in it committed before \(floor), the oldest base copy kept (last commit \(last.commitTime))"))
+            }
+        }
+        return Plan(windowStart: windowStart, floor: floor, segments: segments, baseCopies: bases)
+    }
+
+    /// Carries out a plan: records the chain head first, then deletes oldest first.
+    public static func apply(_ plan: Plan, archive path: String) throws {
+        let archive = ArchiveDirectory(path)
+        if let lastSeg = plan.segments.last {
+            let head = try SegmentScanner.footer(of: lastSeg.path).sha256
+            try archive.writeJSONAtomically(PrunedRecord(throughSegment: (lastSeg.path as NSString).lastPathComponent, headSHA256: head,
+                                                         windowStart: plan.windowStart, prunedAt: ISO8601DateFormatter().string(from: Date())),
+                                            to: recordPath(archive))
+        }
+        for (p, _) in plan.segments + plan.baseCopies {
+            do { try FileManager.default.removeItem(atPath: p) } catch {
+                throw ArchiveError(.io, "cannot delete: \(error.localizedDescription)", path: p)
+            }
+        }
+        try FileIO.fsyncDirectory(archive.segmentsPath)
+        try FileIO.fsyncDirectory(archive.basePath)
+    }
+}

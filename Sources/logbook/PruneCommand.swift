@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import Operate
+
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete what no point inside the retention window needs (never breaks a restore inside it).",
+        discussion: """
+        Keeps, per table, the newest base copy taken at or before the window's start and everything after \
+        it; deletes older base copies, and segments whose every transaction committed before the oldest \
+        base copy kept (from the front only, recording the hash chain's head in pruned.json). \
+        --dry-run lists what would go and why.
+        """)
+    @Option(help: "Archive folder.") var archive: String
+    @Option(help: "The window to keep restorable, e.g. 180d (FMCSA: at least six months).") var keep: String
+    @Flag(help: "List what would be deleted, and why, without deleting.") var dryRun = false
+
+    func run() throws {
+        guard let seconds = Duration.seconds(keep), seconds > 0 else { throw ValidationError("--keep takes a duration such as 180d") }
+        let plan = try Retention.plan(archive: archive, keep: seconds)
+        for (p, why) in plan.segments + plan.baseCopies {
+            print("\(dryRun ? "would delete" : "delete") \((p as NSString).lastPathComponent): \(why)")
+        }
+        if !dryRun { try Retention.apply(plan, archive: archive) }
+        print("window starts \(plan.windowStart); \(plan.segments.count) segments and \(plan.baseCopies.count) base copies \(dryRun ? "would be" : "were") deleted")
+    }
+}
