@@ -114,7 +114,7 @@ final class ChangeRouter {
     /// An Insert, Update or Delete, checked but not decoded: spooled inside a stream, archived otherwise.
     func handleRowChange(relation: UInt32, streamXid: UInt32?, raw: [UInt8]) throws {
         if let xid = streamXid {
-            guard let top = streamXid.flatMap({ _ in self.streamXid }), let spool = spools[top] else {
+            guard let top = self.streamXid, let spool = spools[top] else {
                 throw CaptureError(.protocolError, "streamed change for xid \(xid) outside a Stream Start")
             }
             try spool.append(subxid: xid, raw)
