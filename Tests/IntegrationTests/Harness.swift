@@ -4,6 +4,7 @@ import Foundation
 import LibPQ
 import Logging
 import PGWire
+import Replay
 import XCTest
 
 /// The PostgreSQL servers the suite runs against, started by scripts/test.sh (make test), which
@@ -91,6 +92,25 @@ final class Sandbox {
         var out = [UInt8]()
         try c.copyOut("COPY (SELECT * FROM \(table) ORDER BY \(orderBy)) TO STDOUT") { out.append(contentsOf: $0) }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Rebuilds `table` (latest state) into a new empty database and compares it with the live table.
+    func assertLatestReplayEqualsLive(_ table: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let target = try scratchDatabase("latest")
+        let r = try Replayer(ReplayRequest(archive: archive, table: "public.\(table)", point: .latest,
+                                           destination: .database(conninfo: target, into: nil, replace: false)), logger: logger)
+        _ = try r.run()
+        assertSameRows(try dump(table, on: target), try dump(table), message, file: file, line: line)
+    }
+
+    /// Archives `segments` sealed segments of 100·`rowsPerSegment`-ish inserts into table `t`.
+    func archiveSegments(_ segments: Int, rows: Int) throws {
+        try sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
+        _ = try captureToNow(["public.t"])
+        for i in 0..<segments {
+            try sql("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(\(i * rows + 1), \(i * rows + rows)) g")
+            _ = try captureToNow(["public.t"])
+        }
     }
 
     /// A second, empty database on the same server, for replays.
