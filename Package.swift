@@ -12,6 +12,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries: one system-library target each, imported only by its wrapper.
@@ -32,6 +36,7 @@ let package = Package(
         .target(name: "Capture", dependencies: [
             "PGWire", "LibPQ", "Archive",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // Planner, per-key folding, bulk loaders.
         .target(name: "Replay", dependencies: [
@@ -42,6 +47,20 @@ let package = Package(
         .target(name: "FanOut", dependencies: [
             "CRdKafka", "PGWire", "Archive",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+        ]),
+        // Prometheus exposition and /healthz over HTTP (SwiftNIO), for `logbook run --metrics-address`.
+        .target(name: "Monitoring", dependencies: [
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The configuration file (TOML), LOGBOOK_* variables and flags, merged in that order.
+        .target(name: "Settings", dependencies: [
+            .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // Status, inspect, verify (integrity and restore tests), compaction.
         .target(name: "Operate", dependencies: [
@@ -50,13 +69,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "logbook", dependencies: [
-            "Capture", "Replay", "Operate", "FanOut", "Archive", "PGWire", "LibPQ",
+            "Capture", "Replay", "Operate", "FanOut", "Archive", "PGWire", "LibPQ", "Monitoring", "Settings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "PGWireTests", dependencies: ["PGWire"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PGWire"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Capture", "Replay", "Operate", "FanOut", "Archive", "LibPQ", "PGWire",
             .product(name: "Logging", package: "swift-log"),

@@ -27,6 +27,8 @@ public struct CaptureOptions: Sendable {
     public var onSegmentSealed: (@Sendable () -> Void)?
     /// Updated after every fsync with the last durable commit LSN.
     public var durableMark: DurableMark?
+    /// Streaming and durability state for `/healthz`.
+    public var health: CaptureHealth?
 
     public init(source: String, archive: String, tables: [String]) {
         self.source = source

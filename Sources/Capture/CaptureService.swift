@@ -19,6 +19,7 @@ public final class CaptureService: @unchecked Sendable {
     private var currentWriter: SegmentWriter?
     /// Whether the session under way got as far as streaming.
     private var streamed = false
+    let metrics = CaptureMetrics()
 
     public init(options: CaptureOptions, logger: Logger, stop: StopSignal = StopSignal()) {
         self.options = options
@@ -47,6 +48,10 @@ public final class CaptureService: @unchecked Sendable {
                 if streamed { attempt = 0 }
                 attempt += 1
                 stats.reconnects += 1
+                metrics.reconnects.increment()
+                metrics.error("connection")
+                metrics.streaming.record(0)
+                options.health?.update { $0.streaming = false }
                 guard attempt <= options.maxReconnectAttempts else {
                     throw CaptureError(.connection, "lost the source and could not reconnect after \(attempt - 1) attempts: \(e.message)",
                                        fix: "check that PostgreSQL is up and reachable, then run logbook again; nothing confirmed is lost")
@@ -160,7 +165,8 @@ public final class CaptureService: @unchecked Sendable {
         let writer = try SegmentWriter(archive: archive, identity: session.identity, options: options.segment)
         currentWriter = writer
         if let d = writer.durable { options.durableMark?.set(d.commitLSN) }
-        let router = ChangeRouter(writer: writer, archive: archive, source: options.source, logger: logger)
+        metrics.abortTransaction()
+        let router = ChangeRouter(writer: writer, archive: archive, source: options.source, logger: logger, metrics: metrics)
         let start = writer.durable?.endLSN ?? .zero
         var opts = ["proto_version '\(session.protocolVersion)'",
                     "publication_names \(PostgresConnection.quoteLiteral(PostgresConnection.quoteIdent(options.publication)))"]
@@ -190,10 +196,19 @@ public final class CaptureService: @unchecked Sendable {
             }
         }
         streamed = true
+        metrics.streaming.record(1)
+        options.health?.update { $0.streaming = true; $0.lastDurable = Date() }
+        defer {
+            metrics.streaming.record(0)
+            options.health?.update { $0.streaming = false }
+        }
         logger.info("streaming", metadata: ["slot": "\(options.slot)", "from": "\(start)", "proto_version": "\(session.protocolVersion)"])
 
         let conn = session.replication
         var lastKeepaliveEnd = LSN.zero
+        var serverEnd = start
+        var writtenBytes = writer.bytesWritten
+        var sealedCount = writer.segmentsSealed
         var lastReceived = start
         var confirmed = LSN.zero
         var nextFlush = Date().addingTimeInterval(options.flushInterval)
@@ -206,7 +221,9 @@ public final class CaptureService: @unchecked Sendable {
             return max(pos, confirmed)
         }
         func flushAndConfirm(replyRequested: Bool = false) throws {
+            let began = DispatchTime.now().uptimeNanoseconds
             if let d = try writer.flush() { options.durableMark?.set(d.commitLSN) }
+            metrics.fsync.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - began))
             stats.flushes += 1
             let pos = confirmPosition()
             try conn.sendCopyData(StandbyStatusUpdate(written: max(lastReceived, pos), flushed: pos, applied: pos,
@@ -214,6 +231,16 @@ public final class CaptureService: @unchecked Sendable {
             if pos != confirmed { logger.debug("confirmed", metadata: ["lsn": "\(pos)"]) }
             confirmed = pos
             stats.lastConfirmed = pos
+            metrics.confirmed(pos, serverEnd: max(serverEnd, lastKeepaliveEnd))
+            metrics.bytesWritten.increment(by: Int64(writer.bytesWritten - writtenBytes))
+            writtenBytes = writer.bytesWritten
+            if writer.segmentsSealed > sealedCount { metrics.segmentsSealed.increment(by: Int64(writer.segmentsSealed - sealedCount)) }
+            sealedCount = writer.segmentsSealed
+            let durable = writer.durable
+            options.health?.update {
+                $0.lastDurable = Date(); $0.confirmed = pos
+                if let d = durable { $0.lastCommitTime = d.commitTime }
+            }
             lastStatusSent = Date()
             nextFlush = Date().addingTimeInterval(options.flushInterval)
         }
@@ -240,6 +267,7 @@ public final class CaptureService: @unchecked Sendable {
                     lastKeepaliveEnd = max(lastKeepaliveEnd, k.walEnd)
                     if k.replyRequested { try flushAndConfirm() }
                 case .xlogData(let x):
+                    serverEnd = max(serverEnd, x.walEnd)
                     let routed: PgOutputDecoder.Routed
                     do { routed = try decoder.route(bytes, from: x.payloadOffset) } catch let e as WireDecodeError {
                         throw CaptureError(.protocolError, "cannot decode a pgoutput message at \(x.walStart): \(e)",

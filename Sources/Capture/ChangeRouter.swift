@@ -13,6 +13,7 @@ final class ChangeRouter {
     let archive: ArchiveDirectory
     let source: String
     let logger: Logger
+    let metrics: CaptureMetrics
 
     var inTransaction = false
     var skipping = false
@@ -27,7 +28,8 @@ final class ChangeRouter {
     private(set) var streamedCommits = 0
     private(set) var streamedAborts = 0
 
-    init(writer: SegmentWriter, archive: ArchiveDirectory, source: String, logger: Logger) {
+    init(writer: SegmentWriter, archive: ArchiveDirectory, source: String, logger: Logger, metrics: CaptureMetrics) {
+        self.metrics = metrics
         self.writer = writer
         self.archive = archive
         self.source = source
@@ -123,6 +125,7 @@ final class ChangeRouter {
         guard inTransaction else { throw CaptureError(.protocolError, "row change outside a transaction") }
         if skipping { return }
         try writer.appendChange(raw, relations: [relation])
+        metrics.change(relation)
         changes += 1
     }
 
@@ -146,6 +149,7 @@ final class ChangeRouter {
         }
         try writer.commitTransaction(c, raw: raw)
         transactions += 1
+        metrics.commit(tableName: { self.definedShape[$0].map { "\($0.namespace).\($0.name)" } }, commitTime: c.commitTime)
         return c.endLSN
     }
 
@@ -158,13 +162,13 @@ final class ChangeRouter {
         case .origin:
             break
         case .insert(let m):
-            if !skipping { try writer.appendChange(raw, relations: [m.relation]); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: [m.relation]); metrics.change(m.relation); changes += 1 }
         case .update(let m):
-            if !skipping { try writer.appendChange(raw, relations: [m.relation]); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: [m.relation]); metrics.change(m.relation); changes += 1 }
         case .delete(let m):
-            if !skipping { try writer.appendChange(raw, relations: [m.relation]); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: [m.relation]); metrics.change(m.relation); changes += 1 }
         case .truncate(let m):
-            if !skipping { try writer.appendChange(raw, relations: m.relations); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: m.relations); m.relations.forEach(metrics.change); changes += 1 }
         case .message:
             if !skipping { try writer.appendChange(raw, relations: []); changes += 1 }
         default:

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Archive
 import Foundation
 import Logging
@@ -97,9 +98,17 @@ public final class Publisher: @unchecked Sendable {
                 }
             }
             lock.withLock { _stats.position = position }
+            kafkaMessages.increment(by: Int64(pending))
+            kafkaPosition.record(Double(position.rawValue))
+            let archived = durable() ?? lastProduced
+            kafkaLag.record(Double(archived > position ? archived.rawValue - position.rawValue : 0))
             pending = 0
             lastCheckpoint = Date()
         }
+
+        let kafkaMessages = Counter(label: "logbook_kafka_messages_acknowledged_total")
+        let kafkaPosition = Gauge(label: "logbook_kafka_published_lsn")
+        let kafkaLag = Gauge(label: "logbook_kafka_lag_bytes")
 
         func produce(_ table: PublishedTable, key: [UInt8]?, value: [UInt8]?) throws {
             try producer.produce(topic: table.topic, key: key, value: value)

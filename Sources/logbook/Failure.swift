@@ -4,7 +4,9 @@ import Capture
 import FanOut
 import Foundation
 import LibPQ
+import Monitoring
 import Replay
+import Settings
 
 /// Turns any error into the one line the user sees (with the fix), and an exit code.
 enum Failure {
@@ -16,6 +18,8 @@ enum Failure {
         case let e as ReplayError: line = e.description
         case let e as PostgresError: line = e.description
         case let e as KafkaError: line = e.description
+        case let e as SettingsError: line = e.description
+        case let e as MetricsAddressError: line = e.description
         default: return error // ArgumentParser's own errors (usage, --help) print themselves.
         }
         FileHandle.standardError.write(Data("logbook: error: \(line)\n".utf8))

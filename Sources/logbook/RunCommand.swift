@@ -3,6 +3,7 @@ import Capture
 import FanOut
 import Operate
 import Foundation
+import Monitoring
 import PGWire
 
 struct RunCommand: ParsableCommand {
@@ -24,11 +25,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Publication name.") var publication = "logbook"
     @Option(help: "Exit 0 once everything up to this LSN is archived.") var endpos: String?
     @Option(help: "Seconds between fsync + confirm.") var flushInterval: Double = 1.0
-    @Option(help: "Seal a segment once it reaches this many MiB.") var segmentMiB: Int = 64
+    @Option(help: "Seal a segment once it reaches this many MiB.") var segmentMib: Int = 64
     @Option(help: "Seal a segment once it is this many seconds old.") var segmentSeconds: Double = 3600
     @Option(help: "Write new base copies from the archive this often (e.g. 7d, 12h; 0 = never).") var compactEvery = "7d"
     @Flag(help: "After a lost slot: take new base copies and record the gap.") var resnapshot = false
     @Flag(help: "Do not ask the server to stream large in-progress transactions.") var noStreaming = false
+    @Option(help: "Serve Prometheus metrics at http://ADDRESS/metrics and health at /healthz (e.g. 127.0.0.1:9187).") var metricsAddress: String?
     @OptionGroup var kafka: KafkaOptions
     @Flag(name: .shortAndLong, help: "Log every confirm.") var verbose = false
 
@@ -42,7 +44,7 @@ struct RunCommand: ParsableCommand {
             options.endpos = lsn
         }
         options.flushInterval = flushInterval
-        options.segment.rollBytes = segmentMiB << 20
+        options.segment.rollBytes = segmentMib << 20
         options.segment.rollSeconds = segmentSeconds
         options.resnapshot = resnapshot
         options.streaming = !noStreaming
@@ -50,6 +52,23 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--compact-every takes a duration such as 7d, 12h, 30m or 0")
         }
         let logger = LoggingSetup.logger(verbose: verbose)
+        var metricsServer: MetricsServer?
+        if let metricsAddress {
+            let health = CaptureHealth()
+            options.health = health
+            let registry = MetricsBackend.bootstrapPrometheus()
+            let stale = max(10, 3 * flushInterval)
+            metricsServer = try MetricsServer.start(address: metricsAddress, registry: registry) {
+                let h = health.snapshot
+                let age = h.lastDurable.map { Date().timeIntervalSince($0) }
+                let detail = "streaming=\(h.streaming) confirmed=\(h.confirmed)"
+                    + (age.map { String(format: " last_fsync_age_seconds=%.1f", $0) } ?? "")
+                    + (h.lastCommitTime.map { " last_commit=\($0)" } ?? "")
+                return MetricsServer.Health(healthy: h.streaming && (age ?? .infinity) <= stale, detail: detail)
+            }
+            logger.info("serving metrics", metadata: ["url": "http://\(metricsAddress.split(separator: ":").dropLast().joined(separator: ":")):\(metricsServer!.port)/metrics"])
+        }
+        defer { metricsServer?.stop() }
         if cadence > 0 {
             let scheduler = CompactionScheduler(archive: archive, every: cadence, logger: logger)
             options.onSegmentSealed = { scheduler.segmentSealed() }

@@ -1,0 +1,58 @@
+import Settings
+import XCTest
+
+final class SettingsTests: XCTestCase {
+    let commands = [
+        CommandSpec(path: ["run"], options: [OptionSpec(name: "archive", isFlag: false), OptionSpec(name: "source", isFlag: false),
+                                             OptionSpec(name: "segment-mib", isFlag: false), OptionSpec(name: "verbose", isFlag: true),
+                                             OptionSpec(name: "tables", isFlag: false)]),
+        CommandSpec(path: ["status"], options: [OptionSpec(name: "archive", isFlag: false), OptionSpec(name: "max-age", isFlag: false)]),
+    ]
+
+    func testPrecedenceFlagThenEnvironmentThenSectionThenTopLevel() throws {
+        let file = try ConfigFile(path: "t.toml", text: """
+        archive = "/top"
+        segment-mib = 8
+        [run]
+        archive = "/section"
+        tables = ["public.eld_events", "public.audit_log"]
+        verbose = true
+        """)
+        let r = SettingsResolver(commands: commands, file: file, environment: ["LOGBOOK_SEGMENT_MIB": "16"])
+        try r.validateFile()
+        let run = try r.resolve(["run", "--source", "host=x"])
+        XCTAssertEqual(Set(run.arguments), Set(["run", "--source", "host=x", "--archive=/section", "--segment-mib=16",
+                                                "--tables=public.eld_events,public.audit_log", "--verbose"]))
+        XCTAssertEqual(run.settings.first { $0.key == "segment-mib" }?.origin, .environment)
+        XCTAssertEqual(run.settings.first { $0.key == "source" }?.origin, .flag)
+        let flagWins = try r.resolve(["run", "--archive=/flag"])
+        XCTAssertFalse(flagWins.arguments.contains("--archive=/section"))
+        XCTAssertTrue(flagWins.arguments.contains("--archive=/flag"))
+        // The top level serves every command that has the option.
+        XCTAssertTrue(try r.resolve(["status"]).arguments.contains("--archive=/top"))
+    }
+
+    func testUnknownKeysSectionsAndWrongTypesAreOneLineEach() throws {
+        func problem(_ text: String) -> String? {
+            do {
+                try SettingsResolver(commands: commands, file: try ConfigFile(path: "t.toml", text: text), environment: [:]).validateFile()
+                return nil
+            } catch let e as SettingsError { return e.description } catch { return "\(error)" }
+        }
+        XCTAssertNil(problem("[run]\nsegment_mib = 4\n"), "underscores stand for dashes")
+        XCTAssertTrue(problem("[rnu]\narchive = 'x'\n")?.contains("unknown section [rnu]") == true)
+        XCTAssertTrue(problem("[run]\nsegment-mb = 4\n")?.contains("has no option 'segment-mb'") == true)
+        XCTAssertTrue(problem("[run]\nverbose = 'yes'\n")?.contains("is a flag") == true)
+        XCTAssertTrue(problem("[run]\narchive = true\n")?.contains("takes a value") == true)
+        XCTAssertTrue(problem("[run\narchive = 'x'\n")?.contains("t.toml:1") == true)
+    }
+
+    func testEnvironmentFlagsAndBadBooleans() throws {
+        let r = SettingsResolver(commands: commands, file: nil, environment: ["LOGBOOK_VERBOSE": "false"])
+        XCTAssertEqual(try r.resolve(["run"]).arguments, ["run"])
+        let on = SettingsResolver(commands: commands, file: nil, environment: ["LOGBOOK_VERBOSE": "1"])
+        XCTAssertEqual(try on.resolve(["run"]).arguments, ["run", "--verbose"])
+        let bad = SettingsResolver(commands: commands, file: nil, environment: ["LOGBOOK_VERBOSE": "maybe"])
+        XCTAssertThrowsError(try bad.resolve(["run"]))
+    }
+}
