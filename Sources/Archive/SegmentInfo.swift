@@ -55,6 +55,26 @@ public struct SegmentFooter: Codable, Sendable {
     public var sha256: String?
     /// `sha256` of the segment sealed before this one: the hash chain. Nil for the first.
     public var previousSHA256: String?
+    /// Named restore points (`logbook mark`) committed in this segment, for listings.
+    public var marks: [ArchiveMark]?
+}
+
+/// A named restore point: a `pg_logical_emit_message` with the prefix `logbook.mark`.
+public struct ArchiveMark: Codable, Sendable, Equatable {
+    public static let messagePrefix = "logbook.mark"
+    public var name: String
+    public var lsn: LSN
+    /// Commit time of its transaction (nil for a non-transactional message).
+    public var commitTime: PGTimestamp?
+    public init(name: String, lsn: LSN, commitTime: PGTimestamp?) { self.name = name; self.lsn = lsn; self.commitTime = commitTime }
+
+    /// The mark a raw `M` record carries, if it is one.
+    public static func from(record raw: [UInt8]) -> ArchiveMark? {
+        guard raw.first == UInt8(ascii: "M") else { return nil }
+        var r = WireReader(raw, offset: 1)
+        guard let m = try? LogicalMessage.decode(&r), m.prefix == messagePrefix else { return nil }
+        return ArchiveMark(name: String(decoding: m.content, as: UTF8.self), lsn: m.lsn, commitTime: nil)
+    }
 }
 
 import Crypto

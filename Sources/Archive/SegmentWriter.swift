@@ -29,6 +29,8 @@ public final class SegmentWriter {
     var tablesInSegment = Set<String>()
     var segTransactions = 0
     var segChanges = 0
+    var segMarks: [ArchiveMark] = []
+    var txnMarks: [ArchiveMark] = []
     var segFirstCommitTime: PGTimestamp?
     var segLast: CommitPosition?
 
@@ -82,6 +84,7 @@ public final class SegmentWriter {
         precondition(!inTransaction, "beginTransaction inside a transaction")
         try openSegmentIfNeeded(firstLSN: begin.finalLSN)
         inTransaction = true
+        txnMarks.removeAll()
         currentCommitLSN = begin.finalLSN
         if buffer.isEmpty { bufferFirstLSN = begin.finalLSN }
         buffer.append(raw)
@@ -102,6 +105,9 @@ public final class SegmentWriter {
             relationsInSegment.insert(oid)
         }
         buffer.append(raw)
+        if relations.isEmpty, var mark = ArchiveMark.from(record: raw) {
+            if inTransaction { txnMarks.append(mark) } else { mark.commitTime = nil; segMarks.append(mark) }
+        }
         segChanges += 1
         if buffer.bytes.count >= options.frameBytes { try writeFrame() }
     }
@@ -114,6 +120,8 @@ public final class SegmentWriter {
         segLast = pos
         if segFirstCommitTime == nil { segFirstCommitTime = commit.commitTime }
         segTransactions += 1
+        for var m in txnMarks { m.commitTime = commit.commitTime; segMarks.append(m) }
+        txnMarks.removeAll()
         inTransaction = false
         if buffer.bytes.count >= options.frameBytes { try writeFrame() }
     }
@@ -143,7 +151,8 @@ public final class SegmentWriter {
         try writeFrame()
         let footer = SegmentFooter(firstLSN: segmentFirstLSN, last: segLast, firstCommitTime: segFirstCommitTime,
                                    transactions: segTransactions, changes: segChanges, frames: file.frameCount + 1,
-                                   tables: tablesInSegment.sorted(), sha256: file.sha256, previousSHA256: previousSHA256)
+                                   tables: tablesInSegment.sorted(), sha256: file.sha256, previousSHA256: previousSHA256,
+                                   marks: segMarks.isEmpty ? nil : segMarks)
         try file.writeJSONFrame(.footer, footer)
         try file.sync()
         durable = lastWritten
@@ -182,6 +191,7 @@ public final class SegmentWriter {
         tablesInSegment.removeAll()
         segTransactions = 0
         segChanges = 0
+        segMarks = []
         segFirstCommitTime = nil
         segLast = nil
     }

@@ -5,7 +5,15 @@ import PGWire
 
 /// `logbook status`: what the archive holds, and with a source, how far the slot lags.
 public struct ArchiveStatus: Codable, Sendable {
-    public struct Base: Codable, Sendable { public var table: String; public var lsn: String; public var reason: String; public var bytes: Int }
+    public struct Base: Codable, Sendable {
+        public var table: String; public var lsn: String; public var reason: String; public var bytes: Int
+        /// The snapshot's time on the source, µs since 2000-01-01.
+        public var snapshotMicros: Int64?
+    }
+    /// One segment's span of commit times (µs since 2000-01-01), for the timeline.
+    public struct Span: Codable, Sendable { public var first: Int64; public var last: Int64; public var sealed: Bool; public var uploaded: Bool? }
+    public struct Mark: Codable, Sendable { public var name: String; public var lsn: String; public var micros: Int64? }
+    public struct Gap: Codable, Sendable { public var fromLSN: String; public var toLSN: String; public var fromMicros: Int64?; public var reason: String }
     public struct Slot: Codable, Sendable {
         public var name: String
         public var exists: Bool
@@ -36,6 +44,9 @@ public struct ArchiveStatus: Codable, Sendable {
     public var kafkaPosition: String?
     public var kafkaLagBytes: Int64?
     public var kafkaMessages: Int?
+    public var segments: [Span] = []
+    public var marks: [Mark] = []
+    public var gaps: [Gap] = []
 
     public static func read(archive path: String, source: String? = nil) throws -> ArchiveStatus {
         let archive = ArchiveDirectory(path)
@@ -46,9 +57,12 @@ public struct ArchiveStatus: Codable, Sendable {
         for p in sealed + open { bytes += (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0 }
         var firstLSN: LSN?, firstTime: PGTimestamp?, last: CommitPosition?
         var txns = 0, changes = 0
+        var spans: [Span] = [], marks: [Mark] = []
         let zstd = Zstd()
         for p in sealed {
             let f = try SegmentScanner.footer(of: p, zstd: zstd)
+            if let a = f.firstCommitTime, let b = f.last?.commitTime { spans.append(Span(first: a.rawValue, last: b.rawValue, sealed: true)) }
+            for m in f.marks ?? [] { marks.append(Mark(name: m.name, lsn: m.lsn.description, micros: m.commitTime?.rawValue)) }
             if firstLSN == nil { firstLSN = f.firstLSN }
             if firstTime == nil { firstTime = f.firstCommitTime }
             if let l = f.last { last = l }
@@ -58,13 +72,25 @@ public struct ArchiveStatus: Codable, Sendable {
         // The open segment: scan its committed transactions.
         for p in open {
             let cursor = ArchiveCursor(paths: [p])
+            var openFirst: PGTimestamp?, openLast: PGTimestamp?
+            var pendingMarks: [ArchiveMark] = []
+            defer { if let a = openFirst, let b = openLast { spans.append(Span(first: a.rawValue, last: b.rawValue, sealed: false)) } }
             while let ev = try cursor.next() {
                 switch ev {
+                case .change(.message(let m), _) where m.prefix == ArchiveMark.messagePrefix:
+                    pendingMarks.append(ArchiveMark(name: String(decoding: m.content, as: UTF8.self), lsn: m.lsn, commitTime: nil))
+                    changes += 1
                 case .commit(let c):
+                    if openFirst == nil { openFirst = c.commitTime }
+                    openLast = c.commitTime
+                    for m in pendingMarks { marks.append(Mark(name: m.name, lsn: m.lsn.description, micros: c.commitTime.rawValue)) }
+                    pendingMarks.removeAll()
                     if firstLSN == nil { firstLSN = c.commitLSN }
                     if firstTime == nil { firstTime = c.commitTime }
                     last = CommitPosition(commitLSN: c.commitLSN, endLSN: c.endLSN, commitTime: c.commitTime)
                     txns += 1
+                case .message(let m) where m.prefix == ArchiveMark.messagePrefix:
+                    marks.append(Mark(name: String(decoding: m.content, as: UTF8.self), lsn: m.lsn.description, micros: nil))
                 case .change: changes += 1
                 default: break
                 }
@@ -72,7 +98,8 @@ public struct ArchiveStatus: Codable, Sendable {
         }
         let bases = try BaseCopyReader.headers(in: archive).map { p, h in
             Base(table: h.table, lsn: h.lsn.description, reason: h.reason,
-                 bytes: (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0)
+                 bytes: (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0,
+                 snapshotMicros: h.snapshotTime.rawValue)
         }
         var status = ArchiveStatus(archive: path, systemIdentifier: id.systemIdentifier, database: id.database, slotName: id.slot,
                                    sealedSegments: sealed.count, openSegments: open.count, segmentBytes: bytes,
@@ -80,6 +107,10 @@ public struct ArchiveStatus: Codable, Sendable {
                                    firstCommitTime: firstTime?.description, lastCommitTime: last?.commitTime.description,
                                    lastCommitMicros: last?.commitTime.rawValue,
                                    transactions: txns, changes: changes, baseCopies: bases, slot: nil)
+        status.segments = spans
+        status.marks = marks
+        status.gaps = archive.readGaps().map { Gap(fromLSN: $0.fromLSN.description, toLSN: $0.toLSN.description,
+                                                   fromMicros: $0.fromTime?.rawValue, reason: $0.reason) }
         if let p = PublishPosition.read(archive) {
             status.kafkaPosition = p.lsn.description
             status.kafkaMessages = p.messages

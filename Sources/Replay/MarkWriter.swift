@@ -1,10 +1,11 @@
+import Archive
 import LibPQ
 import PGWire
 
 /// `logbook mark NAME`: a named restore point in the stream, written with
 /// `pg_logical_emit_message(true, 'logbook.mark', NAME)` so it commits in WAL order.
 public enum MarkWriter {
-    public static let prefix = "logbook.mark"
+    public static let prefix = ArchiveMark.messagePrefix
 
     public static func write(name: String, source: String) throws -> LSN {
         let conn: PostgresConnection

@@ -17,11 +17,13 @@ struct StatusCommand: ParsableCommand {
     @Option(help: "Alert when the newest archived commit is older than this (90s, 5m, 2h, 2d).") var maxAge: String?
     @Option(help: "Alert when the slot trails the source by more than this (e.g. 512MB, 1GB).") var maxLag: String?
     @Flag(help: "Print JSON.") var json = false
+    @Flag(inversion: .prefixedNo, help: "Draw the restorable window as a timeline (default: when stdout is a terminal).") var timeline: Bool?
 
     func run() throws {
         let src = Secrets.source(source)
         let status = try ArchiveStatus.read(archive: archive, source: src.isEmpty ? nil : src)
         print(json ? try JSONOutput.string(status) : status.render(), terminator: json ? "\n" : "")
+        if !json && (timeline ?? (isatty(STDOUT_FILENO) == 1)) { print(Timeline.render(status), terminator: "") }
         let age = try maxAge.map { a -> Double in
             guard let s = Duration.seconds(a) else { throw ValidationError("--max-age takes a duration such as 5m") }
             return s

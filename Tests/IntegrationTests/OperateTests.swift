@@ -181,6 +181,33 @@ final class OperateTests: XCTestCase {
         }
     }
 
+    func testStatusTimelineShowsTheRestorableWindowBasesMarksAndSegments() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY)")
+            _ = try box.captureToNow(["public.t"])
+            try box.sql("INSERT INTO t VALUES (1)")
+            _ = try box.captureToNow(["public.t"])
+            XCTAssertEqual(try LogbookBinary.run(["mark", "before-migration", "--source", box.conninfo]).status, 0)
+            try box.sql("INSERT INTO t VALUES (2)")
+            _ = try box.captureToNow(["public.t"])
+            let r = try LogbookBinary.run(["status", "--archive", box.archive, "--timeline"])
+            XCTAssertEqual(r.status, 0, r.err)
+            let lines = r.out.split(separator: "\n").map(String.init)
+            XCTAssertTrue(lines.contains { $0.hasPrefix("restorable ") }, r.out)
+            let bar = try XCTUnwrap(lines.first { $0.hasPrefix("|") && $0.hasSuffix("|") }, r.out)
+            XCTAssertEqual(bar.count, 66)
+            XCTAssertTrue(bar.hasPrefix("|B"), "the base copy opens the window: \(bar)")
+            XCTAssertTrue(bar.contains("M"), "the mark is drawn: \(bar)")
+            XCTAssertTrue(bar.contains("="), "sealed segments are drawn: \(bar)")
+            XCTAssertTrue(lines.contains { $0.hasPrefix("mark before-migration: ") }, r.out)
+            // The mark is indexed in its sealed segment's footer, found without reading the segment.
+            let json = try LogbookBinary.run(["status", "--archive", box.archive, "--json"])
+            XCTAssertTrue(json.out.contains("before-migration"), json.out)
+            let plain = try LogbookBinary.run(["status", "--archive", box.archive, "--no-timeline"])
+            XCTAssertFalse(plain.out.contains("\nrestorable "), plain.out + plain.err)
+        }
+    }
+
     func testPruningKeepsEveryPointOfTheWindowRestorable() throws {
         try forEachServer { box in
             try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
