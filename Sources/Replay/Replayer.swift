@@ -72,8 +72,8 @@ public final class Replayer {
             } else {
                 dest = table
             }
-            try guardAgainstSource(c, target: dest, replace: replace)
-            sink = DatabaseSink(conn: c, target: dest, replace: replace)
+            let live = try guardAgainstSource(c, target: dest, replace: replace)
+            sink = DatabaseSink(conn: c, target: dest, replace: replace, inPlace: live)
         }
         try sink.begin(def)
         let rows = try Self.load(plan: plan, scan: scan, into: sink, label: qualified)
@@ -114,18 +114,21 @@ public final class Replayer {
         return rows
     }
 
-    /// Never write over the archived table in its own source database unless told to.
-    func guardAgainstSource(_ conn: PostgresConnection, target: (String, String), replace: Bool) throws {
+    /// Never write over the archived table in its own source database unless told to. Returns true
+    /// when the target is that live table (restored in place, so the archive records the restore).
+    func guardAgainstSource(_ conn: PostgresConnection, target: (String, String), replace: Bool) throws -> Bool {
         let id = try archive.requireIdentity()
         let sys = try conn.query("SELECT system_identifier::text FROM pg_control_system()").scalar ?? ""
         let isSource = sys == id.systemIdentifier && conn.databaseName == id.database
         if isSource && target == table {
             guard replace else {
                 throw ReplayError(.targetExists, "the target is the source database and \(qualified) is the live table",
-                                  fix: "replay --into another table, or pass --replace to overwrite the live table (it will be dropped and swapped in one transaction)")
+                                  fix: "replay --into another table, or pass --replace to overwrite the live table's rows in one transaction")
             }
-            logger.warning("REPLACING THE LIVE TABLE \(qualified) IN THE SOURCE DATABASE with its archived state; writes to it after that point are lost from the table (they stay in the archive)")
+            logger.warning("REPLACING THE ROWS OF THE LIVE TABLE \(qualified) IN THE SOURCE DATABASE with its archived state (TRUNCATE + INSERT in one transaction, archived like any other); writes to it after that point are gone from the table (they stay in the archive)")
+            return true
         }
+        return false
     }
 
     /// Streams the base copy into the sink, leaving out rows the fold replaces and filling the

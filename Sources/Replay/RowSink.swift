@@ -136,18 +136,23 @@ final class FileSink: RowSink {
 /// Loads rows into a database: the table is created without its indexes, filled with COPY in
 /// the same transaction (so COPY can skip WAL-heavy work), then given its key and indexes, as
 /// pg_restore does. With `replace`, it is built under a temporary name and swapped in at commit.
+/// `inPlace` (the live, archived table in its own source database): built the same way, then its
+/// rows replace the live table's with TRUNCATE + INSERT in the same transaction, so the table keeps
+/// its identity (publication, grants, foreign keys, triggers) and the archiver records the restore.
 final class DatabaseSink: RowSink {
     let conn: PostgresConnection
     let target: (schema: String, name: String)
     let replace: Bool
+    let inPlace: Bool
     var buildName: String
     var def: TableDefinition?
     var copyColumns: [String]?
 
-    init(conn: PostgresConnection, target: (schema: String, name: String), replace: Bool) {
+    init(conn: PostgresConnection, target: (schema: String, name: String), replace: Bool, inPlace: Bool = false) {
         self.conn = conn
         self.target = target
         self.replace = replace
+        self.inPlace = inPlace
         buildName = replace ? String("\(target.name)_logbook_new".prefix(63)) : target.name
     }
 
@@ -166,7 +171,7 @@ final class DatabaseSink: RowSink {
         try conn.query("SET maintenance_work_mem = '256MB'")
         try conn.query("BEGIN")
         let stmts = SchemaSQL.createStatements(def, as: target)
-        for s in stmts where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") { try conn.query(s) }
+        if !inPlace { for s in stmts where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") { try conn.query(s) } }
         if replace { try conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)") }
         try conn.query(SchemaSQL.createTable(def, as: (target.schema, buildName), withConstraints: false))
     }
@@ -194,6 +199,7 @@ final class DatabaseSink: RowSink {
         for (name, check) in def.checks.sorted(by: { $0.key < $1.key }) {
             try conn.query("ALTER TABLE \(qualifiedBuild) ADD CONSTRAINT \(SchemaSQL.q(replace ? name + "_lbnew" : name)) \(check)")
         }
+        if inPlace { return try finishInPlace(def, rows: rows) }
         let suffix = replace ? "_lbnew" : ""
         for s in SchemaSQL.indexStatements(def, as: (target.schema, buildName), nameSuffix: suffix) { try conn.query(s) }
         if replace {
@@ -220,5 +226,36 @@ final class DatabaseSink: RowSink {
         }
         try conn.query("COMMIT")
         return "loaded \(rows) rows into \(target.schema).\(target.name)"
+    }
+
+    /// The live table keeps its identity: its rows are replaced by the rebuilt ones in one transaction.
+    func finishInPlace(_ def: TableDefinition, rows: Int) throws -> String {
+        let liveColumns = Set(try conn.query("""
+            SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped
+            """, [qualifiedTarget]).rows.compactMap { $0[0] })
+        let missing = def.columns.map(\.name).filter { !liveColumns.contains($0) }
+        guard missing.isEmpty else {
+            try? conn.query("ROLLBACK")
+            throw ReplayError(.target, "the live table \(target.schema).\(target.name) no longer has the columns \(missing) it had at that point",
+                              fix: "replay --into a new table and move the rows over by hand")
+        }
+        let cols = def.columns.map { SchemaSQL.q($0.name) }.joined(separator: ", ")
+        do {
+            try conn.query("TRUNCATE \(qualifiedTarget)")
+            try conn.query("INSERT INTO \(qualifiedTarget) (\(cols)) SELECT \(cols) FROM \(qualifiedBuild)")
+            try conn.query("DROP TABLE \(qualifiedBuild)")
+        } catch let e as PostgresError {
+            try? conn.query("ROLLBACK")
+            throw ReplayError(.target, "could not replace the rows of \(target.schema).\(target.name): \(e.message)",
+                              fix: e.sqlState == "0A000" ? "other tables' foreign keys reference it: replay --into a new table and reconcile by hand" : "nothing was changed; fix the cause and run again")
+        }
+        // Never move a live sequence backwards: numbers already handed out stay used.
+        for c in def.columns {
+            if let s = SchemaSQL.sequence(in: c.defaultExpression) {
+                try conn.query("SELECT setval('\(s)', GREATEST((SELECT max(\(SchemaSQL.q(c.name))) FROM \(qualifiedTarget)), (SELECT last_value FROM \(s))))")
+            }
+        }
+        try conn.query("COMMIT")
+        return "replaced the rows of \(target.schema).\(target.name) in place (\(rows) rows, one transaction)"
     }
 }

@@ -34,7 +34,8 @@ struct ReplayCommand: ParsableCommand {
         last archived commit is refused with the restorable range.
         Into a database: the table (and enum types it needs) is created from the archived schema, loaded with \
         COPY, then given its key and indexes. An existing table is touched only with --replace, which swaps \
-        it in one transaction.
+        it in one transaction; the live table in the source database is instead restored in place (its rows \
+        replaced by TRUNCATE + INSERT in one transaction, recorded by the archiver like any other change).
         """)
 
     @Option(help: "Archive folder.") var archive: String

@@ -134,6 +134,44 @@ final class ReplayTests: XCTestCase {
         }
     }
 
+    /// Restoring the live table in place: its rows are replaced in one archived transaction, so the
+    /// table keeps its identity (still published) and the archive's latest state stays the live one.
+    func testReplaceOfTheLiveTableIsInPlaceAndArchived() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id serial PRIMARY KEY, v text)")
+            try box.sql("INSERT INTO t (v) SELECT 'good ' || g FROM generate_series(1, 200) g")
+            let capture = BackgroundCapture(box.options(tables: ["public.t"]), logger: box.logger)
+            try box.waitUntilStreaming()
+            try box.waitUntilConfirmed(try box.currentLSN())
+            try box.sql("SELECT pg_sleep(0.01)")
+            let good = try box.dump("t")
+            let point = Date()
+            try box.sql("SELECT pg_sleep(0.01)")
+            try box.sql("DELETE FROM t WHERE id % 3 = 0; UPDATE t SET v = 'bad' WHERE id < 50; INSERT INTO t (v) VALUES ('late')")
+            let oid = try box.sql("SELECT 't'::regclass::oid").scalar
+            try box.waitUntilConfirmed(try box.currentLSN())
+
+            try Replay(box).run(table: "public.t", target: box.conninfo, point: .time(PGTimestamp(date: point)), replace: true)
+            assertSameRows(try box.dump("t"), good, "[\(box.server)] the live table holds its rows as of the point")
+            XCTAssertEqual(try box.sql("SELECT 't'::regclass::oid").scalar, oid, "same table: publication, grants and keys kept")
+            XCTAssertEqual(try box.sql("SELECT count(*) FROM pg_publication_tables WHERE pubname = '\(box.slot)' AND tablename = 't'").scalar, "1")
+            // Later writes are archived as usual, and the sequence did not move backwards.
+            try box.sql("INSERT INTO t (v) VALUES ('after restore')")
+            XCTAssertEqual(try box.sql("SELECT id > 201 FROM t WHERE v = 'after restore'").scalar, "t")
+            try box.waitUntilConfirmed(try box.currentLSN())
+            try box.assertLatestReplayEqualsLive("t", "[\(box.server)] the archive recorded the restore itself")
+            try capture.stop()
+
+            // A table other tables reference cannot be emptied: one line, nothing changed.
+            try box.sql("CREATE TABLE child (id int PRIMARY KEY, t_id int REFERENCES t)")
+            let before = try box.dump("t")
+            XCTAssertThrowsError(try Replay(box).run(table: "public.t", target: box.conninfo, replace: true)) { e in
+                XCTAssertTrue("\(e)".contains("foreign keys reference it"), "\(e)")
+            }
+            XCTAssertEqual(try box.dump("t"), before)
+        }
+    }
+
     func testMarksAreRestorePoints() throws {
         try forEachServer { box in
             try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
