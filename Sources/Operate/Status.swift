@@ -12,7 +12,15 @@ public struct ArchiveStatus: Codable, Sendable {
     }
     /// One segment's span of commit times (µs since 2000-01-01), for the timeline.
     public struct Span: Codable, Sendable { public var first: Int64; public var last: Int64; public var sealed: Bool; public var uploaded: Bool? }
-    public struct Mark: Codable, Sendable { public var name: String; public var lsn: String; public var micros: Int64? }
+    public struct Mark: Codable, Sendable {
+        public var name: String; public var lsn: String; public var micros: Int64?
+        /// Commit time of the mark's transaction, as `--at` takes it.
+        public var time: String?
+        init(name: String, lsn: String, micros: Int64?) {
+            self.name = name; self.lsn = lsn; self.micros = micros
+            time = micros.map { PGTimestamp(rawValue: $0).description }
+        }
+    }
     public struct Gap: Codable, Sendable { public var fromLSN: String; public var toLSN: String; public var fromMicros: Int64?; public var reason: String }
     public struct Slot: Codable, Sendable {
         public var name: String
