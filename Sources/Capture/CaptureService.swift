@@ -197,7 +197,7 @@ public final class CaptureService: @unchecked Sendable {
         }
         streamed = true
         metrics.streaming.record(1)
-        options.health?.update { $0.streaming = true; $0.lastDurable = Date() }
+        options.health?.update { $0.streaming = true; $0.lastDurable = Date(); $0.confirmed = start }
         defer {
             metrics.streaming.record(0)
             options.health?.update { $0.streaming = false }

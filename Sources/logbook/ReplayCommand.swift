@@ -1,3 +1,4 @@
+import Archive
 import ArgumentParser
 import Foundation
 import PGWire
@@ -79,9 +80,24 @@ struct MarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mark", abstract: "Write a named restore point into the stream (e.g. before a migration).")
     @Argument(help: "The mark's name.") var name: String
     @Option(help: "Source connection string.") var source: String?
+    @Option(help: "Archive folder: wait until the mark is durable in it before returning.") var archive: String?
+    @Option(help: "Seconds to wait for the archive (with --archive).") var wait: Double = 60
 
     func run() throws {
         let lsn = try MarkWriter.write(name: name, source: Secrets.source(source))
-        print("mark '\(name)' written at \(lsn); replay to it with --at-mark \(name)")
+        guard let archive else {
+            print("mark '\(name)' written at \(lsn); replay to it with --at-mark \(name)")
+            return
+        }
+        let dir = ArchiveDirectory(archive)
+        let deadline = Date().addingTimeInterval(wait)
+        while (try SegmentScanner.lastCommitIncludingOpen(in: dir)?.commitLSN ?? .zero) < lsn {
+            guard Date() < deadline else {
+                throw ReplayError(.outOfRange, "mark '\(name)' was written at \(lsn) but is not in \(archive) after \(Int(wait)) s",
+                                  fix: "check that logbook run is streaming (logbook status --source …); the mark will be archived once it is")
+            }
+            usleep(100_000)
+        }
+        print("mark '\(name)' written at \(lsn) and archived; replay to it with --at-mark \(name)")
     }
 }
