@@ -5,7 +5,7 @@ import PGWire
 /// ```
 /// 0   u32  magic "LBFR" (0x4C424652)
 /// 4   u8   kind (FrameKind)
-/// 5   u8   flags (0)
+/// 5   u8   flags (bit 0: payload encrypted with AES-256-GCM, see Encryption.swift)
 /// 6   u16  reserved (0)
 /// 8   u32  stored payload length (zstd-compressed)
 /// 12  u32  raw payload length
@@ -26,6 +26,9 @@ public struct FrameHeader: Sendable, Equatable {
     public var lastEndLSN: LSN
     public var lastCommitTime: PGTimestamp
     public var crc: UInt32
+    public var flags: UInt8 = 0
+    public static let encryptedFlag: UInt8 = 1
+    public var isEncrypted: Bool { flags & Self.encryptedFlag != 0 }
 
     public init(kind: FrameKind, storedLength: Int, rawLength: Int, firstLSN: LSN, lastEndLSN: LSN, lastCommitTime: PGTimestamp, crc: UInt32 = 0) {
         self.kind = kind
@@ -42,7 +45,7 @@ public struct FrameHeader: Sendable, Equatable {
         var w = WireWriter(capacity: FrameHeader.size)
         w.write(FrameHeader.magic)
         w.write(kind.rawValue)
-        w.write(UInt8(0))
+        w.write(flags)
         w.write(UInt16(0))
         w.write(UInt32(storedLength))
         w.write(UInt32(rawLength))
@@ -53,8 +56,10 @@ public struct FrameHeader: Sendable, Equatable {
     }
 
     /// Encodes the header and computes the CRC over it and the payload.
-    public static func encode(kind: FrameKind, payload: [UInt8], rawLength: Int, firstLSN: LSN, lastEndLSN: LSN, lastCommitTime: PGTimestamp) -> [UInt8] {
-        let h = FrameHeader(kind: kind, storedLength: payload.count, rawLength: rawLength, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+    public static func encode(kind: FrameKind, payload: [UInt8], rawLength: Int, firstLSN: LSN, lastEndLSN: LSN, lastCommitTime: PGTimestamp,
+                              flags: UInt8 = 0) -> [UInt8] {
+        var h = FrameHeader(kind: kind, storedLength: payload.count, rawLength: rawLength, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+        h.flags = flags
         var bytes = h.encodeWithoutCRC()
         var crc = bytes.withUnsafeBytes { CRC32C.update(0, $0) }
         crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
@@ -73,11 +78,14 @@ public struct FrameHeader: Sendable, Equatable {
         }
         let kindByte = try r.readUInt8("frame kind")
         guard let kind = FrameKind(rawValue: kindByte) else { throw WireDecodeError("unknown frame kind", offset: offset + 4, byte: kindByte) }
-        _ = try r.readUInt8("frame flags")
+        let flags = try r.readUInt8("frame flags")
+        guard flags & ~FrameHeader.encryptedFlag == 0 else { throw WireDecodeError("unknown frame flags", offset: offset + 5, byte: flags) }
         _ = try r.readUInt16("frame reserved")
-        return FrameHeader(kind: kind, storedLength: Int(try r.readUInt32("stored length")), rawLength: Int(try r.readUInt32("raw length")),
-                           firstLSN: try r.readLSN("first LSN"), lastEndLSN: try r.readLSN("last LSN"),
-                           lastCommitTime: try r.readTimestamp("commit time"), crc: try r.readUInt32("frame CRC"))
+        var h = FrameHeader(kind: kind, storedLength: Int(try r.readUInt32("stored length")), rawLength: Int(try r.readUInt32("raw length")),
+                            firstLSN: try r.readLSN("first LSN"), lastEndLSN: try r.readLSN("last LSN"),
+                            lastCommitTime: try r.readTimestamp("commit time"), crc: try r.readUInt32("frame CRC"))
+        h.flags = flags
+        return h
     }
 }
 

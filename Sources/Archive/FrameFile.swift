@@ -27,9 +27,18 @@ public final class FrameFileWriter {
     /// Compresses `raw` and appends it as one frame. Not durable until `sync()`.
     public func writeFrame(_ kind: FrameKind, raw: UnsafeRawBufferPointer, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
                            lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
-        let payload = try zstd.compress(raw)
+        var payload = try zstd.compress(raw)
+        var flags: UInt8 = 0
+        if let key = ArchiveEncryption.key {
+            // The header (with the sealed length) is the additional data: no field of it can be altered.
+            var h = FrameHeader(kind: kind, storedLength: payload.count + ArchiveKey.overhead, rawLength: raw.count, firstLSN: firstLSN,
+                                lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+            h.flags = FrameHeader.encryptedFlag
+            payload = try key.seal(payload, aad: h.encodeWithoutCRC())
+            flags = FrameHeader.encryptedFlag
+        }
         let header = FrameHeader.encode(kind: kind, payload: payload, rawLength: raw.count, firstLSN: firstLSN,
-                                        lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+                                        lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime, flags: flags)
         var frame = header
         frame.append(contentsOf: payload)
         try FileIO.writeAll(fd, frame, path: path)
@@ -150,8 +159,20 @@ public final class FrameFileReader {
             throw Problem(error: ArchiveError(.corrupt, "frame checksum mismatch (stored \(String(header.crc, radix: 16)), computed \(String(crc, radix: 16)))",
                                               path: path, offset: start), isTornTail: atEnd)
         }
+        var compressed = payload
+        if header.isEncrypted {
+            guard let key = ArchiveEncryption.key else {
+                throw Problem(error: ArchiveError(.key, "this file is encrypted", path: path, offset: start,
+                                                  fix: "pass --encryption-key-file FILE (or set LOGBOOK_ENCRYPTION_KEY_FILE)"), isTornTail: false)
+            }
+            do { compressed = try key.open(payload, aad: Array(hbytes[0..<40])) } catch {
+                throw Problem(error: ArchiveError(.key, "cannot decrypt the frame: wrong key (id \(key.id)) or altered content", path: path, offset: start,
+                                                  fix: "use the key file this archive was written with; if it is the right one, restore this file from an off-site copy"),
+                              isTornTail: false)
+            }
+        }
         let raw: [UInt8]
-        do { raw = try payload.withUnsafeBytes { try zstd.decompress($0, rawLength: header.rawLength) } } catch let e as ArchiveError {
+        do { raw = try compressed.withUnsafeBytes { try zstd.decompress($0, rawLength: header.rawLength) } } catch let e as ArchiveError {
             throw Problem(error: ArchiveError(.corrupt, e.message, path: path, offset: start), isTornTail: false)
         }
         offset = start + FrameHeader.size + header.storedLength

@@ -11,10 +11,13 @@ public struct ArchiveIdentity: Codable, Sendable, Equatable {
     public var slot: String
     public var publication: String
     public var createdAt: String
+    /// Id of the AES-256-GCM key every frame is encrypted with (nil: not encrypted).
+    public var encryptionKeyID: String?
 
-    public init(systemIdentifier: String, database: String, slot: String, publication: String, createdAt: String) {
+    public init(systemIdentifier: String, database: String, slot: String, publication: String, createdAt: String,
+                encryptionKeyID: String? = nil) {
         self.systemIdentifier = systemIdentifier; self.database = database; self.slot = slot
-        self.publication = publication; self.createdAt = createdAt
+        self.publication = publication; self.createdAt = createdAt; self.encryptionKeyID = encryptionKeyID
     }
 
     /// Why `other` (what the source says now) does not match this archive, or nil.

@@ -99,8 +99,10 @@ public final class CaptureService: @unchecked Sendable {
         let repl = try Preflight.connect(options.source, replication: true)
         let sys = try Setup.identifySystem(repl)
         let identity = ArchiveIdentity(systemIdentifier: sys.systemIdentifier, database: sys.database, slot: options.slot,
-                                       publication: options.publication, createdAt: ISO8601DateFormatter().string(from: Date()))
+                                       publication: options.publication, createdAt: ISO8601DateFormatter().string(from: Date()),
+                                       encryptionKeyID: ArchiveEncryption.key?.id)
         let existing = try archive.readIdentity()
+        if let existing { try ArchiveEncryption.check(ArchiveEncryption.key, against: existing, archive: options.archive) }
         if let existing, let why = existing.mismatch(with: identity) {
             throw CaptureError(.archiveMismatch, "refusing to mix histories: \(why)",
                                fix: "use a new --archive folder for this source, or point --source/--slot at the ones this archive was made from")

@@ -4,7 +4,10 @@ import Foundation
 /// The changes of one streamed, still uncommitted transaction, on disk until its Stream Commit.
 /// Records are `u32 subxid + u32 length + normalized pgoutput message`. An aborted
 /// subtransaction's records are skipped at commit; an aborted transaction's file is deleted.
+/// In an encrypted archive, each buffer is written sealed (`u32 length + AES-256-GCM box`) with a key
+/// that lives only in memory: a spool is never needed after the process ends.
 final class Spool {
+    let sealer: ArchiveKey? = ArchiveEncryption.key == nil ? nil : ArchiveKey.ephemeral()
     let path: String
     let xid: UInt32
     let fd: Int32
@@ -31,7 +34,13 @@ final class Spool {
 
     func writeBuffer() throws {
         guard !buffer.isEmpty else { return }
-        try FileIO.writeAll(fd, buffer, path: path)
+        if let sealer {
+            let box = try sealer.seal(buffer, aad: [])
+            let n = UInt32(box.count)
+            try FileIO.writeAll(fd, [UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)] + box, path: path)
+        } else {
+            try FileIO.writeAll(fd, buffer, path: path)
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -39,6 +48,7 @@ final class Spool {
     /// read chunk plus one record.
     func replay(_ body: ([UInt8]) throws -> Void) throws {
         try writeBuffer()
+        if let sealer { return try replaySealed(sealer, body) }
         var pos: off_t = 0
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var pending: [UInt8] = []
@@ -60,6 +70,31 @@ final class Spool {
             }
         }
         if pending.count - consumed != 0 { throw ArchiveError(.corrupt, "spool ends inside a record", path: path) }
+    }
+
+    func replaySealed(_ sealer: ArchiveKey, _ body: ([UInt8]) throws -> Void) throws {
+        var pos: off_t = 0
+        func read(_ n: Int) throws -> [UInt8]? {
+            var b = [UInt8](repeating: 0, count: n)
+            let got = b.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, n, pos) }
+            if got == 0 { return nil }
+            guard got == n else { throw ArchiveError(.corrupt, "spool ends inside a block", path: path) }
+            pos += off_t(n)
+            return b
+        }
+        while let len = try read(4) {
+            let n = Int(UInt32(len[0]) << 24 | UInt32(len[1]) << 16 | UInt32(len[2]) << 8 | UInt32(len[3]))
+            guard let box = try read(n) else { throw ArchiveError(.corrupt, "spool ends inside a block", path: path) }
+            let plain = try sealer.open(box, aad: [])
+            var b = 0
+            while b + 8 <= plain.count {
+                let sub = UInt32(plain[b]) << 24 | UInt32(plain[b + 1]) << 16 | UInt32(plain[b + 2]) << 8 | UInt32(plain[b + 3])
+                let rlen = Int(UInt32(plain[b + 4]) << 24 | UInt32(plain[b + 5]) << 16 | UInt32(plain[b + 6]) << 8 | UInt32(plain[b + 7]))
+                guard b + 8 + rlen <= plain.count else { throw ArchiveError(.corrupt, "spool block ends inside a record", path: path) }
+                if !abortedSubxids.contains(sub) { try body(Array(plain[(b + 8)..<(b + 8 + rlen)])) }
+                b += 8 + rlen
+            }
+        }
     }
 
     func remove() { unlink(path) }

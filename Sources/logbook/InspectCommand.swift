@@ -6,8 +6,10 @@ struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show a segment's frames and transactions.")
     @Argument(help: "A segment file (.seg, or the open .partial).") var segment: String
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var encryption: EncryptionOptions
 
     func run() throws {
+        try encryption.apply(archive: nil)
         let inspection = try SegmentInspection.inspect(path: segment)
         print(json ? try JSONOutput.string(inspection) : inspection.render(), terminator: json ? "\n" : "")
     }

@@ -13,10 +13,12 @@ struct PruneCommand: ParsableCommand {
         --dry-run lists what would go and why.
         """)
     @Option(help: "Archive folder.") var archive: String
+    @OptionGroup var encryption: EncryptionOptions
     @Option(help: "The window to keep restorable, e.g. 180d (FMCSA: at least six months).") var keep: String
     @Flag(help: "List what would be deleted, and why, without deleting.") var dryRun = false
 
     func run() throws {
+        try encryption.apply(archive: archive)
         guard let seconds = Duration.seconds(keep), seconds > 0 else { throw ValidationError("--keep takes a duration such as 180d") }
         let plan = try Retention.plan(archive: archive, keep: seconds)
         for (p, why) in plan.segments + plan.baseCopies {

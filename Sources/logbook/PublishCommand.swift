@@ -14,11 +14,13 @@ struct PublishCommand: ParsableCommand {
         is left alone). Delivery is at least once; every message carries its commit LSN.
         """)
     @Option(help: "Archive folder.") var archive: String
+    @OptionGroup var encryption: EncryptionOptions
     @OptionGroup var kafka: KafkaOptions
     @Option(help: "Publish transactions committed after this LSN or ISO 8601 time.") var from: String?
     @Option(help: "Comma-separated schema.table list (default: all).") var tables: String?
 
     func run() throws {
+        try encryption.apply(archive: archive)
         guard let config = try kafka.config() else { throw ValidationError("--kafka-brokers is required") }
         var options = Publisher.Options(kafka: config)
         if let from {

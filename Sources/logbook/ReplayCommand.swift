@@ -40,6 +40,7 @@ struct ReplayCommand: ParsableCommand {
         """)
 
     @Option(help: "Archive folder.") var archive: String
+    @OptionGroup var encryption: EncryptionOptions
     @Option(help: "schema.table to rebuild.") var table: String
     @OptionGroup var point: PointOptions
     @Option(help: "Target database connection string.") var target: String?
@@ -50,6 +51,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .shortAndLong) var verbose = false
 
     func run() throws {
+        try encryption.apply(archive: archive)
         let destination: ReplayRequest.Destination
         switch (target, output) {
         case (let t?, nil): destination = .database(conninfo: t, into: into, replace: replace)
@@ -66,10 +68,12 @@ struct ReplayCommand: ParsableCommand {
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "schema", abstract: "Print the SQL that recreates a table as it was at a moment.")
     @Option(help: "Archive folder.") var archive: String
+    @OptionGroup var encryption: EncryptionOptions
     @Option(help: "schema.table.") var table: String
     @OptionGroup var point: PointOptions
 
     func run() throws {
+        try encryption.apply(archive: archive)
         for s in try Replayer.schemaStatements(archive: archive, table: table, point: try point.point(), logger: LoggingSetup.logger(verbose: false)) {
             print(s + ";")
         }
@@ -81,9 +85,11 @@ struct MarkCommand: ParsableCommand {
     @Argument(help: "The mark's name.") var name: String
     @Option(help: "Source connection string.") var source: String?
     @Option(help: "Archive folder: wait until the mark is durable in it before returning.") var archive: String?
+    @OptionGroup var encryption: EncryptionOptions
     @Option(help: "Seconds to wait for the archive (with --archive).") var wait: Double = 60
 
     func run() throws {
+        try encryption.apply(archive: archive)
         let lsn = try MarkWriter.write(name: name, source: Secrets.source(source))
         guard let archive else {
             print("mark '\(name)' written at \(lsn); replay to it with --at-mark \(name)")

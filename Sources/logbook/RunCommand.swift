@@ -20,6 +20,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Source connection string (key=value or postgresql:// URI); PG* variables apply.") var source: String?
     @Option(help: "Archive folder.") var archive: String
+    @OptionGroup var encryption: EncryptionOptions
     @Option(help: "Comma-separated schema.table list.") var tables: String
     @Option(help: "Replication slot name.") var slot = "logbook"
     @Option(help: "Publication name.") var publication = "logbook"
@@ -35,6 +36,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log every confirm.") var verbose = false
 
     func run() throws {
+        try encryption.apply(archive: archive)
         var options = CaptureOptions(source: Secrets.source(source), archive: archive,
                                      tables: tables.split(separator: ",").map(String.init))
         options.slot = slot

@@ -13,6 +13,7 @@ struct StatusCommand: ParsableCommand {
         One line per breached threshold.
         """)
     @Option(help: "Archive folder.") var archive: String
+    @OptionGroup var encryption: EncryptionOptions
     @Option(help: "Source connection string, to report the slot's lag.") var source: String?
     @Option(help: "Alert when the newest archived commit is older than this (90s, 5m, 2h, 2d).") var maxAge: String?
     @Option(help: "Alert when the slot trails the source by more than this (e.g. 512MB, 1GB).") var maxLag: String?
@@ -20,6 +21,7 @@ struct StatusCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Draw the restorable window as a timeline (default: when stdout is a terminal).") var timeline: Bool?
 
     func run() throws {
+        try encryption.apply(archive: archive)
         let src = Secrets.source(source)
         let status = try ArchiveStatus.read(archive: archive, source: src.isEmpty ? nil : src)
         print(json ? try JSONOutput.string(status) : status.render(), terminator: json ? "\n" : "")

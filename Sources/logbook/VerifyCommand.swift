@@ -16,11 +16,13 @@ struct VerifyCommand: ParsableCommand {
         """)
 
     @Option(help: "Archive folder.") var archive: String
+    @OptionGroup var encryption: EncryptionOptions
     @Option(help: "The archived database, for the restore test.") var against: String?
     @Option(name: .customLong("table"), help: "schema.table to restore-test (repeatable; default: all).") var tables: [String] = []
     @Option(help: "Seconds to wait for the archive to reach the source's position.") var wait: Double = 60
 
     func run() throws {
+        try encryption.apply(archive: archive)
         let report = try ArchiveVerifier.verify(archive: archive)
         for p in report.problems { print("PROBLEM \(p)") }
         print("integrity: \(report.segments) segments, \(report.baseCopies) base copies, \(report.transactions) transactions, \(report.problems.count) problems")
@@ -40,9 +42,11 @@ struct CompactCommand: ParsableCommand {
         commandName: "compact",
         abstract: "Write new base copies from the previous ones and the archived changes (offline, no load on the source).")
     @Option(help: "Archive folder.") var archive: String
+    @OptionGroup var encryption: EncryptionOptions
     @Option(name: .customLong("table"), help: "schema.table (repeatable; default: all).") var tables: [String] = []
 
     func run() throws {
+        try encryption.apply(archive: archive)
         let results = try Compactor.compact(archive: archive, tables: tables, logger: LoggingSetup.logger(verbose: false))
         if results.isEmpty { print("nothing to compact: every base copy is at the last sealed commit") }
         for r in results { print("\(r.table): new base copy at \(r.lsn), \(r.rows) rows (\((r.path as NSString).lastPathComponent))") }
