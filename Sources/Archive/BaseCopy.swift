@@ -25,6 +25,9 @@ public struct BaseHeader: Codable, Sendable {
 public struct BaseFooter: Codable, Sendable {
     public var rows: Int
     public var rawBytes: Int
+    /// SHA-256 of the file's bytes before this footer frame; the next sealed segment records it
+    /// (`SegmentFooter.baseCopies`), which puts base copies in the archive's hash chain.
+    public var sha256: String?
 }
 
 /// Writes a base copy: `COPY … TO STDOUT` text, in frames, into `base/<LSN>-<table>.base.partial`,
@@ -68,7 +71,7 @@ public final class BaseCopyWriter {
     /// Writes the footer, fsyncs and publishes the file under its final name.
     public func finish() throws -> String {
         try writeFrame()
-        try file.writeJSONFrame(.footer, BaseFooter(rows: rows, rawBytes: rawBytes))
+        try file.writeJSONFrame(.footer, BaseFooter(rows: rows, rawBytes: rawBytes, sha256: file.sha256))
         try file.sync()
         try FileIO.rename(file.path, finalPath)
         try FileIO.fsyncDirectory((finalPath as NSString).deletingLastPathComponent)
@@ -82,6 +85,8 @@ public final class BaseCopyReader {
     let frames: FrameFileReader
     public let header: BaseHeader
     public private(set) var footer: BaseFooter?
+    /// Where the footer frame starts (once read): the recorded SHA-256 covers the bytes before it.
+    public private(set) var footerOffset: Int?
 
     public init(path: String, zstd: Zstd = Zstd()) throws {
         self.path = path
@@ -106,10 +111,27 @@ public final class BaseCopyReader {
             }
             switch frame.header.kind {
             case .copyData: return frame.raw
-            case .footer: footer = try frame.decodeJSON(BaseFooter.self, path: path)
+            case .footer:
+                footer = try frame.decodeJSON(BaseFooter.self, path: path)
+                footerOffset = frame.offset
             default: throw ArchiveError(.corrupt, "unexpected frame kind in a base copy", path: path, offset: frame.offset)
             }
         }
+    }
+
+    /// The footer alone: frame headers are walked without reading their payloads.
+    public static func footer(of path: String, zstd: Zstd = Zstd()) throws -> BaseFooter {
+        let frames = try FrameFileReader(path: path, zstd: zstd)
+        guard let last = try frames.lastFrameOffset() else {
+            throw ArchiveError(.corrupt, "base copy has no frames", path: path)
+        }
+        frames.seek(to: last)
+        let frame: Frame?
+        do { frame = try frames.next() } catch let p as FrameFileReader.Problem { throw p.error }
+        guard let frame, frame.header.kind == .footer else {
+            throw ArchiveError(.corrupt, "base copy ends without its footer", path: path, offset: last)
+        }
+        return try frame.decodeJSON(BaseFooter.self, path: path)
     }
 
     /// Reads only the header of every base copy of the archive.

@@ -98,6 +98,21 @@ public final class FrameFileReader {
         return grew
     }
 
+    /// The offset of the last whole frame, found by walking frame headers only (no payload is read).
+    public func lastFrameOffset() throws -> Int? {
+        var at = ArchiveFiles.fileMagic.count
+        var last: Int?
+        while at + FrameHeader.size <= fileSize {
+            guard let h = try readExactly(FrameHeader.size, at: at) else { break }
+            let header: FrameHeader
+            do { header = try FrameHeader.decode(h, at: 0) } catch { throw ArchiveError(.corrupt, "bad frame header", path: path, offset: at) }
+            guard at + FrameHeader.size + header.storedLength <= fileSize else { break }
+            last = at
+            at += FrameHeader.size + header.storedLength
+        }
+        return last
+    }
+
     /// Continues reading at a frame boundary found earlier (e.g. in the same file before a rename).
     public func seek(to frameOffset: Int) { offset = frameOffset }
 

@@ -57,6 +57,9 @@ public struct SegmentFooter: Codable, Sendable {
     public var previousSHA256: String?
     /// Named restore points (`logbook mark`) committed in this segment, for listings.
     public var marks: [ArchiveMark]?
+    /// Every base copy in the archive when this segment was sealed: file name to the SHA-256 its
+    /// footer records. Anchors base copies in the hash chain: one deleted or replaced afterwards is caught.
+    public var baseCopies: [String: String]?
 }
 
 /// A named restore point: a `pg_logical_emit_message` with the prefix `logbook.mark`.

@@ -69,7 +69,25 @@ public final class SegmentWriter {
         }
         durable = try SegmentScanner.lastCommit(in: archive)
         lastWritten = durable
-        previousSHA256 = try SegmentScanner.lastSealedSHA256(in: archive)
+        if let last = try archive.sealedSegments().last {
+            let footer = try SegmentScanner.footer(of: last, zstd: zstd)
+            previousSHA256 = footer.sha256
+            anchoredBaseCopies = footer.baseCopies ?? [:]
+        }
+    }
+
+    /// Base copy file name to its recorded SHA-256, as the last seal saw them.
+    var anchoredBaseCopies: [String: String] = [:]
+
+    /// The base copies present now, with their recorded hashes (read only for new files).
+    func currentBaseCopies() throws -> [String: String] {
+        var now: [String: String] = [:]
+        for path in try archive.baseFiles() {
+            let name = (path as NSString).lastPathComponent
+            if let known = anchoredBaseCopies[name] { now[name] = known; continue }
+            if let sha = try BaseCopyReader.footer(of: path, zstd: zstd).sha256 { now[name] = sha }
+        }
+        return now
     }
 
     /// Registers how a relation is described (its Y and R messages and its table definition record).
@@ -152,7 +170,7 @@ public final class SegmentWriter {
         let footer = SegmentFooter(firstLSN: segmentFirstLSN, last: segLast, firstCommitTime: segFirstCommitTime,
                                    transactions: segTransactions, changes: segChanges, frames: file.frameCount + 1,
                                    tables: tablesInSegment.sorted(), sha256: file.sha256, previousSHA256: previousSHA256,
-                                   marks: segMarks.isEmpty ? nil : segMarks)
+                                   marks: segMarks.isEmpty ? nil : segMarks, baseCopies: try currentBaseCopies())
         try file.writeJSONFrame(.footer, footer)
         try file.sync()
         durable = lastWritten
@@ -160,6 +178,7 @@ public final class SegmentWriter {
         try FileIO.rename(file.path, sealed)
         try FileIO.fsyncDirectory(archive.segmentsPath)
         previousSHA256 = footer.sha256
+        anchoredBaseCopies = footer.baseCopies ?? [:]
         self.file = nil
         segmentsSealed += 1
     }

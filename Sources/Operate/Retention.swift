@@ -21,6 +21,8 @@ public enum Retention {
         public var headSHA256: String?
         public var windowStart: PGTimestamp
         public var prunedAt: String
+        /// Names of the base copies deleted by pruning (a sealed segment may still list them).
+        public var baseCopies: [String]?
     }
 
     static func recordPath(_ archive: ArchiveDirectory) -> String { archive.root + "/pruned.json" }
@@ -60,10 +62,17 @@ public enum Retention {
     /// Carries out a plan: records the chain head first, then deletes oldest first.
     public static func apply(_ plan: Plan, archive path: String) throws {
         let archive = ArchiveDirectory(path)
-        if let lastSeg = plan.segments.last {
-            let head = try SegmentScanner.footer(of: lastSeg.path).sha256
-            try archive.writeJSONAtomically(PrunedRecord(throughSegment: (lastSeg.path as NSString).lastPathComponent, headSHA256: head,
-                                                         windowStart: plan.windowStart, prunedAt: ISO8601DateFormatter().string(from: Date())),
+        if !plan.segments.isEmpty || !plan.baseCopies.isEmpty {
+            let previous = prunedRecord(archive)
+            var through = previous?.throughSegment ?? ""
+            var head = previous?.headSHA256
+            if let lastSeg = plan.segments.last {
+                head = try SegmentScanner.footer(of: lastSeg.path).sha256
+                through = (lastSeg.path as NSString).lastPathComponent
+            }
+            let bases = (previous?.baseCopies ?? []) + plan.baseCopies.map { ($0.path as NSString).lastPathComponent }
+            try archive.writeJSONAtomically(PrunedRecord(throughSegment: through, headSHA256: head, windowStart: plan.windowStart,
+                                                         prunedAt: ISO8601DateFormatter().string(from: Date()), baseCopies: bases),
                                             to: recordPath(archive))
         }
         for (p, _) in plan.segments + plan.baseCopies {

@@ -11,6 +11,8 @@ public struct IntegrityReport: Sendable {
     public var baseCopies = 0
     public var frames = 0
     public var transactions = 0
+    /// Base copies written after the newest sealed segment (the next seal anchors them).
+    public var unanchoredBaseCopies: [String] = []
     public var ok: Bool { problems.isEmpty }
 }
 
@@ -28,6 +30,8 @@ public enum ArchiveVerifier {
         var previousSealedName = "none"
         // After a damaged segment the chain cannot be followed into the next one: already reported.
         var chainUnknown = false
+        // The base copies the newest sealed segment anchors, and which one anchors them.
+        var anchors: (segment: String, baseCopies: [String: String])?
         for seg in try archive.sealedSegments() + archive.openSegments() {
             report.segments += 1
             let name = (seg as NSString).lastPathComponent
@@ -87,6 +91,7 @@ public enum ArchiveVerifier {
                     }
                     previousHash = footer.sha256
                     previousSealedName = name
+                    if let b = footer.baseCopies { anchors = (name, b) }
                     isFirstSealed = false
                     chainUnknown = false
                 }
@@ -99,9 +104,11 @@ public enum ArchiveVerifier {
                 if !isOpen { chainUnknown = true; isFirstSealed = false; previousSealedName = name }
             }
         }
+        var present = Set<String>()
         for base in try archive.baseFiles() {
             report.baseCopies += 1
             let name = (base as NSString).lastPathComponent
+            present.insert(name)
             do {
                 let reader = try BaseCopyReader(path: base, zstd: zstd)
                 var rows = 0
@@ -109,8 +116,25 @@ public enum ArchiveVerifier {
                 if let f = reader.footer, f.rows != rows {
                     report.problems.append("\(name): footer says \(f.rows) rows, the file holds \(rows)")
                 }
+                // Tamper evidence: its own content hash, and the hash the chain anchored for it.
+                if let recorded = reader.footer?.sha256, let end = reader.footerOffset {
+                    if try fileSHA256(base, length: end) != recorded {
+                        report.problems.append("\(name): content does not match its recorded SHA-256 (changed after it was written)")
+                    } else if let a = anchors, let anchored = a.baseCopies[name], anchored != recorded {
+                        report.problems.append("\(name): replaced: \(a.segment) anchored it with SHA-256 \(anchored.prefix(16)), it now has \(recorded.prefix(16))")
+                    }
+                } else {
+                    report.problems.append("\(name): footer has no SHA-256")
+                }
+                if let a = anchors, a.baseCopies[name] == nil { report.unanchoredBaseCopies.append(name) }
             } catch let e as ArchiveError {
                 report.problems.append("\(name)\(e.offset.map { " at byte \($0)" } ?? ""): \(e.message)\(e.fix.map { " — \($0)" } ?? "")")
+            }
+        }
+        if let a = anchors {
+            let pruned = Set(Retention.prunedRecord(archive)?.baseCopies ?? [])
+            for name in a.baseCopies.keys.sorted() where !present.contains(name) && !pruned.contains(name) {
+                report.problems.append("\(name): missing: \(a.segment) anchored this base copy, and it was not pruned (deleted or renamed)")
             }
         }
         return report

@@ -154,6 +154,48 @@ final class OperateTests: XCTestCase {
         }
     }
 
+    /// Base copies are in the chain: each records its SHA-256, the next sealed segment anchors it.
+    func testTheChainCatchesADeletedOrReplacedBaseCopy() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
+            try box.sql("INSERT INTO t SELECT g, 'base' FROM generate_series(1, 100) g")
+            _ = try box.captureToNow(["public.t"])
+            try box.sql("UPDATE t SET v = 'changed' WHERE id <= 50")
+            _ = try box.captureToNow(["public.t"])
+            XCTAssertEqual(try Compactor.compact(archive: box.archive, logger: box.logger).count, 1)
+            try box.sql("INSERT INTO t VALUES (101, 'after')")
+            _ = try box.captureToNow(["public.t"])   // this seal anchors both base copies
+            let dir = ArchiveDirectory(box.archive)
+            let bases = try dir.baseFiles()
+            XCTAssertEqual(bases.count, 2)
+            let last = try XCTUnwrap(try dir.sealedSegments().last)
+            let anchored = try SegmentScanner.footer(of: last).baseCopies ?? [:]
+            XCTAssertEqual(Set(anchored.keys), Set(bases.map { ($0 as NSString).lastPathComponent }))
+            var report = try ArchiveVerifier.verify(archive: box.archive)
+            XCTAssertTrue(report.ok, "\(report.problems)")
+            XCTAssertEqual(report.unanchoredBaseCopies, [])
+
+            // Replaced by another well-formed base copy (its own hash is consistent): the anchor catches it.
+            let original = try FileIO.readFile(bases[0])
+            try Data(try FileIO.readFile(bases[1])).write(to: URL(fileURLWithPath: bases[0]))
+            report = try ArchiveVerifier.verify(archive: box.archive)
+            XCTAssertTrue(report.problems.contains { $0.contains((bases[0] as NSString).lastPathComponent) && $0.contains("replaced") }, "\(report.problems)")
+            // Deleted.
+            try FileManager.default.removeItem(atPath: bases[0])
+            report = try ArchiveVerifier.verify(archive: box.archive)
+            XCTAssertTrue(report.problems.contains { $0.contains("missing") && $0.contains((bases[0] as NSString).lastPathComponent) }, "\(report.problems)")
+            // A flipped byte inside: its own hash (or the frame checksum) catches it.
+            var bytes = original
+            bytes[bytes.count / 2] ^= 0x01
+            try Data(bytes).write(to: URL(fileURLWithPath: bases[0]))
+            report = try ArchiveVerifier.verify(archive: box.archive)
+            XCTAssertFalse(report.ok)
+            XCTAssertTrue(report.problems.allSatisfy { $0.contains((bases[0] as NSString).lastPathComponent) }, "\(report.problems)")
+            try Data(original).write(to: URL(fileURLWithPath: bases[0]))
+            XCTAssertTrue(try ArchiveVerifier.verify(archive: box.archive).ok)
+        }
+    }
+
     func testStatusThresholdsTripAndClear() throws {
         try forEachServer { box in
             try box.sql("CREATE TABLE t (id int PRIMARY KEY)")
