@@ -13,6 +13,13 @@ public struct IntegrityReport: Sendable {
     public var transactions = 0
     /// Base copies written after the newest sealed segment (the next seal anchors them).
     public var unanchoredBaseCopies: [String] = []
+    /// The newest sealed segment: the chain's head.
+    public var headSegment: String?
+    public var headSHA256: String?
+    public var headLast: CommitPosition?
+    public var firstLSN: LSN?
+    /// Base copies anchored by the head segment.
+    public var anchoredBaseCopies: [String: String] = [:]
     public var ok: Bool { problems.isEmpty }
 }
 
@@ -92,6 +99,10 @@ public enum ArchiveVerifier {
                     previousHash = footer.sha256
                     previousSealedName = name
                     if let b = footer.baseCopies { anchors = (name, b) }
+                    report.headSegment = name
+                    report.headSHA256 = footer.sha256
+                    report.headLast = footer.last ?? report.headLast
+                    if report.firstLSN == nil { report.firstLSN = footer.firstLSN }
                     isFirstSealed = false
                     chainUnknown = false
                 }
@@ -131,6 +142,7 @@ public enum ArchiveVerifier {
                 report.problems.append("\(name)\(e.offset.map { " at byte \($0)" } ?? ""): \(e.message)\(e.fix.map { " — \($0)" } ?? "")")
             }
         }
+        report.anchoredBaseCopies = anchors?.baseCopies ?? [:]
         if let a = anchors {
             let pruned = Set(Retention.prunedRecord(archive)?.baseCopies ?? [])
             for name in a.baseCopies.keys.sorted() where !present.contains(name) && !pruned.contains(name) {

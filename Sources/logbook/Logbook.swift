@@ -7,10 +7,11 @@ struct Logbook: ParsableCommand {
         commandName: "logbook",
         abstract: "A continuous, lossless archive of PostgreSQL tables that can rebuild them as of any moment.",
         discussion: """
-        Every option can also come from a TOML file (--config FILE or LOGBOOK_CONFIG; see logbook config check)         and from LOGBOOK_<OPTION> variables; the command line wins, then the environment, then the file.
+        Every option can also come from a TOML file (--config FILE or LOGBOOK_CONFIG; see logbook config check) \
+        and from LOGBOOK_<OPTION> variables; the command line wins, then the environment, then the file.
         """,
         subcommands: [RunCommand.self, ReplayCommand.self, MarkCommand.self, SchemaCommand.self,
-                      InspectCommand.self, StatusCommand.self, VerifyCommand.self, CompactCommand.self, PublishCommand.self, PruneCommand.self, ConfigCommand.self, KafkaMockCommand.self])
+                      InspectCommand.self, StatusCommand.self, VerifyCommand.self, CompactCommand.self, PublishCommand.self, PruneCommand.self, AuditCommand.self, KeygenCommand.self, ConfigCommand.self, KafkaMockCommand.self])
 
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())

@@ -1,3 +1,4 @@
+import Archive
 import ArgumentParser
 import Foundation
 import Operate
@@ -20,6 +21,8 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "The archived database, for the restore test.") var against: String?
     @Option(name: .customLong("table"), help: "schema.table to restore-test (repeatable; default: all).") var tables: [String] = []
     @Option(help: "Seconds to wait for the archive to reach the source's position.") var wait: Double = 60
+    @Option(help: "Sign the result with this Ed25519 key (logbook keygen --signing-key) into --manifest.") var signWith: String?
+    @Option(help: "Where to write the signed manifest (chain head, range, base copies); check it later with logbook audit.") var manifest: String?
 
     func run() throws {
         try encryption.apply(archive: archive)
@@ -34,6 +37,74 @@ struct VerifyCommand: ParsableCommand {
             failed = failed || lines.contains { !$0.pass }
         }
         if failed { throw ExitCode(1) }
+        if let signWith {
+            guard let manifest else { throw ValidationError("--sign-with needs --manifest FILE to write the signed manifest to") }
+            let signed = try SignedManifest.sign(try ManifestAudit.manifest(archive: archive, report: report), with: try SigningKey.load(file: signWith))
+            try JSONOutput.string(signed).write(toFile: manifest, atomically: true, encoding: .utf8)
+            print("signed manifest written to \(manifest) (key \(signed.keyID), head \(report.headSegment ?? "-"))")
+        }
+    }
+}
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Check a signed verification manifest against the archive: nothing before its head changed.",
+        discussion: """
+        The manifest (from logbook verify --sign-with KEY --manifest FILE) names the head of the archive's \
+        hash chain when it was verified. audit checks the signature with the public key, verifies the \
+        archive, and that the head segment and every base copy the manifest lists are unchanged (or were \
+        pruned by retention). Exit status 1 on any problem.
+        """)
+    @Option(help: "Archive folder.") var archive: String
+    @OptionGroup var encryption: EncryptionOptions
+    @Option(help: "The signed manifest.") var manifest: String
+    @Option(help: "The signer's public key (the .pub file logbook keygen wrote).") var publicKey: String
+
+    func run() throws {
+        try encryption.apply(archive: archive)
+        guard let data = FileManager.default.contents(atPath: manifest),
+              let signed = try? JSONDecoder().decode(SignedManifest.self, from: data) else {
+            throw ValidationError("\(manifest) is not a manifest written by logbook verify --manifest")
+        }
+        let m = try signed.open(publicKey: try SigningKey.loadPublic(file: publicKey))
+        print("signature: valid (key \(signed.keyID)), verification of \(m.verifiedAt), head \(m.headSegment)")
+        let result = try ManifestAudit.audit(archive: archive, manifest: m)
+        for l in result.lines { print(l) }
+        if !result.ok { throw ExitCode(1) }
+    }
+}
+
+struct KeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Create an encryption key (AES-256-GCM) or a signing key pair (Ed25519), owner-only.")
+    @Option(help: "Write a new 32-byte encryption key to this file (for --encryption-key-file).") var encryptionKey: String?
+    @Option(help: "Write a new Ed25519 private key to this file and its public key to FILE.pub (for verify --sign-with, audit).") var signingKey: String?
+
+    func run() throws {
+        guard encryptionKey != nil || signingKey != nil else { throw ValidationError("pass --encryption-key FILE or --signing-key FILE") }
+        func create(_ path: String, _ bytes: Data, mode: Int) throws {
+            guard !FileManager.default.fileExists(atPath: path) else {
+                throw ArchiveError(.key, "\(path) exists", fix: "logbook keygen never overwrites a key: choose another file name")
+            }
+            guard FileManager.default.createFile(atPath: path, contents: bytes, attributes: [.posixPermissions: mode]) else {
+                throw ArchiveError(.io, "cannot create \(path)", fix: "check that the folder exists and this user can write to it")
+            }
+        }
+        if let encryptionKey {
+            var bytes = [UInt8](repeating: 0, count: 32)
+            var rng = SystemRandomNumberGenerator()
+            for i in bytes.indices { bytes[i] = rng.next() }
+            try create(encryptionKey, Data(bytes), mode: 0o600)
+            print("encryption key written to \(encryptionKey) (id \(try ArchiveKey(bytes: bytes).id)); keep a copy off-site: without it the archive cannot be read")
+        }
+        if let signingKey {
+            let key = SigningKey.generate()
+            try create(signingKey, key.rawPrivateKey, mode: 0o600)
+            try create(signingKey + ".pub", Data((key.publicKeyBase64 + "\n").utf8), mode: 0o644)
+            print("signing key written to \(signingKey), public key to \(signingKey).pub (key \(key.id))")
+        }
     }
 }
 

@@ -196,6 +196,52 @@ final class OperateTests: XCTestCase {
         }
     }
 
+    /// verify --sign-with writes a signed manifest; audit checks it later against the archive.
+    func testSignedManifestLetsAnAuditorCheckNothingChanged() throws {
+        try forEachServer { box in
+            try box.archiveSegments(3, rows: 100)
+            let keys = box.archive + "-keys"
+            try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: keys) }
+            XCTAssertEqual(try LogbookBinary.run(["keygen", "--signing-key", keys + "/signer"]).status, 0)
+            XCTAssertEqual(try LogbookBinary.run(["keygen", "--signing-key", keys + "/other"]).status, 0)
+            XCTAssertEqual(try LogbookBinary.run(["keygen", "--signing-key", keys + "/signer"]).status, 1, "never overwrites a key")
+            let manifest = keys + "/manifest.json"
+            let v = try LogbookBinary.run(["verify", "--archive", box.archive, "--sign-with", keys + "/signer", "--manifest", manifest])
+            XCTAssertEqual(v.status, 0, v.err)
+            let audit = ["audit", "--archive", box.archive, "--manifest", manifest, "--public-key", keys + "/signer.pub"]
+            var a = try LogbookBinary.run(audit)
+            XCTAssertEqual(a.status, 0, a.out + a.err)
+            XCTAssertTrue(a.out.contains("PASS nothing through"), a.out)
+
+            // More archived later: the signed part is unchanged, the audit still passes.
+            try box.sql("INSERT INTO t VALUES (100000, 'later')")
+            _ = try box.captureToNow(["public.t"])
+            XCTAssertEqual(try LogbookBinary.run(audit).status, 0)
+
+            // Another signer's key, or an edited manifest: refused.
+            a = try LogbookBinary.run(Array(audit.dropLast()) + [keys + "/other.pub"])
+            XCTAssertEqual(a.status, 1)
+            XCTAssertTrue(a.err.contains("signed by key"), a.err)
+            let original = try String(contentsOfFile: manifest, encoding: .utf8)
+            try original.replacingOccurrences(of: "\\\"transactions\\\" : ", with: "\\\"transactions\\\" : 9").write(toFile: manifest, atomically: true, encoding: .utf8)
+            a = try LogbookBinary.run(audit)
+            XCTAssertEqual(a.status, 1, a.out)
+            XCTAssertTrue(a.err.contains("signature is not valid"), a.err)
+            try original.write(toFile: manifest, atomically: true, encoding: .utf8)
+
+            // A segment before the signed head rewritten: caught.
+            let segs = try ArchiveDirectory(box.archive).sealedSegments()
+            let saved = try FileIO.readFile(segs[1])
+            try Data(try FileIO.readFile(segs[2])).write(to: URL(fileURLWithPath: segs[1]))
+            a = try LogbookBinary.run(audit)
+            XCTAssertEqual(a.status, 1)
+            XCTAssertTrue(a.out.contains("PROBLEM"), a.out)
+            try Data(saved).write(to: URL(fileURLWithPath: segs[1]))
+            XCTAssertEqual(try LogbookBinary.run(audit).status, 0)
+        }
+    }
+
     func testStatusThresholdsTripAndClear() throws {
         try forEachServer { box in
             try box.sql("CREATE TABLE t (id int PRIMARY KEY)")
