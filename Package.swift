@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
     ],
     targets: [
         // C libraries: one system-library target each, imported only by its wrapper.
@@ -58,6 +59,15 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Off-site copies: a small S3 client (AsyncHTTPClient + SigV4 with swift-crypto), the uploader,
+        // and reading an archive back from a bucket.
+        .target(name: "OffSite", dependencies: [
+            "Archive", "PGWire", "Operate",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+        ]),
         // The configuration file (TOML), LOGBOOK_* variables and flags, merged in that order.
         .target(name: "Settings", dependencies: [
             .product(name: "TOMLKit", package: "TOMLKit"),
@@ -69,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "logbook", dependencies: [
-            "Capture", "Replay", "Operate", "FanOut", "Archive", "PGWire", "LibPQ", "Monitoring", "Settings",
+            "Capture", "Replay", "Operate", "FanOut", "Archive", "PGWire", "LibPQ", "Monitoring", "Settings", "OffSite",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -77,8 +87,9 @@ let package = Package(
         .testTarget(name: "PGWireTests", dependencies: ["PGWire"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PGWire"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
+        .testTarget(name: "OffSiteTests", dependencies: ["OffSite"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Capture", "Replay", "Operate", "FanOut", "Archive", "LibPQ", "PGWire",
+            "Capture", "Replay", "Operate", "FanOut", "Archive", "LibPQ", "PGWire", "OffSite",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

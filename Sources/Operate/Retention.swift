@@ -13,6 +13,9 @@ public enum Retention {
         public var floor: LSN?
         public var segments: [(path: String, why: String)]
         public var baseCopies: [(path: String, why: String)]
+        public init(windowStart: PGTimestamp, floor: LSN?, segments: [(path: String, why: String)], baseCopies: [(path: String, why: String)]) {
+            self.windowStart = windowStart; self.floor = floor; self.segments = segments; self.baseCopies = baseCopies
+        }
     }
 
     /// What the pruned prefix of the chain ended with: the first kept segment chains to `headSHA256`.

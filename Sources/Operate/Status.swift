@@ -52,6 +52,9 @@ public struct ArchiveStatus: Codable, Sendable {
     public var kafkaPosition: String?
     public var kafkaLagBytes: Int64?
     public var kafkaMessages: Int?
+    /// Off-site copies (`logbook run --s3-url`): where, and how many sealed files the store confirmed.
+    public var uploadLocation: String?
+    public var uploadedFiles: Int?
     public var segments: [Span] = []
     public var marks: [Mark] = []
     public var gaps: [Gap] = []
@@ -67,9 +70,11 @@ public struct ArchiveStatus: Codable, Sendable {
         var txns = 0, changes = 0
         var spans: [Span] = [], marks: [Mark] = []
         let zstd = Zstd()
+        let ledger = UploadLedger.read(archive)
         for p in sealed {
             let f = try SegmentScanner.footer(of: p, zstd: zstd)
-            if let a = f.firstCommitTime, let b = f.last?.commitTime { spans.append(Span(first: a.rawValue, last: b.rawValue, sealed: true)) }
+            let uploaded = ledger.map { $0.objects["segments/" + (p as NSString).lastPathComponent] != nil }
+            if let a = f.firstCommitTime, let b = f.last?.commitTime { spans.append(Span(first: a.rawValue, last: b.rawValue, sealed: true, uploaded: uploaded)) }
             for m in f.marks ?? [] { marks.append(Mark(name: m.name, lsn: m.lsn.description, micros: m.commitTime?.rawValue)) }
             if firstLSN == nil { firstLSN = f.firstLSN }
             if firstTime == nil { firstTime = f.firstCommitTime }
@@ -116,6 +121,8 @@ public struct ArchiveStatus: Codable, Sendable {
                                    lastCommitMicros: last?.commitTime.rawValue,
                                    transactions: txns, changes: changes, baseCopies: bases, slot: nil)
         status.segments = spans
+        status.uploadLocation = ledger?.location
+        status.uploadedFiles = ledger?.objects.count
         status.marks = marks
         status.gaps = archive.readGaps().map { Gap(fromLSN: $0.fromLSN.description, toLSN: $0.toLSN.description,
                                                    fromMicros: $0.fromTime?.rawValue, reason: $0.reason) }
@@ -148,6 +155,10 @@ public struct ArchiveStatus: Codable, Sendable {
         out += "segments: \(sealedSegments) sealed, \(openSegments) open, \(segmentBytes) bytes; \(transactions) transactions, \(changes) changes\n"
         out += "archived: LSN \(firstLSN ?? "-") .. \(lastEndLSN ?? "-"), commits \(firstCommitTime ?? "-") .. \(lastCommitTime ?? "-")\n"
         for b in baseCopies { out += "base copy: \(b.table) at \(b.lsn) (\(b.reason)), \(b.bytes) bytes\n" }
+        if let loc = uploadLocation {
+            let up = segments.filter { $0.uploaded == true }.count
+            out += "off-site: \(uploadedFiles ?? 0) files confirmed in \(loc); \(up) of \(sealedSegments) sealed segments held locally are uploaded\n"
+        }
         if let k = kafkaPosition {
             out += "kafka: published through \(k) (\(kafkaMessages ?? 0) messages), \(kafkaLagBytes ?? 0) bytes of WAL behind the archive\n"
         }

@@ -5,6 +5,7 @@ import FanOut
 import Foundation
 import LibPQ
 import Monitoring
+import OffSite
 import Replay
 import Settings
 
@@ -19,6 +20,7 @@ enum Failure {
         case let e as PostgresError: line = e.description
         case let e as KafkaError: line = e.description
         case let e as SettingsError: line = e.description
+        case let e as S3Error: line = e.description
         case let e as MetricsAddressError: line = e.description
         default: return error // ArgumentParser's own errors (usage, --help) print themselves.
         }

@@ -39,8 +39,9 @@ struct ReplayCommand: ParsableCommand {
         replaced by TRUNCATE + INSERT in one transaction, recorded by the archiver like any other change).
         """)
 
-    @Option(help: "Archive folder.") var archive: String
+    @Option(help: "Archive folder, or s3://bucket/prefix (read through a local cache).") var archive: String
     @OptionGroup var encryption: EncryptionOptions
+    @OptionGroup var s3: S3Options
     @Option(help: "schema.table to rebuild.") var table: String
     @OptionGroup var point: PointOptions
     @Option(help: "Target database connection string.") var target: String?
@@ -51,6 +52,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .shortAndLong) var verbose = false
 
     func run() throws {
+        let archive = try s3.localArchive(self.archive)
         try encryption.apply(archive: archive)
         let destination: ReplayRequest.Destination
         switch (target, output) {
@@ -67,12 +69,14 @@ struct ReplayCommand: ParsableCommand {
 
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "schema", abstract: "Print the SQL that recreates a table as it was at a moment.")
-    @Option(help: "Archive folder.") var archive: String
+    @Option(help: "Archive folder, or s3://bucket/prefix (read through a local cache).") var archive: String
     @OptionGroup var encryption: EncryptionOptions
+    @OptionGroup var s3: S3Options
     @Option(help: "schema.table.") var table: String
     @OptionGroup var point: PointOptions
 
     func run() throws {
+        let archive = try s3.localArchive(self.archive)
         try encryption.apply(archive: archive)
         for s in try Replayer.schemaStatements(archive: archive, table: table, point: try point.point(), logger: LoggingSetup.logger(verbose: false)) {
             print(s + ";")

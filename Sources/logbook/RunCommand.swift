@@ -4,6 +4,7 @@ import FanOut
 import Operate
 import Foundation
 import Monitoring
+import OffSite
 import PGWire
 
 struct RunCommand: ParsableCommand {
@@ -33,6 +34,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Do not ask the server to stream large in-progress transactions.") var noStreaming = false
     @Option(help: "Serve Prometheus metrics at http://ADDRESS/metrics and health at /healthz (e.g. 127.0.0.1:9187).") var metricsAddress: String?
     @OptionGroup var kafka: KafkaOptions
+    @Option(help: "Upload sealed files to S3-compatible storage: s3://bucket/prefix (credentials: AWS_* variables or ~/.aws/credentials).") var s3Url: String?
+    @OptionGroup var s3: S3Options
+    @Option(help: "With --s3-url: keep local copies for this window (e.g. 7d); older ones are removed once uploaded.") var localKeep: String?
     @Flag(name: .shortAndLong, help: "Log every confirm.") var verbose = false
 
     func run() throws {
@@ -93,6 +97,27 @@ struct RunCommand: ParsableCommand {
                 }
             }.start()
         }
+        // Off-site: an uploader that follows the sealed files on a thread of its own.
+        var uploaderDone: DispatchSemaphore?
+        if let s3Url {
+            let keep = try localKeep.map { k -> Double in
+                guard let s = Duration.seconds(k) else { throw ValidationError("--local-keep takes a duration such as 7d") }
+                return s
+            }
+            let mark = options.durableMark ?? DurableMark()
+            options.durableMark = mark
+            let uploader = Uploader(archive: archive, s3: try s3.config(url: s3Url), options: Uploader.Options(localKeep: keep), logger: logger)
+            let done = DispatchSemaphore(value: 0)
+            uploaderDone = done
+            logger.info("uploading sealed files", metadata: ["to": "\(s3Url)", "local_keep": "\(localKeep ?? "all")"])
+            Thread {
+                defer { done.signal() }
+                uploader.run(shouldStop: { !mark.captureRunning })
+            }.start()
+        } else if localKeep != nil {
+            throw ValidationError("--local-keep needs --s3-url: local copies are only removed once they are in the store")
+        }
+        defer { _ = uploaderDone?.wait(timeout: .now() + 60) }
         StopSignal.installSignalHandlers()
         let service = CaptureService(options: options, logger: logger)
         defer { _ = publisherDone?.wait(timeout: .now() + 30) }

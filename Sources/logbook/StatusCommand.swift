@@ -12,8 +12,9 @@ struct StatusCommand: ParsableCommand {
         fails when the slot trails the source by more than that. A missing or inactive slot fails too. \
         One line per breached threshold.
         """)
-    @Option(help: "Archive folder.") var archive: String
+    @Option(help: "Archive folder, or s3://bucket/prefix (read through a local cache).") var archive: String
     @OptionGroup var encryption: EncryptionOptions
+    @OptionGroup var s3: S3Options
     @Option(help: "Source connection string, to report the slot's lag.") var source: String?
     @Option(help: "Alert when the newest archived commit is older than this (90s, 5m, 2h, 2d).") var maxAge: String?
     @Option(help: "Alert when the slot trails the source by more than this (e.g. 512MB, 1GB).") var maxLag: String?
@@ -21,6 +22,7 @@ struct StatusCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Draw the restorable window as a timeline (default: when stdout is a terminal).") var timeline: Bool?
 
     func run() throws {
+        let archive = try s3.localArchive(self.archive)
         try encryption.apply(archive: archive)
         let src = Secrets.source(source)
         let status = try ArchiveStatus.read(archive: archive, source: src.isEmpty ? nil : src)

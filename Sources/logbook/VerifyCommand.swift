@@ -16,8 +16,9 @@ struct VerifyCommand: ParsableCommand {
         sorted COPY text; one PASS/FAIL line per table. Exit status 1 on any problem or FAIL.
         """)
 
-    @Option(help: "Archive folder.") var archive: String
+    @Option(help: "Archive folder, or s3://bucket/prefix (read through a local cache).") var archive: String
     @OptionGroup var encryption: EncryptionOptions
+    @OptionGroup var s3: S3Options
     @Option(help: "The archived database, for the restore test.") var against: String?
     @Option(name: .customLong("table"), help: "schema.table to restore-test (repeatable; default: all).") var tables: [String] = []
     @Option(help: "Seconds to wait for the archive to reach the source's position.") var wait: Double = 60
@@ -25,6 +26,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Where to write the signed manifest (chain head, range, base copies); check it later with logbook audit.") var manifest: String?
 
     func run() throws {
+        let archive = try s3.localArchive(self.archive)
         try encryption.apply(archive: archive)
         let report = try ArchiveVerifier.verify(archive: archive)
         for p in report.problems { print("PROBLEM \(p)") }
@@ -56,12 +58,14 @@ struct AuditCommand: ParsableCommand {
         archive, and that the head segment and every base copy the manifest lists are unchanged (or were \
         pruned by retention). Exit status 1 on any problem.
         """)
-    @Option(help: "Archive folder.") var archive: String
+    @Option(help: "Archive folder, or s3://bucket/prefix (read through a local cache).") var archive: String
     @OptionGroup var encryption: EncryptionOptions
+    @OptionGroup var s3: S3Options
     @Option(help: "The signed manifest.") var manifest: String
     @Option(help: "The signer's public key (the .pub file logbook keygen wrote).") var publicKey: String
 
     func run() throws {
+        let archive = try s3.localArchive(self.archive)
         try encryption.apply(archive: archive)
         guard let data = FileManager.default.contents(atPath: manifest),
               let signed = try? JSONDecoder().decode(SignedManifest.self, from: data) else {
