@@ -36,6 +36,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var kafka: KafkaOptions
     @Option(help: "Upload sealed files to S3-compatible storage: s3://bucket/prefix (credentials: AWS_* variables or ~/.aws/credentials).") var s3Url: String?
     @OptionGroup var s3: S3Options
+    @OptionGroup var backupLog: BackupLogOptions
     @Option(help: "With --s3-url: keep local copies for this window (e.g. 7d); older ones are removed once uploaded.") var localKeep: String?
     @Flag(name: .shortAndLong, help: "Log every confirm.") var verbose = false
 
@@ -118,6 +119,23 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--local-keep needs --s3-url: local copies are only removed once they are in the store")
         }
         defer { _ = uploaderDone?.wait(timeout: .now() + 60) }
+        // The seed's backup_log, kept on a thread of its own (after the uploader's last pass).
+        var recorderDone: DispatchSemaphore?
+        if let target = try backupLog.conninfo(source: options.source), let table = backupLog.logTable {
+            let mark = options.durableMark ?? DurableMark()
+            options.durableMark = mark
+            let recorder = BackupLogRecorder(archive: archive, conninfo: target, table: table, logger: logger)
+            let done = DispatchSemaphore(value: 0)
+            recorderDone = done
+            let uploading = uploaderDone
+            Thread {
+                defer { done.signal() }
+                recorder.run(shouldStop: { !mark.captureRunning })
+                // One more pass once the uploader finished its own last one.
+                if let uploading { _ = uploading.wait(timeout: .now() + 60); uploading.signal(); try? recorder.sync() }
+            }.start()
+        }
+        defer { _ = recorderDone?.wait(timeout: .now() + 60) }
         StopSignal.installSignalHandlers()
         let service = CaptureService(options: options, logger: logger)
         defer { _ = publisherDone?.wait(timeout: .now() + 30) }

@@ -19,6 +19,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Archive folder, or s3://bucket/prefix (read through a local cache).") var archive: String
     @OptionGroup var encryption: EncryptionOptions
     @OptionGroup var s3: S3Options
+    @OptionGroup var backupLog: BackupLogOptions
     @Option(help: "The archived database, for the restore test.") var against: String?
     @Option(name: .customLong("table"), help: "schema.table to restore-test (repeatable; default: all).") var tables: [String] = []
     @Option(help: "Seconds to wait for the archive to reach the source's position.") var wait: Double = 60
@@ -37,6 +38,11 @@ struct VerifyCommand: ParsableCommand {
                                              logger: LoggingSetup.logger(verbose: false))
             for l in lines { print(l.description) }
             failed = failed || lines.contains { !$0.pass }
+        }
+        if let target = try backupLog.conninfo(source: against), let table = backupLog.logTable {
+            var result = "integrity: \(report.problems.count) problems"
+            if against != nil { result += "; restore test: " + (failed ? "FAIL" : "PASS") + " (\(tables.isEmpty ? "all tables" : tables.joined(separator: ",")))" }
+            try BackupLog(conninfo: target, table: table).recordVerification(archive: archive, passed: !failed, restoreTested: against != nil, result: result)
         }
         if failed { throw ExitCode(1) }
         if let signWith {

@@ -82,7 +82,7 @@ final class OffSiteTests: XCTestCase {
             try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
             try box.sql("INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 300) g")
             let run = ["run", "--source", box.conninfo, "--archive", box.archive, "--tables", "public.t", "--slot", box.slot,
-                       "--publication", box.slot, "--flush-interval", "0.2"] + s3Args(moto, url)
+                       "--publication", box.slot, "--flush-interval", "0.2", "--log-table", "public.backup_log"] + s3Args(moto, url)
             var r = try LogbookBinary.run(run + ["--endpos", try box.currentLSN().description], env: MotoServer.env)
             XCTAssertEqual(r.status, 0, r.err)
             try box.sql("UPDATE t SET v = 'early' WHERE id <= 100")
@@ -110,6 +110,27 @@ final class OffSiteTests: XCTestCase {
                 let digest = Data(stride(from: 0, to: 64, by: 2).map { UInt8(sha.dropFirst($0).prefix(2), radix: 16)! })
                 XCTAssertEqual(stored["eld/archive/" + relative], digest.base64EncodedString(), "the store checked and kept the SHA-256 of \(relative)")
             }
+            // The seed's backup_log: one row per sealed file, with its SHA-256 and where the store holds it.
+            let rows = try box.sql("SELECT backup_type, file_path, file_size_bytes, sha256_checksum, s3_location FROM backup_log ORDER BY file_path").rows
+            XCTAssertEqual(rows.count, local.count - 1, "every segment and base copy")
+            for row in rows {
+                let path = try XCTUnwrap(row[1])
+                let relative = String(path.dropFirst(box.archive.count + 1))
+                XCTAssertEqual(row[0], relative.hasPrefix("base/") ? "base_copy" : "segment")
+                XCTAssertEqual(row[3], ledger.objects[relative]?.sha256, relative)
+                XCTAssertEqual(row[4], "\(url)/\(relative)", relative)
+            }
+            let checked = try LogbookBinary.run(["verify", "--archive", box.archive, "--log-table", "public.backup_log", "--log-target", box.conninfo])
+            XCTAssertEqual(checked.status, 0, checked.out + checked.err)
+            XCTAssertEqual(try box.sql("SELECT count(*) FROM backup_log WHERE tested").scalar, "0", "an integrity check is not a restore test")
+            let capture = BackgroundCapture(box.options(tables: ["public.t"]), logger: box.logger)
+            try box.waitUntilStreaming()
+            let verified = try LogbookBinary.run(["verify", "--archive", box.archive, "--against", box.conninfo, "--log-table", "public.backup_log"])
+            XCTAssertEqual(verified.status, 0, verified.out + verified.err)
+            _ = try capture.stop()
+            XCTAssertEqual(try box.sql("SELECT count(*) FROM backup_log WHERE NOT tested AND backup_type <> 'verification'").scalar, "0", "the restore test marks every file it covered")
+            XCTAssertEqual(try box.sql("SELECT test_result FROM backup_log WHERE backup_type = 'verification' AND tested").scalar,
+                           "integrity: 0 problems; restore test: PASS (all tables)")
             let status = try LogbookBinary.run(["status", "--archive", box.archive])
             XCTAssertTrue(status.out.contains("off-site: \(local.count) files confirmed in \(url)"), status.out)
 

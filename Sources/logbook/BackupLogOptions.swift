@@ -1,0 +1,20 @@
+import ArgumentParser
+import Foundation
+import Operate
+
+/// `--log-table`: the seed's backup_log table, kept by Logbook.
+struct BackupLogOptions: ParsableArguments {
+    @Option(help: "Record sealed segments, base copies, uploads and verifications in this table (e.g. public.backup_log; created with the seed's columns if missing).")
+    var logTable: String?
+    @Option(help: "Database holding --log-table (default: the source).") var logTarget: String?
+
+    func conninfo(source: String?) throws -> String? {
+        guard logTable != nil else {
+            if logTarget != nil { throw ValidationError("--log-target needs --log-table") }
+            return nil
+        }
+        if let logTarget { return logTarget }
+        guard let source, !source.isEmpty else { throw ValidationError("--log-table needs --log-target (or --source)") }
+        return source
+    }
+}
