@@ -9,7 +9,7 @@ COPY Tests ./Tests
 RUN swift build -c release --product logbook && cp "$(swift build -c release --show-bin-path)/logbook" /usr/local/bin/logbook
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libzstd1 librdkafka1 ca-certificates \
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libzstd1 librdkafka1 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/logbook logbook \
     && mkdir -p /var/lib/logbook && chown logbook /var/lib/logbook && chmod 700 /var/lib/logbook
 COPY --from=build /usr/lib/swift/linux/*.so* /usr/lib/swift/linux/

@@ -45,6 +45,18 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    /// The example shipped in deploy/ (and shown in docs/operations.md) is valid.
+    func testTheShippedExampleIsValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let example = root.appendingPathComponent("deploy/logbook.toml.example").path
+        let r = try LogbookBinary.run(["config", "check", example])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("s3-url = s3://eld-backups/logbook   (file)"), r.out)
+        let docs = try String(contentsOfFile: root.appendingPathComponent("docs/operations.md").path, encoding: .utf8)
+        let shipped = try String(contentsOfFile: example, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")
+        XCTAssertTrue(docs.contains(shipped), "docs/operations.md shows the shipped example")
+    }
+
     func testCommandsTakeOptionsFromTheFileUnderEnvironmentAndFlags() throws {
         let archive = NSTemporaryDirectory() + "logbook-config-\(UUID().uuidString)"
         let file = try write("archive = \"\(archive)-file\"\n")
