@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import PGWire
+import Logging
 
 /// `logbook prune --archive DIR --keep 180d [--dry-run]`: deletes only what no point inside the
 /// window needs. For each table it keeps the newest base copy taken at or before the window's start
@@ -85,5 +86,46 @@ public enum Retention {
         }
         try FileIO.fsyncDirectory(archive.segmentsPath)
         try FileIO.fsyncDirectory(archive.basePath)
+    }
+}
+
+/// `logbook run --retention 180d`: prunes in the background, at most once an hour, checked when a
+/// segment is sealed. One run at a time; a failure is logged and retried at the next check.
+public final class RetentionScheduler: @unchecked Sendable {
+    let archive: String
+    let keep: TimeInterval
+    let logger: Logger
+    let interval: TimeInterval
+    private let lock = NSLock()
+    private var running = false
+    private var lastRun = Date.distantPast
+
+    public init(archive: String, keep: TimeInterval, interval: TimeInterval = 3600, logger: Logger) {
+        self.archive = archive
+        self.keep = keep
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func segmentSealed(now: Date = Date()) {
+        let start = lock.withLock { () -> Bool in
+            if running || now.timeIntervalSince(lastRun) < interval { return false }
+            running = true
+            lastRun = now
+            return true
+        }
+        guard start else { return }
+        Thread { [self] in
+            defer { lock.withLock { running = false } }
+            do {
+                let plan = try Retention.plan(archive: archive, keep: keep)
+                guard !plan.segments.isEmpty || !plan.baseCopies.isEmpty else { return }
+                try Retention.apply(plan, archive: archive)
+                logger.info("scheduled retention pruned", metadata: ["segments": "\(plan.segments.count)", "base_copies": "\(plan.baseCopies.count)",
+                                                                     "window_start": "\(plan.windowStart)"])
+            } catch {
+                logger.error("scheduled retention failed", metadata: ["error": "\(error)"])
+            }
+        }.start()
     }
 }

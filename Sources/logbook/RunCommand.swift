@@ -30,6 +30,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seal a segment once it reaches this many MiB.") var segmentMib: Int = 64
     @Option(help: "Seal a segment once it is this many seconds old.") var segmentSeconds: Double = 3600
     @Option(help: "Write new base copies from the archive this often (e.g. 7d, 12h; 0 = never).") var compactEvery = "7d"
+    @Option(help: "Prune what no point of this window needs, hourly (e.g. 180d; without --s3-url: with it, use --local-keep).") var retention: String?
     @Flag(help: "After a lost slot: take new base copies and record the gap.") var resnapshot = false
     @Flag(help: "Do not ask the server to stream large in-progress transactions.") var noStreaming = false
     @Option(help: "Serve Prometheus metrics at http://ADDRESS/metrics and health at /healthz (e.g. 127.0.0.1:9187).") var metricsAddress: String?
@@ -76,10 +77,20 @@ struct RunCommand: ParsableCommand {
             logger.info("serving metrics", metadata: ["url": "http://\(metricsAddress.split(separator: ":").dropLast().joined(separator: ":")):\(metricsServer!.port)/metrics"])
         }
         defer { metricsServer?.stop() }
+        var onSealed: [@Sendable () -> Void] = []
         if cadence > 0 {
             let scheduler = CompactionScheduler(archive: archive, every: cadence, logger: logger)
-            options.onSegmentSealed = { scheduler.segmentSealed() }
+            onSealed.append { scheduler.segmentSealed() }
         }
+        if let retention {
+            guard let keep = Duration.seconds(retention), keep > 0 else { throw ValidationError("--retention takes a duration such as 180d") }
+            guard s3Url == nil else {
+                throw ValidationError("with --s3-url, local copies are pruned by --local-keep (only once uploaded); the bucket's lifecycle rules keep the rest")
+            }
+            let scheduler = RetentionScheduler(archive: archive, keep: keep, logger: logger)
+            onSealed.append { scheduler.segmentSealed() }
+        }
+        if !onSealed.isEmpty { options.onSegmentSealed = { [onSealed] in onSealed.forEach { $0() } } }
         // Fan-out: a publisher that follows the archive on a thread of its own.
         var publisherDone: DispatchSemaphore?
         if let config = try kafka.config() {

@@ -213,7 +213,7 @@ final class OffSiteTests: XCTestCase {
 
             // An upload pass interrupted after one file (as a crash would), then resumed.
             try moto.boto("s3.create_bucket(Bucket='\(bucket)-2')")
-            let config = try S3Config.resolve(url: "s3://\(bucket)-2/a", endpoint: moto.endpoint, region: nil, serverSideEncryption: nil,
+            let config = try S3Config.resolve(url: "s3://\(bucket)-2/a", endpoint: moto.endpoint, region: nil, serverSideEncryption: "AES256",
                                               environment: MotoServer.env)
             struct Interrupted: Error {}
             let first = Uploader(archive: box.archive, s3: config, logger: box.logger)
@@ -225,6 +225,11 @@ final class OffSiteTests: XCTestCase {
             XCTAssertEqual(try second.uploadPending(), total)
             XCTAssertEqual(try second.pending().count, 0)
             XCTAssertEqual(try moto.objects("\(bucket)-2", prefix: "a/").count, total + 1)
+            // Server-side encryption was asked for on every object.
+            XCTAssertEqual(try moto.boto("""
+                keys = [o['Key'] for o in s3.list_objects_v2(Bucket='\(bucket)-2', Prefix='a/')['Contents']]
+                print(sorted(set(s3.head_object(Bucket='\(bucket)-2', Key=k).get('ServerSideEncryption', 'none') for k in keys)))
+                """).trimmingCharacters(in: .whitespacesAndNewlines), "['AES256']")
         }
     }
 }

@@ -296,6 +296,23 @@ final class OperateTests: XCTestCase {
         }
     }
 
+    /// `run --retention`: pruning in the background when a segment is sealed, at most once per interval.
+    func testScheduledRetentionPrunesInTheBackground() throws {
+        try forEachServer { box in
+            try box.archiveSegments(3, rows: 50)
+            XCTAssertEqual(try Compactor.compact(archive: box.archive, logger: box.logger).count, 1)
+            let dir = ArchiveDirectory(box.archive)
+            let before = try dir.sealedSegments().count
+            let scheduler = RetentionScheduler(archive: box.archive, keep: 0.001, logger: box.logger)
+            scheduler.segmentSealed()
+            try waitUntil("the scheduled retention pruned the segments before the compacted base copy") {
+                try dir.sealedSegments().count < before && dir.baseFiles().count == 1
+            }
+            XCTAssertTrue(try ArchiveVerifier.verify(archive: box.archive).ok)
+            try box.assertLatestReplayEqualsLive("t", "[\(box.server)] after scheduled retention")
+        }
+    }
+
     func testPruningKeepsEveryPointOfTheWindowRestorable() throws {
         try forEachServer { box in
             try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
