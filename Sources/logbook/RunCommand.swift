@@ -92,25 +92,22 @@ struct RunCommand: ParsableCommand {
         }
         if !onSealed.isEmpty { options.onSegmentSealed = { [onSealed] in onSealed.forEach { $0() } } }
         // Fan-out: a publisher that follows the archive on a thread of its own.
-        var publisherDone: DispatchSemaphore?
+        var publishing: Follower?
         if let config = try kafka.config() {
-            let mark = DurableMark()
+            let mark = options.durableMark ?? DurableMark()
             options.durableMark = mark
             let publisher = try Publisher(archive: archive, options: Publisher.Options(kafka: config), logger: logger)
-            let done = DispatchSemaphore(value: 0)
-            publisherDone = done
             logger.info("publishing to Kafka", metadata: ["settings": "\(config.masked.joined(separator: " "))"])
-            Thread {
-                defer { done.signal() }
+            publishing = Follower.start {
                 do {
                     try publisher.run(follow: true, durable: { mark.commitLSN }, shouldStop: { !mark.captureRunning })
                 } catch {
                     logger.error("Kafka publisher stopped", metadata: ["error": "\(error)"])
                 }
-            }.start()
+            }
         }
-        // Off-site: an uploader that follows the sealed files on a thread of its own.
-        var uploaderDone: DispatchSemaphore?
+        // Off-site: an uploader that follows the sealed files.
+        var uploading: Follower?
         if let s3Url {
             let keep = try localKeep.map { k -> Double in
                 guard let s = Duration.seconds(k) else { throw ValidationError("--local-keep takes a duration such as 7d") }
@@ -119,37 +116,27 @@ struct RunCommand: ParsableCommand {
             let mark = options.durableMark ?? DurableMark()
             options.durableMark = mark
             let uploader = Uploader(archive: archive, s3: try s3.config(url: s3Url), options: Uploader.Options(localKeep: keep), logger: logger)
-            let done = DispatchSemaphore(value: 0)
-            uploaderDone = done
             logger.info("uploading sealed files", metadata: ["to": "\(s3Url)", "local_keep": "\(localKeep ?? "all")"])
-            Thread {
-                defer { done.signal() }
-                uploader.run(shouldStop: { !mark.captureRunning })
-            }.start()
+            uploading = Follower.start { uploader.run(shouldStop: { !mark.captureRunning }) }
         } else if localKeep != nil {
             throw ValidationError("--local-keep needs --s3-url: local copies are only removed once they are in the store")
         }
-        defer { _ = uploaderDone?.wait(timeout: .now() + 60) }
-        // The seed's backup_log, kept on a thread of its own (after the uploader's last pass).
-        var recorderDone: DispatchSemaphore?
+        // The seed's backup_log: its last pass comes after the uploader's, so the last uploads are in it.
+        var recording: Follower?
         if let target = try backupLog.conninfo(source: options.source), let table = backupLog.logTable {
             let mark = options.durableMark ?? DurableMark()
             options.durableMark = mark
             let recorder = BackupLogRecorder(archive: archive, conninfo: target, table: table, logger: logger)
-            let done = DispatchSemaphore(value: 0)
-            recorderDone = done
-            let uploading = uploaderDone
-            Thread {
-                defer { done.signal() }
-                recorder.run(shouldStop: { !mark.captureRunning })
-                // One more pass once the uploader finished its own last one.
-                if let uploading { _ = uploading.wait(timeout: .now() + 60); uploading.signal(); try? recorder.sync() }
-            }.start()
+            let upload = uploading
+            recording = Follower.start { recorder.run(shouldStop: { !mark.captureRunning && (upload?.isFinished ?? true) }) }
         }
-        defer { _ = recorderDone?.wait(timeout: .now() + 60) }
+        defer {
+            publishing?.wait(seconds: 30)
+            uploading?.wait(seconds: 60)
+            recording?.wait(seconds: 60)
+        }
         StopSignal.installSignalHandlers()
         let service = CaptureService(options: options, logger: logger)
-        defer { _ = publisherDone?.wait(timeout: .now() + 30) }
         try service.run()
     }
 }
