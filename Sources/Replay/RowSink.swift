@@ -37,12 +37,17 @@ final class FileSink: RowSink {
     }
 
     convenience init(path: String, format: Format) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let h = FileHandle(forWritingAtPath: path) else {
-            throw ReplayError(.target, "cannot write \(path)", fix: "choose an --output path in a folder you can write to")
+        // Opened in place (created owner-only if new): an existing device, pipe or link is written
+        // through, never replaced.
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ReplayError(.target, "cannot write \(path): \(String(cString: strerror(errno)))", fix: "choose an --output path in a folder you can write to")
         }
+        let h = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var st = stat()
+        let regular = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
         self.init(format: format, describe: "to \(path) (\(format.rawValue))", output: { h.write(Data($0)) },
-                  close: { try h.synchronize(); try h.close() })
+                  close: { if regular { try h.synchronize() }; try h.close() })
     }
 
     func begin(_ def: TableDefinition) throws {

@@ -100,6 +100,13 @@ final class ReplayTests: XCTestCase {
             let csv = box.archive + "/latest.csv"
             try Replay(box).toFile(table: "public.events", path: csv, format: "csv")
             XCTAssertEqual(try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").first, "id,driver,status,body,extra")
+            // An existing output is written through, never replaced: a link stays a link (and a device, a device).
+            let link = box.archive + "/link.csv"
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: csv + ".real")
+            FileManager.default.createFile(atPath: csv + ".real", contents: Data("old".utf8))
+            try Replay(box).toFile(table: "public.events", path: link, format: "csv")
+            XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), csv + ".real")
+            XCTAssertEqual(try String(contentsOfFile: csv + ".real", encoding: .utf8), try String(contentsOfFile: csv, encoding: .utf8))
         }
     }
 
