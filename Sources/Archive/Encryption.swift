@@ -22,14 +22,7 @@ public struct ArchiveKey: @unchecked Sendable {
 
     /// Reads a key file; refuses one that other users can read.
     public static func load(file: String) throws -> ArchiveKey {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ArchiveError(.key, "cannot read the encryption key file \(file)", fix: "check the path and that this user can read it; " + howToMake)
-        }
-        var st = stat()
-        if stat(file, &st) == 0, st.st_mode & 0o077 != 0 {
-            throw ArchiveError(.key, "the encryption key file \(file) can be read by other users", fix: "chmod 600 \(file)")
-        }
-        let bytes = [UInt8](data)
+        let bytes = try readPrivateKeyFile(file, what: "encryption key", fix: "check the path and that this user can read it; " + howToMake)
         if bytes.count == 32 { return try ArchiveKey(bytes: bytes) }
         let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if text.count == 64, let hex = Self.hex(text) { return try ArchiveKey(bytes: hex) }
@@ -62,6 +55,18 @@ public struct ArchiveKey: @unchecked Sendable {
     public static func ephemeral() -> ArchiveKey {
         try! ArchiveKey(bytes: SymmetricKey(size: .bits256).withUnsafeBytes { [UInt8]($0) })
     }
+}
+
+/// The bytes of a private key file (encryption or signing key); refuses one other users can read.
+public func readPrivateKeyFile(_ file: String, what: String, fix: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: file) else {
+        throw ArchiveError(.key, "cannot read the \(what) file \(file)", fix: fix)
+    }
+    var st = stat()
+    if stat(file, &st) == 0, st.st_mode & 0o077 != 0 {
+        throw ArchiveError(.key, "the \(what) file \(file) can be read by other users", fix: "chmod 600 \(file)")
+    }
+    return [UInt8](data)
 }
 
 /// The key this process reads and writes archives with (set once by the command line).

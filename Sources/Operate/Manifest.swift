@@ -69,14 +69,7 @@ public struct SigningKey: @unchecked Sendable {
     public var rawPrivateKey: Data { privateKey.rawRepresentation }
 
     public static func load(file: String) throws -> SigningKey {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ArchiveError(.key, "cannot read the signing key file \(file)", fix: "create one with: logbook keygen --signing-key \(file)")
-        }
-        var st = stat()
-        if stat(file, &st) == 0, st.st_mode & 0o077 != 0 {
-            throw ArchiveError(.key, "the signing key file \(file) can be read by other users", fix: "chmod 600 \(file)")
-        }
-        var bytes = [UInt8](data)
+        var bytes = try readPrivateKeyFile(file, what: "signing key", fix: "create one with: logbook keygen --signing-key \(file)")
         if bytes.count != 32 {
             let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             bytes = Data(base64Encoded: text).map { [UInt8]($0) } ?? []

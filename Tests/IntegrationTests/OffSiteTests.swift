@@ -16,6 +16,7 @@ final class MotoServer {
     init() throws { port = try freePort() }
 
     func start() throws {
+        guard process == nil else { return }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)]
