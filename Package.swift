@@ -88,6 +88,7 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PGWire"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "OffSiteTests", dependencies: ["OffSite"]),
+        .testTarget(name: "FoldTests", dependencies: ["Replay", "PGWire", "Archive"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Capture", "Replay", "Operate", "FanOut", "Archive", "LibPQ", "PGWire", "OffSite",
             .product(name: "Logging", package: "swift-log"),

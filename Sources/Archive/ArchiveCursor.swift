@@ -7,6 +7,8 @@ public enum ArchiveEvent {
     case relation(RelationMessage)
     case begin(BeginMessage)
     case change(PgOutputMessage, raw: [UInt8])
+    /// An Insert, Update or Delete read in place, from a cursor made with `decodeRows: false`.
+    case rowChange(RowChangeView)
     case commit(CommitMessage)
     /// A non-transactional logical message.
     case message(LogicalMessage)
@@ -22,6 +24,8 @@ public final class ArchiveCursor {
     let zstd = Zstd()
     var inTransaction = false
     public private(set) var currentPath: String?
+    /// When false, Insert/Update/Delete records come as `.rowChange` views instead of decoded messages.
+    public var decodeRows = true
     public var segmentCount: Int { paths.count }
     public var segmentsDone: Int { index }
 
@@ -50,6 +54,11 @@ public final class ArchiveCursor {
                 reader = nil
                 index += 1
                 continue
+            }
+            if !decodeRows, let tag = rec.first, tag == 0x49 || tag == 0x55 || tag == 0x44 {
+                do { return .rowChange(try RowChangeView(rec)) } catch let e as WireDecodeError {
+                    throw ArchiveError(.corrupt, "undecodable record: \(e)", path: currentPath, offset: reader?.currentFrameOffset)
+                }
             }
             if let ev = try decodeRecord(rec, decoder: &decoder, inTransaction: &inTransaction,
                                          path: currentPath, offset: reader?.currentFrameOffset) { return ev }

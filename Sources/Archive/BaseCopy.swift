@@ -99,9 +99,18 @@ public final class BaseCopyReader {
         header = try first.decodeJSON(BaseHeader.self, path: path)
     }
 
+    private var dataFrames = 0
+
     /// The next chunk of COPY text, nil after the footer. Throws if the file ends without one.
-    public func nextChunk() throws -> [UInt8]? {
+    /// `lane` of `lanes`: only every `lanes`-th data frame from the `lane`-th on is read (the others
+    /// are skipped unread), so that several readers of one file share its rows.
+    public func nextChunk(lane: Int = 0, of lanes: Int = 1) throws -> [UInt8]? {
         while true {
+            if lanes > 1, try frames.peekKind() == .copyData {
+                let mine = dataFrames % lanes == lane
+                dataFrames += 1
+                if !mine, try frames.skipFrame() { continue }
+            }
             let frame: Frame?
             do { frame = try frames.next() } catch let p as FrameFileReader.Problem { throw p.error }
             guard let frame else {

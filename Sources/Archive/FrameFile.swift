@@ -153,6 +153,22 @@ public final class FrameFileReader {
         return buf
     }
 
+    /// The kind of the next frame, read from its header alone; nil at the end of the file (a
+    /// damaged header is left for `next()` to report).
+    public func peekKind() throws -> FrameKind? {
+        guard let h = try readExactly(FrameHeader.size, at: offset), let header = try? FrameHeader.decode(h, at: 0) else { return nil }
+        return header.kind
+    }
+
+    /// Moves past the next frame without reading its payload (another reader of the same file
+    /// reads and checks it). False when no whole frame follows.
+    public func skipFrame() throws -> Bool {
+        guard let h = try readExactly(FrameHeader.size, at: offset), let header = try? FrameHeader.decode(h, at: 0),
+              offset + FrameHeader.size + header.storedLength <= fileSize else { return false }
+        offset += FrameHeader.size + header.storedLength
+        return true
+    }
+
     /// The next frame, nil at a clean end of file; throws `Problem` on damage.
     public func next() throws -> Frame? {
         if offset == fileSize { return nil }

@@ -165,6 +165,8 @@ public final class Publisher: @unchecked Sendable {
                     current = cur
                     let pos = SourcePosition(commitLSN: cur.begin.finalLSN, endLSN: .zero, xid: cur.begin.xid, commitTime: cur.begin.commitTime, index: cur.index)
                     try publish(msg, position: pos, tables: tables, now: now, produce: produce)
+                case .rowChange:
+                    break // only from a cursor that does not decode rows; this one does
                 }
                 backoff = 0.5
             } catch let e as KafkaError where e.code == .delivery {

@@ -43,6 +43,7 @@ public struct SegmentInspection: Codable, Sendable {
         }
         // Transactions
         let cursor = ArchiveCursor(paths: [path])
+        cursor.decodeRows = false // counted, not read
         var relations: [UInt32: String] = [:]
         var txns: [Transaction] = []
         var current: Transaction?
@@ -60,14 +61,15 @@ public struct SegmentInspection: Codable, Sendable {
             case .message(let m):
                 txns.append(Transaction(commitLSN: m.lsn.description, endLSN: nil, commitTime: "", xid: 0, operations: [:],
                                         messages: ["\(m.prefix): \(String(decoding: m.content, as: UTF8.self))"]))
+            case .rowChange(let v):
+                let op: String
+                switch v.kind { case .insert: op = "insert"; case .update: op = "update"; case .delete: op = "delete" }
+                current?.operations[relations[v.relation] ?? "oid \(v.relation)", default: [:]][op, default: 0] += 1
             case .change(let msg, _):
                 func count(_ oid: UInt32, _ op: String) {
                     current?.operations[relations[oid] ?? "oid \(oid)", default: [:]][op, default: 0] += 1
                 }
                 switch msg {
-                case .insert(let m): count(m.relation, "insert")
-                case .update(let m): count(m.relation, "update")
-                case .delete(let m): count(m.relation, "delete")
                 case .truncate(let m): m.relations.forEach { count($0, "truncate") }
                 case .message(let m): current?.messages.append("\(m.prefix): \(String(decoding: m.content, as: UTF8.self))")
                 default: break

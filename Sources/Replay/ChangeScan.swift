@@ -16,9 +16,16 @@ final class ChangeScan {
     private(set) var transactionsApplied = 0
 
     let includeOpen: Bool
+    /// Whether the scan shows its progress on a terminal.
+    let showProgress: Bool
 
-    init(archive: ArchiveDirectory, table: String, plan: ReplayPlan, logger: Logger, includeOpen: Bool = true) throws {
+    /// What a scan keeps: only the table's shape; which keys change; or the folded rows.
+    enum Mode { case shape, keys, fold }
+
+    init(archive: ArchiveDirectory, table: String, plan: ReplayPlan, logger: Logger, includeOpen: Bool = true,
+         showProgress: Bool = true) throws {
         self.includeOpen = includeOpen
+        self.showProgress = showProgress
         self.archive = archive
         self.table = table
         self.plan = plan
@@ -41,17 +48,19 @@ final class ChangeScan {
         }
     }
 
-    func run(fold doFold: Bool) throws {
+    func run(_ mode: Mode) throws {
         let base = plan.base.header.definition
-        let fold = TableFold(keyColumns: base.primaryKey)
+        let fold = TableFold(keyColumns: base.primaryKey, keysOnly: mode == .keys)
+        let doFold = mode != .shape
         try fold.setColumns(base.columns.map(\.name))
         self.fold = fold
-        let ourOIDs = NSMutableSet()
+        var ourOIDs = Set<UInt32>()
         var oidTable: [UInt32: String] = [:]
         let cursor = try ArchiveCursor(archive: archive, includeOpen: includeOpen)
+        cursor.decodeRows = false
         var decision = Decision.exclude
         var held: [ArchiveEvent] = []
-        let progress = TerminalProgress(label: "replay \(table)")
+        let progress: TerminalProgress? = showProgress ? TerminalProgress(label: "replay \(table)") : nil
 
         func apply(_ ev: ArchiveEvent) throws {
             switch ev {
@@ -60,17 +69,13 @@ final class ChangeScan {
             case .relation(let r):
                 oidTable[r.oid] = r.qualifiedName
                 if r.qualifiedName == table {
-                    ourOIDs.add(r.oid)
+                    ourOIDs.insert(r.oid)
                     try fold.setColumns(r.columns.map(\.name))
                 }
-            case .change(let m, _) where doFold:
-                switch m {
-                case .insert(let i) where ourOIDs.contains(i.relation): fold.insert(i)
-                case .update(let u) where ourOIDs.contains(u.relation): fold.update(u)
-                case .delete(let d) where ourOIDs.contains(d.relation): fold.delete(d)
-                case .truncate(let t) where t.relations.contains(where: { ourOIDs.contains($0) }): fold.truncate()
-                default: break
-                }
+            case .rowChange(let v) where doFold && ourOIDs.contains(v.relation):
+                fold.apply(v)
+            case .change(.truncate(let t), _) where doFold && t.relations.contains(where: { ourOIDs.contains($0) }):
+                fold.truncate()
             default: break
             }
         }
@@ -93,18 +98,18 @@ final class ChangeScan {
                 }
                 if decision == .include { transactionsApplied += 1 }
                 decision = .exclude
-                progress.update(rows: fold.changes, bytes: 0, prefix: "segment \(cursor.segmentsDone + 1)/\(cursor.segmentCount), ")
+                progress?.update(rows: fold.changes, bytes: 0, prefix: "segment \(cursor.segmentsDone + 1)/\(cursor.segmentCount), ")
             case .relation(let r):
                 // Shapes always apply: they describe the changes that follow.
                 oidTable[r.oid] = r.qualifiedName
                 if r.qualifiedName == table {
-                    ourOIDs.add(r.oid)
+                    ourOIDs.insert(r.oid)
                     try fold.setColumns(r.columns.map(\.name))
                 }
             case .tableDefinition:
                 // Adopted only with the transaction it arrived in.
                 if decision == .include { try apply(ev) } else if decision == .undecided { held.append(ev) }
-            case .change:
+            case .change, .rowChange:
                 switch decision {
                 case .include: try apply(ev)
                 case .undecided: held.append(ev)
@@ -113,6 +118,6 @@ final class ChangeScan {
             case .message: break
             }
         }
-        progress.finish(rows: fold.changes)
+        progress?.finish(rows: fold.changes)
     }
 }

@@ -27,22 +27,23 @@ public enum Compactor {
             // Only sealed segments: a compaction never races the writer.
             if headers.contains(where: { $0.header.table == table && $0.header.lsn >= last.endLSN }) { continue }
             let plan = try ReplayPlanner(archive: archive, table: table).plan(.lsn(last.endLSN))
-            let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: false)
-            try scan.run(fold: true)
-            let def = scan.definition
-            let header = BaseHeader(table: table, lsn: last.endLSN, snapshot: "compacted from \(plan.base.header.lsn)",
-                                    reason: "compacted", createdAt: ISO8601DateFormatter().string(from: Date()),
-                                    snapshotTime: last.commitTime, definition: def)
-            let writer = try BaseCopyWriter(archive: archive, header: header)
-            let sink = FileSink(format: .copy, describe: "into a base copy at \(last.endLSN)", output: { bytes in
-                try bytes.withUnsafeBytes { try writer.append($0) }
-            }, close: {})
-            try sink.begin(def)
-            let rows = try Replayer.load(plan: plan, scan: scan, into: sink, label: table)
-            _ = try sink.finish(rows: rows)
+            var writer: BaseCopyWriter?
+            let built = try Replayer.rebuild(plan: plan, archive: archive, table: table, includeOpen: false, logger: logger) { def in
+                let header = BaseHeader(table: table, lsn: last.endLSN, snapshot: "compacted from \(plan.base.header.lsn)",
+                                        reason: "compacted", createdAt: ISO8601DateFormatter().string(from: Date()),
+                                        snapshotTime: last.commitTime, definition: def)
+                let w = try BaseCopyWriter(archive: archive, header: header)
+                writer = w
+                return FileSink(format: .copy, describe: "into a base copy at \(last.endLSN)", output: { bytes in
+                    try bytes.withUnsafeBytes { try w.append($0) }
+                }, close: {})
+            }
+            let rows = built.rows
+            _ = try built.sink.finish(rows: rows)
+            guard let writer else { continue }
             let written = try writer.finish()
             logger.info("compacted", metadata: ["table": "\(table)", "lsn": "\(last.endLSN)", "rows": "\(rows)",
-                                                "changes_folded": "\(scan.fold?.changes ?? 0)"])
+                                                "changes_folded": "\(built.changes)"])
             results.append(Result(table: table, path: written, rows: rows, lsn: last.endLSN))
         }
         return results

@@ -1,7 +1,7 @@
 /// A failure of `logbook replay` (or `mark`, `schema`): one line, with the fix.
 public struct ReplayError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Base: String { case outOfRange, inGap, badPoint, unknownTable, unknownMark, targetExists, target, invalidOption }
+        fileprivate enum Base: String { case outOfRange, inGap, badPoint, unknownTable, unknownMark, targetExists, target, invalidOption, inconsistent }
         fileprivate let base: Base
         public static let outOfRange = Code(base: .outOfRange)
         public static let inGap = Code(base: .inGap)
@@ -11,6 +11,8 @@ public struct ReplayError: Error, Sendable, CustomStringConvertible {
         public static let targetExists = Code(base: .targetExists)
         public static let target = Code(base: .target)
         public static let invalidOption = Code(base: .invalidOption)
+        /// Two reads of the same archive disagreed: a defect, never a user's mistake.
+        public static let inconsistent = Code(base: .inconsistent)
         public var description: String { base.rawValue }
     }
     public var code: Code

@@ -48,23 +48,36 @@ public final class Replayer {
     public func run() throws -> ReplayResult {
         _ = try archive.requireIdentity()
         let plan = try ReplayPlanner(archive: archive, table: qualified).plan(request.point)
-        let scan = try ChangeScan(archive: archive, table: qualified, plan: plan, logger: logger)
-        try scan.run(fold: true)
-        let def = scan.definition
-        let sink: RowSink
-        var conn: PostgresConnection?
+        var sink: RowSink?
+        do {
+            let built = try Self.rebuild(plan: plan, archive: archive, table: qualified, logger: logger) { _ in
+                let made = try makeSink()
+                sink = made
+                return made
+            }
+            let summary = try built.sink.finish(rows: built.rows)
+            return ReplayResult(rows: built.rows, changesFolded: built.changes,
+                                transactionsApplied: built.transactions, baseLSN: plan.base.header.lsn,
+                                summary: "\(summary) as of \(request.point) (base \(plan.base.header.lsn), \(built.transactions) transactions, \(built.changes) changes folded)")
+        } catch {
+            sink?.abort()
+            throw error
+        }
+    }
+
+    /// The destination the request names.
+    func makeSink() throws -> RowSink {
         switch request.destination {
         case .file(let path, let format):
             guard let f = FileSink.Format(rawValue: format) else {
                 throw ReplayError(.invalidOption, "unknown --format \(format)", fix: "use csv, copy or sql")
             }
-            sink = try FileSink(path: path, format: f)
+            return try FileSink(path: path, format: f)
         case .database(let conninfo, let into, let replace):
             let c: PostgresConnection
             do { c = try PostgresConnection(conninfo: conninfo, applicationName: "logbook-replay") } catch let e as PostgresError {
                 throw ReplayError(.target, "cannot connect to the target: \(e.message)", fix: "check --target")
             }
-            conn = c
             let dest: (String, String)
             if let into {
                 let p = into.split(separator: ".", maxSplits: 1).map(String.init)
@@ -73,44 +86,175 @@ public final class Replayer {
                 dest = table
             }
             let live = try guardAgainstSource(c, target: dest, replace: replace)
-            sink = DatabaseSink(conn: c, target: dest, replace: replace, inPlace: live)
+            return DatabaseSink(conn: c, target: dest, replace: replace, inPlace: live, logger: logger) {
+                try PostgresConnection(conninfo: conninfo, applicationName: "logbook-replay")
+            }
         }
-        try sink.begin(def)
-        let rows = try Self.load(plan: plan, scan: scan, into: sink, label: qualified)
-        let summary = try sink.finish(rows: rows)
-        return ReplayResult(rows: rows, changesFolded: scan.fold!.changes,
-                            transactionsApplied: scan.transactionsApplied, baseLSN: plan.base.header.lsn,
-                            summary: "\(summary) as of \(request.point) (base \(plan.base.header.lsn), \(scan.transactionsApplied) transactions, \(scan.fold!.changes) changes folded)")
     }
 
-    /// The base copy without the rows the fold replaces, then the folded rows. Returns the rows written.
-    static func load(plan: ReplayPlan, scan: ChangeScan, into sink: RowSink, label: String) throws -> Int {
-        let def = scan.definition
-        let fold = scan.fold!
-        var rows = try loadBase(plan.base, fold: fold, target: def, into: sink, label: label).kept
+    struct Rebuilt {
+        var sink: RowSink
+        var definition: TableDefinition
+        var rows: Int
+        var changes: Int
+        var transactions: Int
+    }
+
+    /// Rebuilds the table as of the plan's point into the sink `makeSink` gives for its definition
+    /// there, leaving the sink to be finished.
+    ///
+    /// A keyed table takes passes that overlap: a quick one learns which keys change (rows are not
+    /// decoded) while the full fold starts on another thread; then the base copy streams into the
+    /// sink without those keys (through each of the sink's lanes at once) while the fold goes on;
+    /// then the folded rows follow. So the destination loads the base while the fold runs, instead
+    /// of waiting for it. A table without a key (matched by whole-row value) is folded first, as a
+    /// base row's fate depends on the fold.
+    static func rebuild(plan: ReplayPlan, archive: ArchiveDirectory, table: String, includeOpen: Bool = true, logger: Logger,
+                        makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt {
+        let keyed = !plan.base.header.definition.primaryKey.isEmpty
+        let progress = LoadProgress(label: "replay \(table)")
+        guard keyed else {
+            let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen)
+            try scan.run(.fold)
+            let fold = scan.fold!
+            let sink = try makeSink(scan.definition)
+            try sink.begin(scan.definition)
+            var rows = try loadBase(plan.base, target: scan.definition, truncated: fold.truncated, untouched: fold.multiset.isEmpty,
+                                    into: sink, progress: progress) { line, _ in fold.consumeBaseRow(line) }.kept
+            rows += try send(copyBatches(fold, target: scan.definition, fold.finalRows()), to: sink)
+            progress.finish()
+            return Rebuilt(sink: sink, definition: scan.definition, rows: rows, changes: fold.changes, transactions: scan.transactionsApplied)
+        }
+        // The fold starts at once on its own thread; the key pass it overlaps is quick.
+        let foldScan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen, showProgress: false)
+        let folding = WorkerThread(name: "logbook-fold") { () throws -> FoldOutcome in
+            try foldScan.run(.fold)
+            let fold = foldScan.fold!
+            // The rows that wait for nothing are turned into COPY batches here, off the loading threads.
+            let waiting = fold.pendingFills()
+            let ready = copyBatches(fold, target: foldScan.definition, fold.finalRows { $0.fillFromBase == nil })
+            return FoldOutcome(fold: fold, waiting: waiting, ready: ready)
+        }
+        let keys: TableFold
+        let def: TableDefinition
+        let sink: RowSink
+        do {
+            let keysScan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen)
+            try keysScan.run(.keys)
+            keys = keysScan.fold!
+            def = keysScan.definition
+            sink = try makeSink(def)
+            try sink.begin(def)
+        } catch {
+            _ = try? folding.join()
+            throw error
+        }
+        let touched = keys.touched, baseFills = keys.baseFills
+        let keyPositions = keys.keyColumns.compactMap { plan.base.header.definition.columns.map(\.name).firstIndex(of: $0) }
+        let lanes = sink.lanes
+        /// One lane's share of the base copy; returns its rows and the base rows the fold may need.
+        func loadLane(_ lane: Int) throws -> (kept: Int, stash: [FoldKey: [UInt8]]) {
+            var stash: [FoldKey: [UInt8]] = [:]
+            let r = try loadBase(plan.base, lane: lane, of: lanes, target: def, truncated: keys.truncated, untouched: touched.isEmpty,
+                                 into: sink, progress: progress) { line, _ in
+                let key = TableFold.key(ofLine: line, keyPositions: keyPositions)
+                guard touched.contains(key) else { return false }
+                if baseFills.contains(key) { stash[key] = Array(line) }
+                return true
+            }
+            return (r.kept, stash)
+        }
+        let others = (1..<max(1, lanes)).map { lane in WorkerThread(name: "logbook-load-\(lane)") { try loadLane(lane) } }
+        var kept = 0
+        var stash: [FoldKey: [UInt8]] = [:]
+        do {
+            var results = [try loadLane(0)]
+            for w in others { results.append(try w.join()) }
+            for r in results { kept += r.kept; stash.merge(r.stash) { a, _ in a } }
+        } catch {
+            for w in others { _ = try? w.join() }
+            _ = try? folding.join()
+            throw error
+        }
+        let outcome = try folding.join()
+        let fold = outcome.fold
+        guard fold.touchedCount == keys.touchedCount, fold.truncated == keys.truncated, fold.changes == keys.changes else {
+            throw ReplayError(.inconsistent, "the two passes over the archive disagree (\(keys.touchedCount) keys and \(fold.touchedCount) keys changed)",
+                              fix: "nothing was committed; report this with the output of `logbook verify --archive`")
+        }
+        let baseColumns = plan.base.header.definition.columns.map(\.name)
+        for (baseKey, waiting) in outcome.waiting {
+            if let line = stash[baseKey] { fold.fillFromBaseRow(waiting: waiting, baseColumns: baseColumns, baseLine: line[...]) }
+        }
+        let late = copyBatches(fold, target: def, fold.rows(forKeys: outcome.waiting.values.flatMap { $0 }))
+        // The folded rows are shared among the lanes too.
+        let batches = outcome.ready + late
+        let share = { (lane: Int) in batches.indices.filter { $0 % lanes == lane }.map { batches[$0] } }
+        let senders = (1..<max(1, lanes)).map { lane in WorkerThread(name: "logbook-send-\(lane)") { try send(share(lane), lane: lane, to: sink) } }
+        var rows = kept
+        do {
+            rows += try send(share(0), lane: 0, to: sink)
+            for w in senders { rows += try w.join() }
+        } catch {
+            for w in senders { _ = try? w.join() }
+            throw error
+        }
+        progress.finish()
+        return Rebuilt(sink: sink, definition: def, rows: rows, changes: fold.changes, transactions: foldScan.transactionsApplied)
+    }
+
+    struct FoldOutcome {
+        var fold: TableFold
+        /// Base key → keys of folded rows waiting for that base row's unchanged values.
+        var waiting: [FoldKey: [FoldKey]]
+        var ready: [CopyBatch]
+    }
+
+    /// Rows in COPY text (about 1 MiB of whole lines) and the columns they hold.
+    struct CopyBatch {
+        var columns: [String]
+        var bytes: [UInt8]
+        var rows: Int
+    }
+
+    /// The fold's rows, grouped by relation version, projected onto the target's columns.
+    static func copyBatches(_ fold: TableFold, target def: TableDefinition, _ rows: [Int: [[UInt8]]]) -> [CopyBatch] {
         let target = Set(def.columns.map(\.name))
-        for (version, lines) in fold.finalRows() {
+        var batches: [CopyBatch] = []
+        for (version, lines) in rows.sorted(by: { $0.key < $1.key }) {
             let cols = fold.versions[version]
             let keep = cols.indices.filter { target.contains(cols[$0]) }
+            let columns = keep.map { cols[$0] }
             let project = keep.count != cols.count
             var out: [UInt8] = []
-            out.reserveCapacity(1 << 20)
+            var n = 0
+            out.reserveCapacity(1 << 20 + 4096)
             for line in lines {
                 if project {
                     let f = line.split(separator: CopyText.tab, omittingEmptySubsequences: false)
-                    for (n, i) in keep.enumerated() {
-                        if n > 0 { out.append(CopyText.tab) }
+                    for (m, i) in keep.enumerated() {
+                        if m > 0 { out.append(CopyText.tab) }
                         if i < f.count { out += f[i] } else { out += CopyText.nullMarker }
                     }
                 } else {
                     out += line
                 }
                 out.append(CopyText.newline)
-                rows += 1
-                if out.count > 1 << 20 { try sink.write(columns: keep.map { cols[$0] }, out); out.removeAll(keepingCapacity: true) }
+                n += 1
+                if out.count >= 1 << 20 {
+                    batches.append(CopyBatch(columns: columns, bytes: out, rows: n))
+                    out = []; out.reserveCapacity(1 << 20 + 4096); n = 0
+                }
             }
-            if !out.isEmpty { try sink.write(columns: keep.map { cols[$0] }, out) }
+            if n > 0 { batches.append(CopyBatch(columns: columns, bytes: out, rows: n)) }
         }
+        return batches
+    }
+
+    /// Writes the batches through one lane; returns the rows written.
+    static func send(_ batches: [CopyBatch], lane: Int = 0, to sink: RowSink) throws -> Int {
+        var rows = 0
+        for b in batches { try sink.write(lane: lane, columns: b.columns, b.bytes); rows += b.rows }
         return rows
     }
 
@@ -131,56 +275,49 @@ public final class Replayer {
         return false
     }
 
-    /// Streams the base copy into the sink, leaving out rows the fold replaces and filling the
-    /// fold's unchanged-TOAST values from the rows it passes. Allocates nothing per untouched row.
-    static func loadBase(_ base: (path: String, header: BaseHeader), fold: TableFold, target: TableDefinition, into sink: RowSink,
-                         label: String) throws -> (read: Int, kept: Int) {
-        if fold.truncated { return (0, 0) }
+    /// Streams the base copy into the sink, leaving out the rows `drop` says the fold replaces
+    /// (it is given each line and its number). Allocates nothing per untouched row.
+    /// With several lanes, each call loads its share of the base copy's frames through its lane.
+    static func loadBase(_ base: (path: String, header: BaseHeader), lane: Int = 0, of lanes: Int = 1, target: TableDefinition,
+                         truncated: Bool, untouched: Bool, into sink: RowSink, progress: LoadProgress,
+                         drop: (ArraySlice<UInt8>, Int) throws -> Bool) throws -> (read: Int, kept: Int) {
+        if truncated { return (0, 0) }
         let reader = try BaseCopyReader(path: base.path)
         let baseCols = base.header.definition.columns.map(\.name)
         let targetCols = Set(target.columns.map(\.name))
         let keepIdx = baseCols.indices.filter { targetCols.contains(baseCols[$0]) }
         let outCols = keepIdx.map { baseCols[$0] }
         let project = keepIdx.count != baseCols.count
-        let fills = fold.pendingFills()
-        let untouched = (fold.keyed ? fold.state.isEmpty : fold.multiset.isEmpty) && fills.isEmpty
-        let keyPositions = fold.keyColumns.compactMap { baseCols.firstIndex(of: $0) }
         var read = 0, kept = 0
-        let progress = TerminalProgress(label: "replay \(label)")
-        var bytes = 0
         var out: [UInt8] = []
         out.reserveCapacity(1 << 21)
-        while let chunk = try reader.nextChunk() {
-            bytes += chunk.count
+        while let chunk = try reader.nextChunk(lane: lane, of: lanes) {
             if untouched && !project {
                 let n = chunk.reduce(0) { $0 + ($1 == CopyText.newline ? 1 : 0) }
                 read += n; kept += n
-                try sink.write(columns: baseCols, chunk)
-                progress.update(rows: read, bytes: bytes)
+                try sink.write(lane: lane, columns: baseCols, chunk)
+                progress.add(rows: n, bytes: chunk.count)
                 continue
             }
+            let readBefore = read
             var start = 0
             // Runs of kept lines are copied in one piece.
             var runStart = 0
             func flushRun(_ upTo: Int) {
                 if !project && upTo > runStart { out.append(contentsOf: chunk[runStart..<upTo]) }
             }
-            var i = 0
             let n = chunk.count
-            while i < n {
-                if chunk[i] != CopyText.newline { i += 1; continue }
-                let line = chunk[start..<i]
-                let next = i + 1
-                read += 1
-                var drop = false
-                if fold.keyed {
-                    let key = TableFold.key(ofLine: line, keyPositions: keyPositions)
-                    if let waiting = fills[key] { fold.fillFromBaseRow(waiting: waiting, baseColumns: baseCols, baseLine: line) }
-                    drop = fold.touches(baseKey: key)
-                } else {
-                    drop = fold.consumeBaseRow(line)
+            while start < n {
+                // Lines are found with memchr: the base copy is most of the bytes a replay reads.
+                let nl = chunk.withUnsafeBufferPointer { p -> Int in
+                    guard let hit = memchr(p.baseAddress! + start, Int32(CopyText.newline), n - start) else { return n }
+                    return p.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
                 }
-                if drop {
+                guard nl < n else { break } // frames hold whole lines; a partial tail is not a row
+                let line = chunk[start..<nl]
+                let next = nl + 1
+                read += 1
+                if try drop(line, read) {
                     flushRun(start)
                     runStart = next
                 } else {
@@ -191,15 +328,13 @@ public final class Replayer {
                     }
                 }
                 start = next
-                i = next
             }
             flushRun(start)
             runStart = 0
-            if out.count >= 1 << 20 { try sink.write(columns: outCols, out); out.removeAll(keepingCapacity: true) }
-            progress.update(rows: read, bytes: bytes)
+            if out.count >= 1 << 20 { try sink.write(lane: lane, columns: outCols, out); out.removeAll(keepingCapacity: true) }
+            progress.add(rows: read - readBefore, bytes: chunk.count)
         }
-        if !out.isEmpty { try sink.write(columns: outCols, out) }
-        progress.finish(rows: read)
+        if !out.isEmpty { try sink.write(lane: lane, columns: outCols, out) }
         return (read, kept)
     }
 }
@@ -213,7 +348,7 @@ extension Replayer {
         let qualified = parts.count == 2 ? table : "public.\(table)"
         let plan = try ReplayPlanner(archive: archive, table: qualified).plan(point)
         let scan = try ChangeScan(archive: archive, table: qualified, plan: plan, logger: logger)
-        try scan.run(fold: false)
+        try scan.run(.shape)
         let def = scan.definition
         return SchemaSQL.createStatements(def, as: (def.schema, def.name))
     }
@@ -225,7 +360,7 @@ extension Replayer {
         let archive = ArchiveDirectory(path)
         let plan = try ReplayPlanner(archive: archive, table: table).plan(point)
         let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
-        try scan.run(fold: false)
+        try scan.run(.shape)
         return scan.definition.columns.map(\.name)
     }
 }

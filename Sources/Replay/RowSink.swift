@@ -1,20 +1,27 @@
 import Archive
 import Foundation
 import LibPQ
+import Logging
 
 /// Where replayed rows go: a database table (bulk COPY) or a file.
 protocol RowSink: AnyObject {
+    /// How many writers may load at once, each from its own thread through its own lane.
+    var lanes: Int { get }
     /// Prepares the destination for a table of this shape.
     func begin(_ def: TableDefinition) throws
     /// Rows in COPY text format (complete lines) whose fields are `columns`, in that order.
-    func write(columns: [String], _ lines: UnsafeRawBufferPointer) throws
+    func write(lane: Int, columns: [String], _ lines: UnsafeRawBufferPointer) throws
     /// Ends the load (constraints, indexes, swap). Returns a line describing where rows went.
     func finish(rows: Int) throws -> String
+    /// Gives up after a failure: nothing of the load is left behind.
+    func abort()
 }
 
 extension RowSink {
-    func write(columns: [String], _ lines: [UInt8]) throws {
-        try lines.withUnsafeBytes { try write(columns: columns, $0) }
+    var lanes: Int { 1 }
+    func abort() {}
+    func write(lane: Int = 0, columns: [String], _ lines: [UInt8]) throws {
+        try lines.withUnsafeBytes { try write(lane: lane, columns: columns, $0) }
     }
 }
 
@@ -80,7 +87,7 @@ final class FileSink: RowSink {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    func write(columns: [String], _ lines: UnsafeRawBufferPointer) throws {
+    func write(lane: Int, columns: [String], _ lines: UnsafeRawBufferPointer) throws {
         let same = columns == target
         if same && format != .csv { try emit(Array(lines)); return }
         let map = target.map { columns.firstIndex(of: $0) }
@@ -138,31 +145,63 @@ final class FileSink: RowSink {
     }
 }
 
-/// Loads rows into a database: the table is created without its indexes, filled with COPY in
-/// the same transaction (so COPY can skip WAL-heavy work), then given its key and indexes, as
-/// pg_restore does. With `replace`, it is built under a temporary name and swapped in at commit.
-/// `inPlace` (the live, archived table in its own source database): built the same way, then its
-/// rows replace the live table's with TRUNCATE + INSERT in the same transaction, so the table keeps
-/// its identity (publication, grants, foreign keys, triggers) and the archiver records the restore.
+/// Loads rows into a database, as pg_restore does: the rows first, then the key and indexes.
+///
+/// Two lanes (the usual case): the table is built under a temporary name (`<name>_logbook_new`),
+/// committed empty, and filled by two connections at once, each in its own transaction (the
+/// server parses rows on two cores); then one transaction adds the key and indexes and renames
+/// it into place, dropping the table it replaces (`replace`). A failure drops the build table.
+///
+/// One lane (`inPlace`: the live, archived table in its own source database): everything happens
+/// in one transaction: the build table is created and filled (COPY FREEZE), then its rows replace
+/// the live table's with TRUNCATE + INSERT, so the table keeps its identity (publication, grants,
+/// foreign keys, triggers) and the archiver records the restore.
 final class DatabaseSink: RowSink {
     let conn: PostgresConnection
     let target: (schema: String, name: String)
     let replace: Bool
     let inPlace: Bool
-    var buildName: String
+    let buildName: String
+    /// Two, or one when a second connection cannot be had (or in place).
+    private(set) var lanes: Int
+    let logger: Logger
+    /// Opens another connection to the target (for the second lane).
+    let connect: () throws -> PostgresConnection
+    /// One connection per lane, each written by one thread only; the list itself is fixed while rows load.
+    final class Lane {
+        let conn: PostgresConnection
+        var copyColumns: [String]?
+        init(_ conn: PostgresConnection) { self.conn = conn }
+    }
+    var laneList: [Lane]
     var def: TableDefinition?
-    var copyColumns: [String]?
+    /// Whether this sink created the build table (only then may `abort` drop it).
+    var createdBuild = false
 
-    init(conn: PostgresConnection, target: (schema: String, name: String), replace: Bool, inPlace: Bool = false) {
+    init(conn: PostgresConnection, target: (schema: String, name: String), replace: Bool, inPlace: Bool = false,
+         logger: Logger, connect: @escaping () throws -> PostgresConnection) {
         self.conn = conn
+        self.logger = logger
         self.target = target
         self.replace = replace
         self.inPlace = inPlace
-        buildName = replace ? String("\(target.name)_logbook_new".prefix(63)) : target.name
+        self.connect = connect
+        lanes = inPlace ? 1 : 2
+        buildName = String("\(target.name)_logbook_new".prefix(63))
+        laneList = [Lane(conn)]
     }
 
     var qualifiedBuild: String { "\(SchemaSQL.q(target.schema)).\(SchemaSQL.q(buildName))" }
     var qualifiedTarget: String { "\(SchemaSQL.q(target.schema)).\(SchemaSQL.q(target.name))" }
+
+    /// Marks a build table as replay's own (dropped by the next replay if one was interrupted).
+    static let buildNote = "logbook replay: table being built; dropped if the replay is interrupted"
+
+    static func prepare(_ c: PostgresConnection) throws {
+        try c.query("SET synchronous_commit = off")
+        // Room for building the key and indexes in one pass over the loaded rows.
+        try c.query("SET maintenance_work_mem = '256MB'")
+    }
 
     func begin(_ def: TableDefinition) throws {
         self.def = def
@@ -171,71 +210,113 @@ final class DatabaseSink: RowSink {
             throw ReplayError(.targetExists, "table \(target.schema).\(target.name) already exists in the target database",
                               fix: "pass --replace to swap it for the rebuilt one in one transaction, or --into another name")
         }
-        try conn.query("SET synchronous_commit = off")
-        // Room for building the key and indexes in one pass over the loaded rows.
-        try conn.query("SET maintenance_work_mem = '256MB'")
-        try conn.query("BEGIN")
-        let stmts = SchemaSQL.createStatements(def, as: target)
-        if !inPlace { for s in stmts where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") { try conn.query(s) } }
-        if replace { try conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)") }
-        try conn.query(SchemaSQL.createTable(def, as: (target.schema, buildName), withConstraints: false))
+        try Self.prepare(conn)
+        // Check constraints (named per table, so no clash with the table being replaced) are tested
+        // as rows arrive; the key and indexes are built once the rows are in.
+        let create = SchemaSQL.createTable(def, as: (target.schema, buildName), withConstraints: false, withChecks: true)
+        if inPlace {
+            try conn.query("BEGIN")
+            try conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)")
+            try conn.query(create)
+            return
+        }
+        // A build table left by an interrupted replay is ours to drop; a table of that name that is not, is refused.
+        if try conn.query("SELECT to_regclass($1) IS NOT NULL", [qualifiedBuild]).scalar == "t" {
+            let note = try conn.query("SELECT obj_description(to_regclass($1), 'pg_class')", [qualifiedBuild]).scalar
+            guard note == Self.buildNote else {
+                throw ReplayError(.targetExists, "the target database has a table \(target.schema).\(buildName), the name replay builds under",
+                                  fix: "rename or drop that table, or replay --into another name")
+            }
+        }
+        // Schemas, types and sequences the table needs (each created only if missing).
+        for s in SchemaSQL.createStatements(def, as: target) where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") { try conn.query(s) }
+        try conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)")
+        try conn.query(create)
+        createdBuild = true
+        try conn.query("COMMENT ON TABLE \(qualifiedBuild) IS \(PostgresConnection.quoteLiteral(Self.buildNote))")
+        for _ in 1..<lanes {
+            do {
+                let c = try connect()
+                try Self.prepare(c)
+                laneList.append(Lane(c))
+            } catch let e as PostgresError {
+                logger.warning("loading through one connection: a second one was refused (\(e.message))")
+                lanes = laneList.count
+                break
+            }
+        }
+        for l in laneList { try l.conn.query("BEGIN") }
     }
 
-    func write(columns: [String], _ lines: UnsafeRawBufferPointer) throws {
-        if copyColumns != columns {
-            if copyColumns != nil { try conn.endCopy() }
+    func write(lane: Int, columns: [String], _ lines: UnsafeRawBufferPointer) throws {
+        let l = laneList[lane], c = l.conn
+        if l.copyColumns != columns {
+            if l.copyColumns != nil { try c.endCopy() }
             let known = Set(def?.columns.map(\.name) ?? [])
             guard columns.allSatisfy(known.contains) else {
                 throw ReplayError(.target, "rows name columns \(columns.filter { !known.contains($0) }) the table does not have")
             }
-            // The table was created in this transaction: FREEZE writes the rows already frozen.
-            try conn.beginCopyIn("COPY \(qualifiedBuild) (\(columns.map(SchemaSQL.q).joined(separator: ", "))) FROM STDIN WITH (FREEZE)")
-            copyColumns = columns
+            // In one lane the table was created in this transaction: FREEZE writes the rows already frozen.
+            try c.beginCopyIn("COPY \(qualifiedBuild) (\(columns.map(SchemaSQL.q).joined(separator: ", "))) FROM STDIN\(inPlace ? " WITH (FREEZE)" : "")")
+            l.copyColumns = columns
         }
-        try conn.putCopyData(lines)
+        try c.putCopyData(lines)
     }
 
     func finish(rows: Int) throws -> String {
-        if copyColumns != nil { try conn.endCopy(); copyColumns = nil }
         guard let def else { return "" }
-        if !def.primaryKey.isEmpty {
-            try conn.query("ALTER TABLE \(qualifiedBuild) ADD PRIMARY KEY (\(def.primaryKey.map(SchemaSQL.q).joined(separator: ", ")))")
+        if inPlace {
+            if laneList[0].copyColumns != nil { try conn.endCopy(); laneList[0].copyColumns = nil }
+            return try finishInPlace(def, rows: rows)
         }
-        for (name, check) in def.checks.sorted(by: { $0.key < $1.key }) {
-            try conn.query("ALTER TABLE \(qualifiedBuild) ADD CONSTRAINT \(SchemaSQL.q(replace ? name + "_lbnew" : name)) \(check)")
-        }
-        if inPlace { return try finishInPlace(def, rows: rows) }
-        let suffix = replace ? "_lbnew" : ""
-        for s in SchemaSQL.indexStatements(def, as: (target.schema, buildName), nameSuffix: suffix) { try conn.query(s) }
-        if replace {
-            try conn.query("DROP TABLE IF EXISTS \(qualifiedTarget)")
+        do {
+            for l in laneList {
+                if l.copyColumns != nil { try l.conn.endCopy(); l.copyColumns = nil }
+                try l.conn.query("COMMIT")
+            }
+            laneList = [laneList[0]]
+            try conn.query("BEGIN")
+            if !def.primaryKey.isEmpty {
+                try conn.query("ALTER TABLE \(qualifiedBuild) ADD PRIMARY KEY (\(def.primaryKey.map(SchemaSQL.q).joined(separator: ", ")))")
+            }
+            // While the replaced table exists its index names are taken: the new ones carry a suffix until the swap.
+            let suffix = replace ? "_lbnew" : ""
+            for s in SchemaSQL.indexStatements(def, as: target, nameSuffix: suffix, on: buildName) { try conn.query(s) }
+            if replace { try conn.query("DROP TABLE IF EXISTS \(qualifiedTarget)") }
+            try conn.query("COMMENT ON TABLE \(qualifiedBuild) IS NULL")
             try conn.query("ALTER TABLE \(qualifiedBuild) RENAME TO \(SchemaSQL.q(target.name))")
-            // Give the swapped-in key, indexes and checks their usual names.
             let idx = try conn.query("""
                 SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass($1)
                 """, [qualifiedTarget])
             for row in idx.rows {
                 guard let n = row[0] else { continue }
                 let final: String
-                if n.hasSuffix("_lbnew") { final = String(n.dropLast(6)) } else if n == "\(buildName)_pkey" { final = "\(target.name)_pkey" } else { continue }
+                if replace && n.hasSuffix(suffix) { final = String(n.dropLast(suffix.count)) } else if n == "\(buildName)_pkey" { final = String("\(target.name)_pkey".prefix(63)) } else { continue }
                 try conn.query("ALTER INDEX \(SchemaSQL.q(target.schema)).\(SchemaSQL.q(n)) RENAME TO \(SchemaSQL.q(final))")
             }
-            for name in def.checks.keys {
-                try conn.query("ALTER TABLE \(qualifiedTarget) RENAME CONSTRAINT \(SchemaSQL.q(name + "_lbnew")) TO \(SchemaSQL.q(name))")
+            for c in def.columns {
+                if let s = SchemaSQL.sequence(in: c.defaultExpression) {
+                    try conn.query("SELECT setval('\(s)', GREATEST((SELECT max(\(SchemaSQL.q(c.name))) FROM \(qualifiedTarget)), 1))")
+                }
             }
+            try conn.query("COMMIT")
+        } catch {
+            abort()
+            throw error
         }
-        for c in def.columns {
-            if let s = SchemaSQL.sequence(in: c.defaultExpression) {
-                try conn.query("SELECT setval('\(s)', GREATEST((SELECT max(\(SchemaSQL.q(c.name))) FROM \(qualifiedTarget)), 1))")
-            }
-        }
-        try conn.query("COMMIT")
         return "loaded \(rows) rows into \(target.schema).\(target.name)"
     }
 
+    /// Rolls back and drops the build table (never the target: it is only replaced at the swap).
+    func abort() {
+        laneList = [laneList[0]] // closing a connection ends its transaction
+        if laneList[0].copyColumns != nil { try? conn.endCopy(); laneList[0].copyColumns = nil }
+        _ = try? conn.query("ROLLBACK")
+        if !inPlace && createdBuild { _ = try? conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)"); createdBuild = false }
+    }
+
     /// The live table keeps its identity: its rows are replaced by the rebuilt ones in one transaction.
-    func finishInPlace(_ def: TableDefinition, rows: Int) throws -> String {
-        let liveColumns = Set(try conn.query("""
+    func finishInPlace(_ def: TableDefinition, rows: Int) throws -> String {        let liveColumns = Set(try conn.query("""
             SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped
             """, [qualifiedTarget]).rows.compactMap { $0[0] })
         let missing = def.columns.map(\.name).filter { !liveColumns.contains($0) }

@@ -85,10 +85,13 @@ public enum SchemaSQL {
         }.joined(separator: ",\n    ")
     }
 
-    static func createTable(_ def: TableDefinition, as table: (schema: String, name: String), withConstraints: Bool) -> String {
+    /// `withConstraints`: the primary key and checks; `withChecks` alone: the checks (a check is
+    /// tested row by row during a load, where adding it afterwards would scan the table again).
+    static func createTable(_ def: TableDefinition, as table: (schema: String, name: String), withConstraints: Bool,
+                            withChecks: Bool = false) -> String {
         var s = "CREATE TABLE \(q(table.schema)).\(q(table.name)) (\n    \(columnList(def))"
-        if withConstraints {
-            if !def.primaryKey.isEmpty { s += ",\n    PRIMARY KEY (\(def.primaryKey.map(q).joined(separator: ", ")))" }
+        if withConstraints && !def.primaryKey.isEmpty { s += ",\n    PRIMARY KEY (\(def.primaryKey.map(q).joined(separator: ", ")))" }
+        if withConstraints || withChecks {
             for (name, check) in def.checks.sorted(by: { $0.key < $1.key }) { s += ",\n    CONSTRAINT \(q(name)) \(check)" }
         }
         return s + "\n)"
@@ -96,7 +99,9 @@ public enum SchemaSQL {
 
     /// The table's other indexes, pointed at `table`. Index names are kept when the table keeps
     /// its name, and prefixed with the new table's name otherwise.
-    static func indexStatements(_ def: TableDefinition, as table: (schema: String, name: String), nameSuffix: String = "") -> [String] {
+    /// `on`: build them on that table of the same schema instead (named as for `table`).
+    static func indexStatements(_ def: TableDefinition, as table: (schema: String, name: String), nameSuffix: String = "",
+                                on build: String? = nil) -> [String] {
         def.indexes.compactMap { idx -> String? in
             // CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING method (...)
             guard let on = idx.range(of: " ON "), let using = idx.range(of: " USING ", range: on.upperBound..<idx.endIndex) else { return nil }
@@ -105,7 +110,7 @@ public enum SchemaSQL {
             let origName = String(head.split(separator: " ").last ?? "idx")
             var name = (table.name == def.name && table.schema == def.schema) ? origName : "\(table.name)_\(origName)"
             name = String((name + nameSuffix).prefix(63))
-            return "CREATE \(unique ? "UNIQUE " : "")INDEX \(q(name)) ON \(q(table.schema)).\(q(table.name))\(idx[using.lowerBound...])"
+            return "CREATE \(unique ? "UNIQUE " : "")INDEX \(q(name)) ON \(q(table.schema)).\(q(build ?? table.name))\(idx[using.lowerBound...])"
         }
     }
 }

@@ -5,9 +5,19 @@ import PGWire
 /// numbers, so that looking up a million base rows hashes no byte arrays; anything else is its
 /// COPY-text bytes. Only the canonical text of an integer is turned into a number, so two
 /// different texts never share a key.
-enum FoldKey: Hashable {
+enum FoldKey: Hashable, Comparable {
     case int(Int64)
     case bytes([UInt8])
+
+    /// Integers in numeric order, before any other key; other keys by their bytes.
+    static func < (a: FoldKey, b: FoldKey) -> Bool {
+        switch (a, b) {
+        case (.int(let x), .int(let y)): return x < y
+        case (.int, .bytes): return true
+        case (.bytes, .int): return false
+        case (.bytes(let x), .bytes(let y)): return x.lexicographicallyPrecedes(y)
+        }
+    }
 
     /// The key of one column value, given as COPY-escaped text.
     static func of(_ text: ArraySlice<UInt8>) -> FoldKey {
@@ -43,22 +53,25 @@ struct RowImage {
     /// Key of the untouched base row that still has to supply the unchanged values.
     var fillFromBase: FoldKey?
 
-    init(version: Int, tuple: TupleData) {
+    init(version: Int, line: [UInt8]) { self.version = version; self.line = line }
+
+    /// The image of a tuple read in place: values go straight from the record into the line.
+    init(version: Int, view: RowChangeView, tuple: Int) {
         self.version = version
         var line: [UInt8] = []
-        line.reserveCapacity(tuple.values.count * 8)
-        for (i, v) in tuple.values.enumerated() {
+        line.reserveCapacity(view.bytes.count)
+        var unchanged: [Int] = []
+        view.forEachColumn(of: tuple) { i, kind, value in
             if i > 0 { line.append(CopyText.tab) }
-            switch v {
-            case .null: line += CopyText.nullMarker
-            case .unchanged: line += CopyText.nullMarker; unchanged.append(i)
-            case .text(let b), .binary(let b): line += CopyText.escape(b)
+            switch kind {
+            case UInt8(ascii: "n"): line += CopyText.nullMarker
+            case UInt8(ascii: "u"): line += CopyText.nullMarker; unchanged.append(i)
+            default: CopyText.appendEscaped(view.bytes[value], to: &line)
             }
         }
         self.line = line
+        self.unchanged = unchanged
     }
-
-    init(version: Int, line: [UInt8]) { self.version = version; self.line = line }
 
     func fields() -> [ArraySlice<UInt8>] { line.split(separator: CopyText.tab, omittingEmptySubsequences: false) }
 
@@ -75,6 +88,9 @@ struct RowImage {
 ///
 /// Keyed tables: key → final row, or deleted. Tables without a key (REPLICA IDENTITY FULL):
 /// whole-row value → net count, so that a delete removes one row among identical ones.
+///
+/// `keysOnly` (keyed tables): records only which keys change and which base rows must supply
+/// unchanged values, so that the base copy can start streaming while the full fold runs.
 final class TableFold {
     private(set) var versions: [[String]] = []
     private var versionIndex: [[String]: Int] = [:]
@@ -90,8 +106,19 @@ final class TableFold {
     private(set) var multiset: [[UInt8]: (count: Int, image: RowImage)] = [:]
     private(set) var truncated = false
     private(set) var changes = 0
+    let keysOnly: Bool
+    /// keysOnly: every key the fold replaces (the keys of `state` in a full fold).
+    private(set) var touched = FoldKeySet()
+    /// keysOnly: keys of base rows that may have to supply unchanged-TOAST values (a superset).
+    private(set) var baseFills = FoldKeySet()
 
-    init(keyColumns: [String]) { self.keyColumns = keyColumns }
+    init(keyColumns: [String], keysOnly: Bool = false) {
+        self.keyColumns = keyColumns
+        self.keysOnly = keysOnly && !keyColumns.isEmpty
+    }
+
+    /// Number of keys the fold replaces.
+    var touchedCount: Int { keysOnly ? touched.count : state.count }
 
     /// Makes `columns` the current shape (from a Relation message), registering a new version if needed.
     func setColumns(_ columns: [String]) throws {
@@ -110,19 +137,78 @@ final class TableFold {
         }
     }
 
-    /// The key of a tuple as sent by pgoutput.
-    func key(of t: TupleData) -> FoldKey {
+    /// The key of a tuple read in place: an integer for one canonical integer column, else the
+    /// COPY text of the key columns (tab-joined), so it matches `key(ofLine:)` of the same row.
+    func key(of v: RowChangeView, tuple: Int) -> FoldKey {
         if keyIndexes.count == 1 {
-            let i = keyIndexes[0]
-            if i < t.values.count, case .text(let b) = t.values[i] { return FoldKey.of(CopyText.escape(b)[...]) }
+            if let c = v.column(keyIndexes[0], of: tuple), c.kind == UInt8(ascii: "t") {
+                let text = v.bytes[c.value]
+                // Digits need no escaping.
+                if let n = FoldKey.canonicalInt(text) { return .int(n) }
+                var b: [UInt8] = []
+                CopyText.appendEscaped(text, to: &b)
+                return .bytes(b)
+            }
             return .bytes(CopyText.nullMarker)
         }
         var k: [UInt8] = []
         for (n, i) in keyIndexes.enumerated() {
             if n > 0 { k.append(CopyText.tab) }
-            if i < t.values.count, case .text(let b) = t.values[i] { k += CopyText.escape(b) } else { k += CopyText.nullMarker }
+            if let c = v.column(i, of: tuple), c.kind == UInt8(ascii: "t") {
+                CopyText.appendEscaped(v.bytes[c.value], to: &k)
+            } else {
+                k += CopyText.nullMarker
+            }
         }
         return .bytes(k)
+    }
+
+    /// Folds one Insert, Update or Delete read in place.
+    func apply(_ v: RowChangeView) {
+        changes += 1
+        switch v.kind {
+        case .insert:
+            guard let t = v.newTuple else { return }
+            if keysOnly { touched.insert(key(of: v, tuple: t)); return }
+            let image = RowImage(version: current, view: v, tuple: t)
+            if keyed { state[key(of: v, tuple: t)] = .some(image) } else { multiset[image.line, default: (0, image)].count += 1 }
+        case .update:
+            guard let t = v.newTuple else { return }
+            if keysOnly {
+                let newKey = key(of: v, tuple: t)
+                let oldKey = v.oldTuple.map { key(of: v, tuple: $0) } ?? newKey
+                if !touched.contains(oldKey) && v.hasUnchanged(t) { baseFills.insert(oldKey) }
+                touched.insert(oldKey)
+                touched.insert(newKey)
+                return
+            }
+            var image = RowImage(version: current, view: v, tuple: t)
+            let oldImage = v.oldTuple.map { RowImage(version: current, view: v, tuple: $0) }
+            if let oldImage, v.oldKind == .row { fill(&image, from: oldImage) }
+            if keyed {
+                let newKey = key(of: v, tuple: t)
+                let oldKey = v.oldTuple.map { key(of: v, tuple: $0) } ?? newKey
+                switch state[oldKey] {
+                case .some(.some(let prior)): fill(&image, from: prior)
+                case .some(.none): break
+                case .none: if !image.unchanged.isEmpty { image.fillFromBase = oldKey }
+                }
+                if oldKey != newKey { state[oldKey] = .some(nil) }
+                state[newKey] = .some(image)
+            } else {
+                if let oldImage { multiset[oldImage.line, default: (0, oldImage)].count -= 1 }
+                multiset[image.line, default: (0, image)].count += 1
+            }
+        case .delete:
+            guard let t = v.oldTuple else { return }
+            if keysOnly { touched.insert(key(of: v, tuple: t)); return }
+            if keyed {
+                state[key(of: v, tuple: t)] = .some(nil)
+            } else {
+                let old = RowImage(version: current, view: v, tuple: t)
+                multiset[old.line, default: (0, old)].count -= 1
+            }
+        }
     }
 
     /// The key of a base-copy line, given the key columns' positions in the base's column order.
@@ -171,57 +257,15 @@ final class TableFold {
         if !still.isEmpty { new.fillFromBase = prior.fillFromBase }
     }
 
-    func insert(_ m: InsertMessage) {
-        changes += 1
-        let image = RowImage(version: current, tuple: m.new)
-        if keyed {
-            state[key(of: m.new)] = .some(image)
-        } else {
-            multiset[image.line, default: (0, image)].count += 1
-        }
-    }
-
-    func update(_ m: UpdateMessage) {
-        changes += 1
-        var image = RowImage(version: current, tuple: m.new)
-        let oldImage = m.old.map { RowImage(version: current, tuple: $0) }
-        // With REPLICA IDENTITY FULL the old row carries the values of unchanged TOAST columns.
-        if let oldImage, m.oldKind == .row { fill(&image, from: oldImage) }
-        if keyed {
-            let newKey = key(of: m.new)
-            let oldKey = m.old.map { key(of: $0) } ?? newKey
-            switch state[oldKey] {
-            case .some(.some(let prior)): fill(&image, from: prior)
-            case .some(.none): break
-            case .none: if !image.unchanged.isEmpty { image.fillFromBase = oldKey }
-            }
-            if oldKey != newKey { state[oldKey] = .some(nil) }
-            state[newKey] = .some(image)
-        } else {
-            if let oldImage { multiset[oldImage.line, default: (0, oldImage)].count -= 1 }
-            multiset[image.line, default: (0, image)].count += 1
-        }
-    }
-
-    func delete(_ m: DeleteMessage) {
-        changes += 1
-        if keyed {
-            state[key(of: m.old)] = .some(nil)
-        } else {
-            let old = RowImage(version: current, tuple: m.old)
-            multiset[old.line, default: (0, old)].count -= 1
-        }
-    }
-
     func truncate() {
         changes += 1
         truncated = true
         state.removeAll()
         multiset.removeAll()
+        touched.removeAll()
+        baseFills.removeAll()
     }
 
-    /// Whether the base row with this key is replaced (changed, deleted or moved).
-    func touches(baseKey k: FoldKey) -> Bool { state[k] != nil }
 
     /// Base rows that supply unchanged values: base key → keys of the rows waiting for them.
     func pendingFills() -> [FoldKey: [FoldKey]] {
@@ -257,16 +301,28 @@ final class TableFold {
         return false
     }
 
-    /// The rows to add after the base, grouped by relation version, as COPY lines.
-    func finalRows() -> [Int: [[UInt8]]] {
+    /// The rows to add after the base (those `include` accepts), grouped by relation version, as COPY
+    /// lines in key order (by value for a table without a key), so that a replay's output is the same every time.
+    func finalRows(_ include: (RowImage) -> Bool = { _ in true }) -> [Int: [[UInt8]]] {
         var out: [Int: [[UInt8]]] = [:]
         if keyed {
-            for (_, v) in state { if let img = v { out[img.version, default: []].append(img.line) } }
+            var kept: [(key: FoldKey, image: RowImage)] = []
+            kept.reserveCapacity(state.count)
+            for (k, v) in state { if let img = v, include(img) { kept.append((k, img)) } }
+            kept.sort { $0.key < $1.key }
+            for e in kept { out[e.image.version, default: []].append(e.image.line) }
         } else {
-            for (_, e) in multiset where e.count > 0 {
+            for (_, e) in multiset.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where e.count > 0 {
                 for _ in 0..<e.count { out[e.image.version, default: []].append(e.image.line) }
             }
         }
+        return out
+    }
+
+    /// The rows of these keys (keyed tables), grouped by relation version, in key order.
+    func rows(forKeys keys: [FoldKey]) -> [Int: [[UInt8]]] {
+        var out: [Int: [[UInt8]]] = [:]
+        for k in keys.sorted() { if case .some(.some(let img)) = state[k] { out[img.version, default: []].append(img.line) } }
         return out
     }
 }

@@ -110,6 +110,55 @@ final class ReplayTests: XCTestCase {
         }
     }
 
+    /// The base copy is loaded through two connections at once into a build table; a failure part
+    /// of the way (here a damaged frame near the end of the base copy) drops it and leaves the
+    /// target as it was, with or without --replace.
+    func testAReplayThatFailsPartWayLeavesTheTargetAsItWas() throws {
+        try forEachServer { box in
+            try box.sql("""
+                CREATE TABLE big (id bigint PRIMARY KEY, v text NOT NULL);
+                INSERT INTO big SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 60000) g;
+                """)
+            _ = try box.captureToNow(["public.big"])
+            try box.sql("UPDATE big SET v = 'changed' WHERE id % 100 = 0")
+            _ = try box.captureToNow(["public.big"])
+            // Intact, the replay is the live table (through both lanes).
+            let good = try box.scratchDatabase("good")
+            try Replay(box).run(table: "public.big", target: good)
+            XCTAssertEqual(try box.dump("big", on: good), try box.dump("big"), "[\(box.server)] replay through two lanes")
+
+            let base = try FileManager.default.contentsOfDirectory(atPath: box.archive + "/base").map { box.archive + "/base/" + $0 }
+            XCTAssertEqual(base.count, 1)
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: base[0]))
+            XCTAssertGreaterThan(bytes.count, 1 << 20, "the base copy spans several frames")
+            bytes[bytes.count * 3 / 4] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: base[0]))
+
+            let target = try box.scratchDatabase("fail")
+            let t = try PostgresConnection(conninfo: target)
+            for replace in [false, true] {
+                if replace { try t.query("CREATE TABLE big (id bigint PRIMARY KEY, v text); INSERT INTO big VALUES (-1, 'kept')") }
+                XCTAssertThrowsError(try Replay(box).run(table: "public.big", target: target, replace: replace)) { e in
+                    XCTAssertTrue("\(e)".contains("checksum mismatch"), "[\(box.server)] \(e)")
+                }
+                XCTAssertEqual(try t.query("SELECT to_regclass('big_logbook_new') IS NULL").scalar, "t", "[\(box.server)] no build table is left")
+                if replace {
+                    XCTAssertEqual(try t.query("SELECT string_agg(id || ':' || v, ',') FROM big").scalar, "-1:kept", "[\(box.server)] the replaced table is untouched")
+                } else {
+                    XCTAssertEqual(try t.query("SELECT to_regclass('big') IS NULL").scalar, "t", "[\(box.server)] no table is created")
+                }
+            }
+            // A table of the build table's name that replay did not make is never dropped.
+            let other = try box.scratchDatabase("other")
+            let o = try PostgresConnection(conninfo: other)
+            try o.query("CREATE TABLE big_logbook_new (x int); INSERT INTO big_logbook_new VALUES (7)")
+            XCTAssertThrowsError(try Replay(box).run(table: "public.big", target: other)) { e in
+                XCTAssertTrue("\(e)".contains("the name replay builds under"), "[\(box.server)] \(e)")
+            }
+            XCTAssertEqual(try o.query("SELECT x FROM big_logbook_new").scalar, "7")
+        }
+    }
+
     func testPointsOutsideTheArchiveNameTheRestorableRange() throws {
         try forEachServer { box in
             try box.sql("CREATE TABLE t (id int PRIMARY KEY)")

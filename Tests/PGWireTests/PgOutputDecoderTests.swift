@@ -138,6 +138,43 @@ final class PgOutputDecoderTests: XCTestCase {
         guard case .other(let o) = try d.route(b), case .begin = o.message else { return XCTFail() }
     }
 
+    func testARowChangeViewReadsWhatTheDecoderReadsAndFindsDamage() throws {
+        let values: [TupleValue] = [.text(Array("42".utf8)), .null, .unchanged, .binary([1, 2]), .text(Array("a\tb".utf8))]
+        let upd = bytes { $0.write(UInt8(ascii: "U")); $0.write(UInt32(9)); $0.write(UInt8(ascii: "K")); tuple(&$0, [.text([0x31])])
+            $0.write(UInt8(ascii: "N")); tuple(&$0, values) }
+        let v = try RowChangeView(upd)
+        XCTAssertEqual(v.kind, .update)
+        XCTAssertEqual(v.relation, 9)
+        XCTAssertEqual(v.oldKind, .key)
+        var read: [TupleValue] = []
+        v.forEachColumn(of: v.newTuple!) { i, kind, range in
+            XCTAssertEqual(i, read.count)
+            switch kind {
+            case UInt8(ascii: "n"): read.append(.null)
+            case UInt8(ascii: "u"): read.append(.unchanged)
+            case UInt8(ascii: "b"): read.append(.binary(Array(v.bytes[range])))
+            default: read.append(.text(Array(v.bytes[range])))
+            }
+        }
+        XCTAssertEqual(read, values)
+        XCTAssertTrue(v.hasUnchanged(v.newTuple!))
+        XCTAssertFalse(v.hasUnchanged(v.oldTuple!))
+        XCTAssertEqual(v.column(4, of: v.newTuple!).map { Array(v.bytes[$0.value]) }, Array("a\tb".utf8))
+        XCTAssertEqual(v.column(0, of: v.oldTuple!).map { Array(v.bytes[$0.value]) }, [0x31])
+        XCTAssertNil(v.column(5, of: v.newTuple!))
+        let del = bytes { $0.write(UInt8(ascii: "D")); $0.write(UInt32(9)); $0.write(UInt8(ascii: "O")); tuple(&$0, [.text([0x33])]) }
+        let d = try RowChangeView(del)
+        XCTAssertEqual(d.kind, .delete)
+        XCTAssertNil(d.newTuple)
+        // Damage is found when the view is made, with its offset and byte: reading it afterwards cannot run off the end.
+        XCTAssertThrowsError(try RowChangeView(Array(upd.dropLast()))) { XCTAssertNotNil($0 as? WireDecodeError) }
+        var badKind = upd
+        badKind[badKind.count - 4 - 3 - 1] = UInt8(ascii: "x")
+        XCTAssertThrowsError(try RowChangeView(badKind)) { XCTAssertEqual(($0 as? WireDecodeError)?.byte, UInt8(ascii: "x"), "\($0)") }
+        XCTAssertThrowsError(try RowChangeView(upd + [7])) { XCTAssertEqual(($0 as? WireDecodeError)?.byte, 7) }
+        XCTAssertThrowsError(try RowChangeView([UInt8(ascii: "B"), 0, 0, 0, 1])) { XCTAssertEqual(($0 as? WireDecodeError)?.offset, 0) }
+    }
+
     // MARK: malformed input
 
     func assertThrows(_ bytes: [UInt8], version: Int = 2, offset: Int, byte: UInt8? = nil, file: StaticString = #filePath, line: UInt = #line) {
