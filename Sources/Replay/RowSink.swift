@@ -214,12 +214,6 @@ final class DatabaseSink: RowSink {
         // Check constraints (named per table, so no clash with the table being replaced) are tested
         // as rows arrive; the key and indexes are built once the rows are in.
         let create = SchemaSQL.createTable(def, as: (target.schema, buildName), withConstraints: false, withChecks: true)
-        if inPlace {
-            try conn.query("BEGIN")
-            try conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)")
-            try conn.query(create)
-            return
-        }
         // A build table left by an interrupted replay is ours to drop; a table of that name that is not, is refused.
         if try conn.query("SELECT to_regclass($1) IS NOT NULL", [qualifiedBuild]).scalar == "t" {
             let note = try conn.query("SELECT obj_description(to_regclass($1), 'pg_class')", [qualifiedBuild]).scalar
@@ -227,6 +221,12 @@ final class DatabaseSink: RowSink {
                 throw ReplayError(.targetExists, "the target database has a table \(target.schema).\(buildName), the name replay builds under",
                                   fix: "rename or drop that table, or replay --into another name")
             }
+        }
+        if inPlace {
+            try conn.query("BEGIN")
+            try conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)")
+            try conn.query(create)
+            return
         }
         // Schemas, types and sequences the table needs (each created only if missing).
         for s in SchemaSQL.createStatements(def, as: target) where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") { try conn.query(s) }

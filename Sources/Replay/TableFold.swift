@@ -177,9 +177,9 @@ final class TableFold {
             if keysOnly {
                 let newKey = key(of: v, tuple: t)
                 let oldKey = v.oldTuple.map { key(of: v, tuple: $0) } ?? newKey
-                if !touched.contains(oldKey) && v.hasUnchanged(t) { baseFills.insert(oldKey) }
+                if v.hasUnchanged(t) && !touched.contains(oldKey) { baseFills.insert(oldKey) }
                 touched.insert(oldKey)
-                touched.insert(newKey)
+                if newKey != oldKey { touched.insert(newKey) }
                 return
             }
             var image = RowImage(version: current, view: v, tuple: t)
