@@ -21,6 +21,11 @@ final class ChangeScan {
 
     /// What a scan keeps: only the table's shape; which keys change; or the folded rows.
     enum Mode { case shape, keys, fold }
+    /// A fold of one share of the keys, and its memory budget (`FoldOverBudget` beyond it).
+    var share: TableFold.Share?
+    var budget: Int?
+    /// Checked at each commit: when it says stop, the scan throws `ScanStopped`.
+    var stop: StopFlag?
 
     init(archive: ArchiveDirectory, table: String, plan: ReplayPlan, logger: Logger, includeOpen: Bool = true,
          showProgress: Bool = true) throws {
@@ -51,6 +56,8 @@ final class ChangeScan {
     func run(_ mode: Mode) throws {
         let base = plan.base.header.definition
         let fold = TableFold(keyColumns: base.primaryKey, keysOnly: mode == .keys)
+        fold.share = share
+        fold.budget = budget
         let doFold = mode != .shape
         try fold.setColumns(base.columns.map(\.name))
         self.fold = fold
@@ -73,7 +80,7 @@ final class ChangeScan {
                     try fold.setColumns(r.columns.map(\.name))
                 }
             case .rowChange(let v) where doFold && ourOIDs.contains(v.relation):
-                fold.apply(v)
+                try fold.apply(v)
             case .change(.truncate(let t), _) where doFold && t.relations.contains(where: { ourOIDs.contains($0) }):
                 fold.truncate()
             default: break
@@ -87,6 +94,7 @@ final class ChangeScan {
                 if decision == .stop { break scan }
                 held.removeAll()
             case .commit(let c):
+                if let stop, stop.isSet { throw ScanStopped() }
                 if decision == .undecided, case .endsAtOrBefore(let l) = plan.rule {
                     // A commit record that ends after the point: this and every later one is out.
                     guard c.endLSN <= l else { break scan }
@@ -120,4 +128,15 @@ final class ChangeScan {
         }
         progress?.finish(rows: fold.changes)
     }
+}
+
+/// A scan stopped on request (its result is not wanted any more).
+struct ScanStopped: Error {}
+
+/// A flag one thread sets and another reads.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

@@ -14,13 +14,17 @@ public struct ReplayRequest: Sendable {
     public var table: String
     public var point: ReplayPoint
     public var destination: Destination
-    public init(archive: String, table: String, point: ReplayPoint, destination: Destination) {
-        self.archive = archive; self.table = table; self.point = point; self.destination = destination
+    /// Memory for the folded rows, in bytes; beyond it the fold runs in several passes, each over a share of the keys.
+    public var foldMemory: Int
+    public init(archive: String, table: String, point: ReplayPoint, destination: Destination, foldMemory: Int = 1 << 30) {
+        self.archive = archive; self.table = table; self.point = point; self.destination = destination; self.foldMemory = foldMemory
     }
 }
 
 public struct ReplayResult: Sendable {
     public var rows: Int
+    /// Passes the fold took over the archive (more than one when it was folded in shares to fit its memory).
+    public var foldPasses: Int
     public var changesFolded: Int
     public var transactionsApplied: Int
     public var baseLSN: LSN
@@ -50,13 +54,13 @@ public final class Replayer {
         let plan = try ReplayPlanner(archive: archive, table: qualified).plan(request.point)
         var sink: RowSink?
         do {
-            let built = try Self.rebuild(plan: plan, archive: archive, table: qualified, logger: logger) { _ in
+            let built = try Self.rebuild(plan: plan, archive: archive, table: qualified, foldMemory: request.foldMemory, logger: logger) { _ in
                 let made = try makeSink()
                 sink = made
                 return made
             }
             let summary = try built.sink.finish(rows: built.rows)
-            return ReplayResult(rows: built.rows, changesFolded: built.changes,
+            return ReplayResult(rows: built.rows, foldPasses: built.foldPasses, changesFolded: built.changes,
                                 transactionsApplied: built.transactions, baseLSN: plan.base.header.lsn,
                                 summary: "\(summary) as of \(request.point) (base \(plan.base.header.lsn), \(built.transactions) transactions, \(built.changes) changes folded)")
         } catch {
@@ -94,6 +98,7 @@ public final class Replayer {
 
     struct Rebuilt {
         var sink: RowSink
+        var foldPasses = 1
         var definition: TableDefinition
         var rows: Int
         var changes: Int
@@ -109,8 +114,8 @@ public final class Replayer {
     /// then the folded rows follow. So the destination loads the base while the fold runs, instead
     /// of waiting for it. A table without a key (matched by whole-row value) is folded first, as a
     /// base row's fate depends on the fold.
-    static func rebuild(plan: ReplayPlan, archive: ArchiveDirectory, table: String, includeOpen: Bool = true, logger: Logger,
-                        makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt {
+    static func rebuild(plan: ReplayPlan, archive: ArchiveDirectory, table: String, includeOpen: Bool = true, foldMemory: Int = 1 << 30,
+                        logger: Logger, makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt {
         let keyed = !plan.base.header.definition.primaryKey.isEmpty
         let progress = LoadProgress(label: "replay \(table)")
         guard keyed else {
@@ -125,16 +130,23 @@ public final class Replayer {
             progress.finish()
             return Rebuilt(sink: sink, definition: scan.definition, rows: rows, changes: fold.changes, transactions: scan.transactionsApplied)
         }
-        // The fold starts at once on its own thread; the key pass it overlaps is quick.
-        let foldScan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen, showProgress: false)
-        let folding = WorkerThread(name: "logbook-fold") { () throws -> FoldOutcome in
-            try foldScan.run(.fold)
-            let fold = foldScan.fold!
-            // The rows that wait for nothing are turned into COPY batches here, off the loading threads.
+        /// Folds the changes of one share of the keys (all of them when nil) and prepares the rows
+        /// that wait for nothing as COPY batches.
+        func foldShare(_ share: TableFold.Share?, stop: StopFlag? = nil) throws -> FoldOutcome {
+            let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen, showProgress: false)
+            scan.share = share
+            scan.budget = (share?.of ?? 1) < 4096 ? foldMemory : nil
+            scan.stop = stop
+            try scan.run(.fold)
+            let fold = scan.fold!
             let waiting = fold.pendingFills()
-            let ready = copyBatches(fold, target: foldScan.definition, fold.finalRows { $0.fillFromBase == nil })
-            return FoldOutcome(fold: fold, waiting: waiting, ready: ready)
+            let ready = copyBatches(fold, target: scan.definition, fold.finalRows { $0.fillFromBase == nil })
+            return FoldOutcome(fold: fold, waiting: waiting, ready: ready, transactions: scan.transactionsApplied)
         }
+        // The fold starts at once on its own thread; the key pass it overlaps is quick.
+        let stopFirst = StopFlag()
+        var folding: WorkerThread<FoldOutcome>? = WorkerThread(name: "logbook-fold") { try foldShare(nil, stop: stopFirst) }
+        func stopFolding() { stopFirst.set(); _ = try? folding?.join(); folding = nil }
         let keys: TableFold
         let def: TableDefinition
         let sink: RowSink
@@ -146,8 +158,18 @@ public final class Replayer {
             sink = try makeSink(def)
             try sink.begin(def)
         } catch {
-            _ = try? folding.join()
+            stopFolding()
             throw error
+        }
+        // Shares the fold needs to stay within its memory, from what the keys pass saw.
+        let perKey = keys.rowChanges == 0 ? 0 : keys.rowBytes / keys.rowChanges * 2 + 160
+        let shares = max(1, min(4096, (keys.touched.count * perKey + foldMemory - 1) / max(1, foldMemory)))
+        var queue: [TableFold.Share] = []
+        if shares > 1 {
+            stopFolding()
+            logger.info("the folded rows would outgrow --fold-memory-mib: folding in \(shares) passes over the archive, each over a share of the keys")
+            folding = WorkerThread(name: "logbook-fold") { try foldShare(TableFold.Share(index: 0, of: shares, moved: keys.moved)) }
+            queue = (1..<shares).map { TableFold.Share(index: $0, of: shares, moved: keys.moved) }
         }
         let touched = keys.touched, baseFills = keys.baseFills
         let keyPositions = keys.keyColumns.compactMap { plan.base.header.definition.columns.map(\.name).firstIndex(of: $0) }
@@ -165,42 +187,73 @@ public final class Replayer {
             return (r.kept, stash)
         }
         let others = (1..<max(1, lanes)).map { lane in WorkerThread(name: "logbook-load-\(lane)") { try loadLane(lane) } }
-        var kept = 0
+        var rows = 0
         var stash: [FoldKey: [UInt8]] = [:]
         do {
             var results = [try loadLane(0)]
             for w in others { results.append(try w.join()) }
-            for r in results { kept += r.kept; stash.merge(r.stash) { a, _ in a } }
+            for r in results { rows += r.kept; stash.merge(r.stash) { a, _ in a } }
         } catch {
             for w in others { _ = try? w.join() }
-            _ = try? folding.join()
+            stopFolding()
             throw error
-        }
-        let outcome = try folding.join()
-        let fold = outcome.fold
-        guard fold.touchedCount == keys.touchedCount, fold.truncated == keys.truncated, fold.changes == keys.changes else {
-            throw ReplayError(.inconsistent, "the two passes over the archive disagree (\(keys.touchedCount) keys and \(fold.touchedCount) keys changed)",
-                              fix: "nothing was committed; report this with the output of `logbook verify --archive`")
         }
         let baseColumns = plan.base.header.definition.columns.map(\.name)
-        for (baseKey, waiting) in outcome.waiting {
-            if let line = stash[baseKey] { fold.fillFromBaseRow(waiting: waiting, baseColumns: baseColumns, baseLine: line[...]) }
+        var folded = (keys: 0, rowChanges: 0, transactions: 0, passes: 0)
+        /// Fills a share's waiting rows from the base rows kept aside and sends its rows through every lane.
+        func finishShare(_ outcome: FoldOutcome) throws {
+            let fold = outcome.fold
+            guard fold.truncated == keys.truncated, fold.truncates == keys.truncates else {
+                throw inconsistent("the passes over the archive disagree about a TRUNCATE")
+            }
+            folded.passes += 1
+            folded.keys += fold.touchedCount
+            folded.rowChanges += fold.rowChanges
+            folded.transactions = outcome.transactions
+            for (baseKey, waiting) in outcome.waiting {
+                if let line = stash[baseKey] { fold.fillFromBaseRow(waiting: waiting, baseColumns: baseColumns, baseLine: line[...]) }
+            }
+            let late = copyBatches(fold, target: def, fold.rows(forKeys: outcome.waiting.values.flatMap { $0 }))
+            let batches = outcome.ready + late
+            let share = { (lane: Int) in batches.indices.filter { $0 % lanes == lane }.map { batches[$0] } }
+            let senders = (1..<max(1, lanes)).map { lane in WorkerThread(name: "logbook-send-\(lane)") { try send(share(lane), lane: lane, to: sink) } }
+            do {
+                rows += try send(share(0), lane: 0, to: sink)
+                for w in senders { rows += try w.join() }
+            } catch {
+                for w in senders { _ = try? w.join() }
+                throw error
+            }
         }
-        let late = copyBatches(fold, target: def, fold.rows(forKeys: outcome.waiting.values.flatMap { $0 }))
-        // The folded rows are shared among the lanes too.
-        let batches = outcome.ready + late
-        let share = { (lane: Int) in batches.indices.filter { $0 % lanes == lane }.map { batches[$0] } }
-        let senders = (1..<max(1, lanes)).map { lane in WorkerThread(name: "logbook-send-\(lane)") { try send(share(lane), lane: lane, to: sink) } }
-        var rows = kept
+        /// A share that outgrew the budget is folded again as two smaller ones.
+        func split(_ s: TableFold.Share) -> [TableFold.Share] {
+            [TableFold.Share(index: s.index, of: s.of * 2, moved: s.moved), TableFold.Share(index: s.index + s.of, of: s.of * 2, moved: s.moved)]
+        }
         do {
-            rows += try send(share(0), lane: 0, to: sink)
-            for w in senders { rows += try w.join() }
+            do {
+                try finishShare(try folding!.join())
+            } catch is FoldOverBudget {
+                queue = split(TableFold.Share(index: 0, of: shares, moved: keys.moved)) + queue
+                logger.info("the fold outgrew --fold-memory-mib: folding again in shares of the keys")
+            }
+            folding = nil
+            while !queue.isEmpty {
+                let s = queue.removeFirst()
+                do { try finishShare(try foldShare(s)) } catch is FoldOverBudget { queue = split(s) + queue }
+            }
         } catch {
-            for w in senders { _ = try? w.join() }
+            stopFolding()
             throw error
         }
+        guard folded.keys == keys.touchedCount, folded.rowChanges == keys.rowChanges else {
+            throw inconsistent("the passes over the archive disagree (\(keys.touchedCount) keys and \(keys.rowChanges) changes, then \(folded.keys) and \(folded.rowChanges))")
+        }
         progress.finish()
-        return Rebuilt(sink: sink, definition: def, rows: rows, changes: fold.changes, transactions: foldScan.transactionsApplied)
+        return Rebuilt(sink: sink, foldPasses: folded.passes, definition: def, rows: rows, changes: keys.changes, transactions: folded.transactions)
+    }
+
+    static func inconsistent(_ what: String) -> ReplayError {
+        ReplayError(.inconsistent, what, fix: "nothing was committed; report this with the output of `logbook verify --archive`")
     }
 
     struct FoldOutcome {
@@ -208,6 +261,7 @@ public final class Replayer {
         /// Base key → keys of folded rows waiting for that base row's unchanged values.
         var waiting: [FoldKey: [FoldKey]]
         var ready: [CopyBatch]
+        var transactions: Int
     }
 
     /// Rows in COPY text (about 1 MiB of whole lines) and the columns they hold.

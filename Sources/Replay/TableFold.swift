@@ -9,6 +9,17 @@ enum FoldKey: Hashable, Comparable {
     case int(Int64)
     case bytes([UInt8])
 
+    /// A well-mixed non-negative number from the key, the same in every process (for shares).
+    var spread: Int {
+        switch self {
+        case .int(let v): return Int(truncatingIfNeeded: (UInt64(bitPattern: v) &* 0x9E37_79B9_7F4A_7C15) >> 1)
+        case .bytes(let b):
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325 // FNV-1a
+            for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01B3 }
+            return Int(truncatingIfNeeded: h >> 1)
+        }
+    }
+
     /// Integers in numeric order, before any other key; other keys by their bytes.
     static func < (a: FoldKey, b: FoldKey) -> Bool {
         switch (a, b) {
@@ -42,6 +53,9 @@ enum FoldKey: Hashable, Comparable {
         return negative ? -v : v
     }
 }
+
+/// Thrown by a fold that outgrows its memory budget: it is run again in smaller shares.
+struct FoldOverBudget: Error {}
 
 /// A row image: one COPY text line (fields in the column order of its relation version, `\N` for
 /// NULL, no trailing newline), and the columns whose value is an unchanged TOASTed one still to
@@ -105,8 +119,28 @@ final class TableFold {
     /// Keyless: row bytes → (net count, image).
     private(set) var multiset: [[UInt8]: (count: Int, image: RowImage)] = [:]
     private(set) var truncated = false
-    private(set) var changes = 0
+    /// Row changes folded (in this fold's share of the keys) and TRUNCATEs seen.
+    private(set) var rowChanges = 0
+    private(set) var truncates = 0
+    var changes: Int { rowChanges + truncates }
     let keysOnly: Bool
+    /// keysOnly: bytes of the row images the changes carry (to size the full fold before it runs).
+    private(set) var rowBytes = 0
+    /// keysOnly: keys that an update moved (old and new primary key); a partitioned fold keeps them together.
+    private(set) var moved = FoldKeySet()
+
+    /// A fold of one share of the keys (several passes bound its memory): the share, and the keys
+    /// that must stay in share 0 because an update moved a row between them.
+    struct Share {
+        var index: Int
+        var of: Int
+        var moved: FoldKeySet
+        func holds(_ k: FoldKey) -> Bool { (moved.contains(k) ? 0 : k.spread % of) == index }
+    }
+    var share: Share?
+    /// Bytes the folded rows may take (estimated); beyond it `apply` throws `FoldOverBudget`.
+    var budget: Int?
+    private var imageBytes = 0, images = 0
     /// keysOnly: every key the fold replaces (the keys of `state` in a full fold).
     private(set) var touched = FoldKeySet()
     /// keysOnly: keys of base rows that may have to supply unchanged-TOAST values (a superset).
@@ -163,14 +197,29 @@ final class TableFold {
         return .bytes(k)
     }
 
-    /// Folds one Insert, Update or Delete read in place.
-    func apply(_ v: RowChangeView) {
-        changes += 1
+    /// Estimated memory of the folded rows: images, their dictionary entries and their COPY copy.
+    var estimatedBytes: Int { images == 0 ? 0 : state.count * (imageBytes / images * 2 + 160) }
+
+    /// Folds one Insert, Update or Delete read in place (only those of its share of the keys).
+    func apply(_ v: RowChangeView) throws {
+        if keysOnly {
+            rowChanges += 1
+            if let t = v.newTuple { rowBytes += v.bytes.count - t }
+        } else if let share, keyed {
+            // Every key of the change is in the same share (moved keys are all in share 0).
+            guard let t = v.newTuple ?? v.oldTuple, share.holds(key(of: v, tuple: t)) else { return }
+            rowChanges += 1
+        } else {
+            rowChanges += 1
+        }
+        // The estimate is checked every 4096 changes (every change under a small budget).
+        if let budget, rowChanges & (budget < 1 << 24 ? 0 : 4095) == 0, estimatedBytes > budget { throw FoldOverBudget() }
         switch v.kind {
         case .insert:
             guard let t = v.newTuple else { return }
             if keysOnly { touched.insert(key(of: v, tuple: t)); return }
             let image = RowImage(version: current, view: v, tuple: t)
+            imageBytes += image.line.count; images += 1
             if keyed { state[key(of: v, tuple: t)] = .some(image) } else { multiset[image.line, default: (0, image)].count += 1 }
         case .update:
             guard let t = v.newTuple else { return }
@@ -179,10 +228,11 @@ final class TableFold {
                 let oldKey = v.oldTuple.map { key(of: v, tuple: $0) } ?? newKey
                 if v.hasUnchanged(t) && !touched.contains(oldKey) { baseFills.insert(oldKey) }
                 touched.insert(oldKey)
-                if newKey != oldKey { touched.insert(newKey) }
+                if newKey != oldKey { touched.insert(newKey); moved.insert(newKey); moved.insert(oldKey) }
                 return
             }
             var image = RowImage(version: current, view: v, tuple: t)
+            imageBytes += image.line.count; images += 1
             let oldImage = v.oldTuple.map { RowImage(version: current, view: v, tuple: $0) }
             if let oldImage, v.oldKind == .row { fill(&image, from: oldImage) }
             if keyed {
@@ -258,7 +308,7 @@ final class TableFold {
     }
 
     func truncate() {
-        changes += 1
+        truncates += 1
         truncated = true
         state.removeAll()
         multiset.removeAll()

@@ -49,9 +49,12 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Replace an existing table in the target, in one transaction.") var replace = false
     @Option(help: "Write to this file instead of a database.") var output: String?
     @Option(help: "File format: csv, copy or sql.") var format = "copy"
+    @Option(help: "Memory for the folded changes, in MiB; beyond it the fold takes several passes over the archive, each over a share of the keys.")
+    var foldMemoryMib = 1024
     @Flag(name: .shortAndLong) var verbose = false
 
     func run() throws {
+        guard foldMemoryMib > 0 else { throw ValidationError("--fold-memory-mib takes a number of MiB above 0") }
         let archive = try s3.localArchive(self.archive)
         try encryption.apply(archive: archive)
         let destination: ReplayRequest.Destination
@@ -60,7 +63,8 @@ struct ReplayCommand: ParsableCommand {
         case (nil, let o?): destination = .file(path: o, format: format)
         default: throw ValidationError("give exactly one of --target or --output")
         }
-        let replayer = try Replayer(ReplayRequest(archive: archive, table: table, point: try point.point(), destination: destination),
+        let replayer = try Replayer(ReplayRequest(archive: archive, table: table, point: try point.point(), destination: destination,
+                                                  foldMemory: foldMemoryMib << 20),
                                     logger: LoggingSetup.logger(verbose: verbose))
         let result = try replayer.run()
         print(result.summary)

@@ -8,16 +8,18 @@ struct Replay {
     init(_ box: Sandbox) { self.box = box }
 
     @discardableResult
-    func run(table: String, target: String, point: ReplayPoint = .latest, into: String? = nil, replace: Bool = false) throws -> ReplayResult {
+    func run(table: String, target: String, point: ReplayPoint = .latest, into: String? = nil, replace: Bool = false,
+             foldMemory: Int = 1 << 30) throws -> ReplayResult {
         let r = try Replayer(ReplayRequest(archive: box.archive, table: table, point: point,
-                                           destination: .database(conninfo: target, into: into, replace: replace)), logger: box.logger)
+                                           destination: .database(conninfo: target, into: into, replace: replace), foldMemory: foldMemory),
+                             logger: box.logger)
         return try r.run()
     }
 
     @discardableResult
-    func toFile(table: String, path: String, format: String, point: ReplayPoint = .latest) throws -> ReplayResult {
+    func toFile(table: String, path: String, format: String, point: ReplayPoint = .latest, foldMemory: Int = 1 << 30) throws -> ReplayResult {
         let r = try Replayer(ReplayRequest(archive: box.archive, table: table, point: point,
-                                           destination: .file(path: path, format: format)), logger: box.logger)
+                                           destination: .file(path: path, format: format), foldMemory: foldMemory), logger: box.logger)
         return try r.run()
     }
 }
