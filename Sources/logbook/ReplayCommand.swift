@@ -33,10 +33,13 @@ struct ReplayCommand: ParsableCommand {
         transactions whose commit record ends at or before LSN. --at-mark NAME: the transactions that \
         committed before the mark. A point before the first base copy, inside a recorded gap, or after the \
         last archived commit is refused with the restorable range.
-        Into a database: the table (and enum types it needs) is created from the archived schema, loaded with \
-        COPY, then given its key and indexes. An existing table is touched only with --replace, which swaps \
-        it in one transaction; the live table in the source database is instead restored in place (its rows \
-        replaced by TRUNCATE + INSERT in one transaction, recorded by the archiver like any other change).
+        Into a database: the table (and enum types it needs) is created from the archived schema under the \
+        name <table>_logbook_new, loaded with COPY through two connections, then given its key and indexes \
+        and renamed into place in one transaction (a failed replay drops it). An existing table is touched \
+        only with --replace, which swaps it in that transaction; the live table in the source database is \
+        instead restored in place (its rows replaced by TRUNCATE + INSERT in one transaction, recorded by the \
+        archiver like any other change). The fold of the changes keeps within --fold-memory-mib by taking \
+        several passes over the archive when it must.
         """)
 
     @Option(help: "Archive folder, or s3://bucket/prefix (read through a local cache).") var archive: String

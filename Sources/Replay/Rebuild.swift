@@ -1,0 +1,287 @@
+import Archive
+import Foundation
+import Logging
+import PGWire
+
+/// How a table is rebuilt: the passes over the archive, the load of the base copy through the
+/// sink's lanes, and the folded rows after it.
+extension Replayer {
+    struct Rebuilt {
+        var sink: RowSink
+        var foldPasses = 1
+        var definition: TableDefinition
+        var rows: Int
+        var changes: Int
+        var transactions: Int
+    }
+
+    /// Rebuilds the table as of the plan's point into the sink `makeSink` gives for its definition
+    /// there, leaving the sink to be finished.
+    ///
+    /// A keyed table takes passes that overlap: a quick one learns which keys change (rows are not
+    /// decoded) while the full fold starts on another thread; then the base copy streams into the
+    /// sink without those keys (through each of the sink's lanes at once) while the fold goes on;
+    /// then the folded rows follow. So the destination loads the base while the fold runs, instead
+    /// of waiting for it. A table without a key (matched by whole-row value) is folded first, as a
+    /// base row's fate depends on the fold.
+    static func rebuild(plan: ReplayPlan, archive: ArchiveDirectory, table: String, includeOpen: Bool = true, foldMemory: Int = 1 << 30,
+                        logger: Logger, makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt {
+        let keyed = !plan.base.header.definition.primaryKey.isEmpty
+        let progress = LoadProgress(label: "replay \(table)")
+        guard keyed else {
+            let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen)
+            try scan.run(.fold)
+            let fold = scan.fold!
+            let sink = try makeSink(scan.definition)
+            try sink.begin(scan.definition)
+            var rows = try loadBase(plan.base, target: scan.definition, truncated: fold.truncated, untouched: fold.multiset.isEmpty,
+                                    into: sink, progress: progress) { line, _ in fold.consumeBaseRow(line) }.kept
+            rows += try send(copyBatches(fold, target: scan.definition, fold.finalRows()), to: sink)
+            progress.finish()
+            return Rebuilt(sink: sink, definition: scan.definition, rows: rows, changes: fold.changes, transactions: scan.transactionsApplied)
+        }
+        /// Folds the changes of one share of the keys (all of them when nil) and prepares the rows
+        /// that wait for nothing as COPY batches.
+        func foldShare(_ share: TableFold.Share?, stop: StopFlag? = nil) throws -> FoldOutcome {
+            let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen, showProgress: false)
+            scan.share = share
+            scan.budget = (share?.of ?? 1) < 4096 ? foldMemory : nil
+            scan.stop = stop
+            try scan.run(.fold)
+            let fold = scan.fold!
+            let waiting = fold.pendingFills()
+            let ready = copyBatches(fold, target: scan.definition, fold.finalRows { $0.fillFromBase == nil })
+            return FoldOutcome(fold: fold, waiting: waiting, ready: ready, transactions: scan.transactionsApplied)
+        }
+        // The fold starts at once on its own thread; the key pass it overlaps is quick.
+        let stopFirst = StopFlag()
+        var folding: WorkerThread<FoldOutcome>? = WorkerThread(name: "logbook-fold") { try foldShare(nil, stop: stopFirst) }
+        func stopFolding() { stopFirst.set(); _ = try? folding?.join(); folding = nil }
+        let keys: TableFold
+        let def: TableDefinition
+        let sink: RowSink
+        do {
+            let keysScan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen)
+            try keysScan.run(.keys)
+            keys = keysScan.fold!
+            def = keysScan.definition
+            sink = try makeSink(def)
+            try sink.begin(def)
+        } catch {
+            stopFolding()
+            throw error
+        }
+        // Shares the fold needs to stay within its memory, from what the keys pass saw.
+        let perKey = keys.rowChanges == 0 ? 0 : keys.rowBytes / keys.rowChanges * 2 + 160
+        let shares = max(1, min(4096, (keys.touched.count * perKey + foldMemory - 1) / max(1, foldMemory)))
+        var queue: [TableFold.Share] = []
+        if shares > 1 {
+            stopFolding()
+            logger.info("the folded rows would outgrow --fold-memory-mib: folding in \(shares) passes over the archive, each over a share of the keys")
+            folding = WorkerThread(name: "logbook-fold") { try foldShare(TableFold.Share(index: 0, of: shares, moved: keys.moved)) }
+            queue = (1..<shares).map { TableFold.Share(index: $0, of: shares, moved: keys.moved) }
+        }
+        let touched = keys.touched, baseFills = keys.baseFills
+        let keyPositions = keys.keyColumns.compactMap { plan.base.header.definition.columns.map(\.name).firstIndex(of: $0) }
+        let lanes = sink.lanes
+        /// One lane's share of the base copy; returns its rows and the base rows the fold may need.
+        func loadLane(_ lane: Int) throws -> (kept: Int, stash: [FoldKey: [UInt8]]) {
+            var stash: [FoldKey: [UInt8]] = [:]
+            let r = try loadBase(plan.base, lane: lane, of: lanes, target: def, truncated: keys.truncated, untouched: touched.isEmpty,
+                                 into: sink, progress: progress) { line, _ in
+                let key = TableFold.key(ofLine: line, keyPositions: keyPositions)
+                guard touched.contains(key) else { return false }
+                if baseFills.contains(key) { stash[key] = Array(line) }
+                return true
+            }
+            return (r.kept, stash)
+        }
+        let others = (1..<max(1, lanes)).map { lane in WorkerThread(name: "logbook-load-\(lane)") { try loadLane(lane) } }
+        var rows = 0
+        var stash: [FoldKey: [UInt8]] = [:]
+        do {
+            var results = [try loadLane(0)]
+            for w in others { results.append(try w.join()) }
+            for r in results { rows += r.kept; stash.merge(r.stash) { a, _ in a } }
+        } catch {
+            for w in others { _ = try? w.join() }
+            stopFolding()
+            throw error
+        }
+        let baseColumns = plan.base.header.definition.columns.map(\.name)
+        var folded = (keys: 0, rowChanges: 0, transactions: 0, passes: 0)
+        /// Fills a share's waiting rows from the base rows kept aside and sends its rows through every lane.
+        func finishShare(_ outcome: FoldOutcome) throws {
+            let fold = outcome.fold
+            guard fold.truncated == keys.truncated, fold.truncates == keys.truncates else {
+                throw inconsistent("the passes over the archive disagree about a TRUNCATE")
+            }
+            folded.passes += 1
+            folded.keys += fold.touchedCount
+            folded.rowChanges += fold.rowChanges
+            folded.transactions = outcome.transactions
+            for (baseKey, waiting) in outcome.waiting {
+                if let line = stash[baseKey] { fold.fillFromBaseRow(waiting: waiting, baseColumns: baseColumns, baseLine: line[...]) }
+            }
+            let late = copyBatches(fold, target: def, fold.rows(forKeys: outcome.waiting.values.flatMap { $0 }))
+            let batches = outcome.ready + late
+            let share = { (lane: Int) in batches.indices.filter { $0 % lanes == lane }.map { batches[$0] } }
+            let senders = (1..<max(1, lanes)).map { lane in WorkerThread(name: "logbook-send-\(lane)") { try send(share(lane), lane: lane, to: sink) } }
+            do {
+                rows += try send(share(0), lane: 0, to: sink)
+                for w in senders { rows += try w.join() }
+            } catch {
+                for w in senders { _ = try? w.join() }
+                throw error
+            }
+        }
+        /// A share that outgrew the budget is folded again as two smaller ones.
+        func split(_ s: TableFold.Share) -> [TableFold.Share] {
+            [TableFold.Share(index: s.index, of: s.of * 2, moved: s.moved), TableFold.Share(index: s.index + s.of, of: s.of * 2, moved: s.moved)]
+        }
+        do {
+            do {
+                try finishShare(try folding!.join())
+            } catch is FoldOverBudget {
+                queue = split(TableFold.Share(index: 0, of: shares, moved: keys.moved)) + queue
+                logger.info("the fold outgrew --fold-memory-mib: folding again in shares of the keys")
+            }
+            folding = nil
+            while !queue.isEmpty {
+                let s = queue.removeFirst()
+                do { try finishShare(try foldShare(s)) } catch is FoldOverBudget { queue = split(s) + queue }
+            }
+        } catch {
+            stopFolding()
+            throw error
+        }
+        guard folded.keys == keys.touchedCount, folded.rowChanges == keys.rowChanges else {
+            throw inconsistent("the passes over the archive disagree (\(keys.touchedCount) keys and \(keys.rowChanges) changes, then \(folded.keys) and \(folded.rowChanges))")
+        }
+        progress.finish()
+        return Rebuilt(sink: sink, foldPasses: folded.passes, definition: def, rows: rows, changes: keys.changes, transactions: folded.transactions)
+    }
+
+    static func inconsistent(_ what: String) -> ReplayError {
+        ReplayError(.inconsistent, what, fix: "nothing was committed; report this with the output of `logbook verify --archive`")
+    }
+
+    struct FoldOutcome {
+        var fold: TableFold
+        /// Base key → keys of folded rows waiting for that base row's unchanged values.
+        var waiting: [FoldKey: [FoldKey]]
+        var ready: [CopyBatch]
+        var transactions: Int
+    }
+
+    /// Rows in COPY text (about 1 MiB of whole lines) and the columns they hold.
+    struct CopyBatch {
+        var columns: [String]
+        var bytes: [UInt8]
+        var rows: Int
+    }
+
+    /// The fold's rows, grouped by relation version, projected onto the target's columns.
+    static func copyBatches(_ fold: TableFold, target def: TableDefinition, _ rows: [Int: [[UInt8]]]) -> [CopyBatch] {
+        let target = Set(def.columns.map(\.name))
+        var batches: [CopyBatch] = []
+        for (version, lines) in rows.sorted(by: { $0.key < $1.key }) {
+            let cols = fold.versions[version]
+            let keep = cols.indices.filter { target.contains(cols[$0]) }
+            let columns = keep.map { cols[$0] }
+            let project = keep.count != cols.count
+            var out: [UInt8] = []
+            var n = 0
+            out.reserveCapacity(1 << 20 + 4096)
+            for line in lines {
+                if project {
+                    let f = line.split(separator: CopyText.tab, omittingEmptySubsequences: false)
+                    for (m, i) in keep.enumerated() {
+                        if m > 0 { out.append(CopyText.tab) }
+                        if i < f.count { out += f[i] } else { out += CopyText.nullMarker }
+                    }
+                } else {
+                    out += line
+                }
+                out.append(CopyText.newline)
+                n += 1
+                if out.count >= 1 << 20 {
+                    batches.append(CopyBatch(columns: columns, bytes: out, rows: n))
+                    out = []; out.reserveCapacity(1 << 20 + 4096); n = 0
+                }
+            }
+            if n > 0 { batches.append(CopyBatch(columns: columns, bytes: out, rows: n)) }
+        }
+        return batches
+    }
+
+    /// Writes the batches through one lane; returns the rows written.
+    static func send(_ batches: [CopyBatch], lane: Int = 0, to sink: RowSink) throws -> Int {
+        var rows = 0
+        for b in batches { try sink.write(lane: lane, columns: b.columns, b.bytes); rows += b.rows }
+        return rows
+    }
+
+    /// Streams the base copy into the sink, leaving out the rows `drop` says the fold replaces
+    /// (it is given each line and its number). Allocates nothing per untouched row.
+    /// With several lanes, each call loads its share of the base copy's frames through its lane.
+    static func loadBase(_ base: (path: String, header: BaseHeader), lane: Int = 0, of lanes: Int = 1, target: TableDefinition,
+                         truncated: Bool, untouched: Bool, into sink: RowSink, progress: LoadProgress,
+                         drop: (ArraySlice<UInt8>, Int) throws -> Bool) throws -> (read: Int, kept: Int) {
+        if truncated { return (0, 0) }
+        let reader = try BaseCopyReader(path: base.path)
+        let baseCols = base.header.definition.columns.map(\.name)
+        let targetCols = Set(target.columns.map(\.name))
+        let keepIdx = baseCols.indices.filter { targetCols.contains(baseCols[$0]) }
+        let outCols = keepIdx.map { baseCols[$0] }
+        let project = keepIdx.count != baseCols.count
+        var read = 0, kept = 0
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 21)
+        while let chunk = try reader.nextChunk(lane: lane, of: lanes) {
+            if untouched && !project {
+                let n = chunk.reduce(0) { $0 + ($1 == CopyText.newline ? 1 : 0) }
+                read += n; kept += n
+                try sink.write(lane: lane, columns: baseCols, chunk)
+                progress.add(rows: n, bytes: chunk.count)
+                continue
+            }
+            let readBefore = read
+            var start = 0
+            // Runs of kept lines are copied in one piece.
+            var runStart = 0
+            func flushRun(_ upTo: Int) {
+                if !project && upTo > runStart { out.append(contentsOf: chunk[runStart..<upTo]) }
+            }
+            let n = chunk.count
+            while start < n {
+                // Lines are found with memchr: the base copy is most of the bytes a replay reads.
+                let nl = chunk.withUnsafeBufferPointer { p -> Int in
+                    guard let hit = memchr(p.baseAddress! + start, Int32(CopyText.newline), n - start) else { return n }
+                    return p.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                }
+                guard nl < n else { break } // frames hold whole lines; a partial tail is not a row
+                let line = chunk[start..<nl]
+                let next = nl + 1
+                read += 1
+                if try drop(line, read) {
+                    flushRun(start)
+                    runStart = next
+                } else {
+                    kept += 1
+                    if project {
+                        for (m, k) in keepIdx.enumerated() { if m > 0 { out.append(CopyText.tab) }; out += TableFold.field(line, k) }
+                        out.append(CopyText.newline)
+                    }
+                }
+                start = next
+            }
+            flushRun(start)
+            runStart = 0
+            if out.count >= 1 << 20 { try sink.write(lane: lane, columns: outCols, out); out.removeAll(keepingCapacity: true) }
+            progress.add(rows: read - readBefore, bytes: chunk.count)
+        }
+        if !out.isEmpty { try sink.write(lane: lane, columns: outCols, out) }
+        return (read, kept)
+    }
+}
