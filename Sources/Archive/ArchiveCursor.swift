@@ -50,7 +50,7 @@ public final class ArchiveCursor {
                 currentPath = path
                 inTransaction = false
             }
-            guard let rec = try reader!.nextRecord() else {
+            guard let rec = try reader!.nextRecordSlice() else {
                 reader = nil
                 index += 1
                 continue
@@ -60,7 +60,7 @@ public final class ArchiveCursor {
                     throw ArchiveError(.corrupt, "undecodable record: \(e)", path: currentPath, offset: reader?.currentFrameOffset)
                 }
             }
-            if let ev = try decodeRecord(rec, decoder: &decoder, inTransaction: &inTransaction,
+            if let ev = try decodeRecord(Array(rec), decoder: &decoder, inTransaction: &inTransaction,
                                          path: currentPath, offset: reader?.currentFrameOffset) { return ev }
         }
     }

@@ -23,6 +23,19 @@ public struct RecordBuffer {
     public mutating func removeAll() { bytes.removeAll(keepingCapacity: true); count = 0 }
 }
 
+/// Where each record of a records payload lies (`u32 length + bytes`, every length checked).
+public func recordRanges(_ payload: [UInt8]) throws -> [Range<Int>] {
+    var r = WireReader(payload)
+    var out: [Range<Int>] = []
+    while r.remaining > 0 {
+        let n = Int(try r.readUInt32("record length"))
+        let start = r.offset
+        try r.skip(n, "record")
+        out.append(start..<start + n)
+    }
+    return out
+}
+
 /// Splits a records payload back into its records.
 public func splitRecords(_ payload: [UInt8]) throws -> [[UInt8]] {
     var r = WireReader(payload)

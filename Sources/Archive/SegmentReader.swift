@@ -9,7 +9,9 @@ public final class SegmentReader {
     public private(set) var footer: SegmentFooter?
     /// Where the footer frame starts: the segment's hashed content ends there.
     public private(set) var footerOffset: Int?
-    var pending: [[UInt8]] = []
+    /// The current frame's records: its payload and where each record lies in it (no copies).
+    var frameRaw: [UInt8] = []
+    var pending: [Range<Int>] = []
     var pendingIndex = 0
     /// The header of the frame the last record came from.
     public private(set) var currentFrame: FrameHeader?
@@ -33,7 +35,11 @@ public final class SegmentReader {
 
     /// The next record (a normalized pgoutput message or a `#` table definition), nil at the end.
     /// A damaged frame throws an `ArchiveError` naming the file and offset.
-    public func nextRecord() throws -> [UInt8]? {
+    public func nextRecord() throws -> [UInt8]? { try nextRecordSlice().map { Array($0) } }
+
+    /// The next record as a view into its frame's payload (valid until the reader moves on, as the
+    /// frame is kept alive by the slice).
+    public func nextRecordSlice() throws -> ArraySlice<UInt8>? {
         while pendingIndex >= pending.count {
             let frame: Frame
             do {
@@ -49,9 +55,10 @@ public final class SegmentReader {
                 footer = try frame.decodeJSON(SegmentFooter.self, path: path)
                 footerOffset = frame.offset
             case .records:
-                do { pending = try splitRecords(frame.raw) } catch {
+                do { pending = try recordRanges(frame.raw) } catch {
                     throw ArchiveError(.corrupt, "frame records are malformed: \(error)", path: path, offset: frame.offset)
                 }
+                frameRaw = frame.raw
                 pendingIndex = 0
                 currentFrame = frame.header
                 currentFrameOffset = frame.offset
@@ -60,6 +67,6 @@ public final class SegmentReader {
             }
         }
         defer { pendingIndex += 1 }
-        return pending[pendingIndex]
+        return frameRaw[pending[pendingIndex]]
     }
 }

@@ -204,7 +204,7 @@ final class TableFold {
     func apply(_ v: RowChangeView) throws {
         if keysOnly {
             rowChanges += 1
-            if let t = v.newTuple { rowBytes += v.bytes.count - t }
+            if let t = v.newTuple { rowBytes += v.bytes.endIndex - t }
         } else if let share, keyed {
             // Every key of the change is in the same share (moved keys are all in share 0).
             guard let t = v.newTuple ?? v.oldTuple, share.holds(key(of: v, tuple: t)) else { return }

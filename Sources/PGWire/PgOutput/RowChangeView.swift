@@ -5,58 +5,93 @@ public struct RowChangeView {
     public enum Kind: Sendable { case insert, update, delete }
     public let kind: Kind
     public let relation: UInt32
-    public let bytes: [UInt8]
+    /// The record (often a view into the frame it was read from). Tuple offsets and value ranges
+    /// are indices of this slice.
+    public let bytes: ArraySlice<UInt8>
     /// `K` (old key) or `O` (old row, REPLICA IDENTITY FULL), when the message carries an old tuple.
     public let oldKind: UpdateMessage.OldKind?
-    /// Offsets of the old and new tuples' column counts.
+    /// Indices of the old and new tuples' column counts.
     public let oldTuple: Int?
     public let newTuple: Int?
 
+    public init(_ bytes: [UInt8]) throws { try self.init(bytes[...]) }
+
     /// Checks the whole message's structure (every length within the record), so that reading
-    /// its columns afterwards cannot run past the end. Throws with the offending offset and byte.
-    public init(_ bytes: [UInt8]) throws {
-        var r = WireReader(bytes)
-        let tagOffset = r.offset
-        let tag = try r.readUInt8("pgoutput tag")
+    /// its columns afterwards cannot run past the end. Throws with the offending offset (from the
+    /// record's start) and byte.
+    public init(_ bytes: ArraySlice<UInt8>) throws {
         self.bytes = bytes
-        relation = try r.readUInt32("relation OID")
+        let base = bytes.startIndex, end = bytes.endIndex
+        func short(_ what: String, _ at: Int, _ need: Int) -> WireDecodeError {
+            WireDecodeError("message ends inside \(what): needs \(need) bytes, has \(end - at)", offset: at - base)
+        }
+        func skipTuple(_ p: inout Int) throws {
+            guard end - p >= 2 else { throw short("TupleData column count", p, 2) }
+            let count = Int(bytes[p]) << 8 | Int(bytes[p + 1])
+            p += 2
+            for _ in 0..<count {
+                guard p < end else { throw short("TupleData column kind", p, 1) }
+                let kind = bytes[p]
+                switch kind {
+                case UInt8(ascii: "n"), UInt8(ascii: "u"): p += 1
+                case UInt8(ascii: "t"), UInt8(ascii: "b"):
+                    guard end - p >= 5 else { throw short("TupleData value length", p + 1, 4) }
+                    let len = Int(Int32(bitPattern: UInt32(bytes[p + 1]) << 24 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 8 | UInt32(bytes[p + 4])))
+                    guard len >= 0 else { throw WireDecodeError("negative TupleData value length \(len)", offset: p + 1 - base) }
+                    p += 5
+                    guard end - p >= len else { throw short("TupleData value", p, len) }
+                    p += len
+                default:
+                    throw WireDecodeError("unknown TupleData column kind", offset: p - base, byte: kind)
+                }
+            }
+        }
+        func tupleTag(_ p: inout Int, _ what: String) throws -> UInt8 {
+            guard p < end else { throw short(what, p, 1) }
+            defer { p += 1 }
+            return bytes[p]
+        }
+        var p = base
+        guard end - p >= 5 else { throw short(p < end ? "relation OID" : "pgoutput tag", p < end ? p + 1 : p, p < end ? 4 : 1) }
+        let tag = bytes[p]
+        relation = UInt32(bytes[p + 1]) << 24 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 8 | UInt32(bytes[p + 4])
+        p += 5
         var old: (UpdateMessage.OldKind, Int)?
         var new: Int?
         switch tag {
         case UInt8(ascii: "I"):
             kind = .insert
-            let t = r.offset
-            guard try r.readUInt8("Insert tuple tag") == UInt8(ascii: "N") else {
-                throw WireDecodeError("Insert expects tuple tag 'N'", offset: t, byte: bytes[t])
-            }
-            new = r.offset
-            try TupleData.skip(&r)
+            let t = p
+            let b = try tupleTag(&p, "Insert tuple tag")
+            guard b == UInt8(ascii: "N") else { throw WireDecodeError("Insert expects tuple tag 'N'", offset: t - base, byte: b) }
+            new = p
+            try skipTuple(&p)
         case UInt8(ascii: "U"):
             kind = .update
-            var t = r.offset
-            var b = try r.readUInt8("Update tuple tag")
+            var t = p
+            var b = try tupleTag(&p, "Update tuple tag")
             if let k = UpdateMessage.OldKind(rawValue: b) {
-                old = (k, r.offset)
-                try TupleData.skip(&r)
-                t = r.offset
-                b = try r.readUInt8("Update new tuple tag")
+                old = (k, p)
+                try skipTuple(&p)
+                t = p
+                b = try tupleTag(&p, "Update new tuple tag")
             }
-            guard b == UInt8(ascii: "N") else { throw WireDecodeError("Update expects tuple tag 'K', 'O' or 'N'", offset: t, byte: b) }
-            new = r.offset
-            try TupleData.skip(&r)
+            guard b == UInt8(ascii: "N") else { throw WireDecodeError("Update expects tuple tag 'K', 'O' or 'N'", offset: t - base, byte: b) }
+            new = p
+            try skipTuple(&p)
         case UInt8(ascii: "D"):
             kind = .delete
-            let t = r.offset
-            let b = try r.readUInt8("Delete tuple tag")
+            let t = p
+            let b = try tupleTag(&p, "Delete tuple tag")
             guard let k = UpdateMessage.OldKind(rawValue: b) else {
-                throw WireDecodeError("Delete expects tuple tag 'K' or 'O'", offset: t, byte: b)
+                throw WireDecodeError("Delete expects tuple tag 'K' or 'O'", offset: t - base, byte: b)
             }
-            old = (k, r.offset)
-            try TupleData.skip(&r)
+            old = (k, p)
+            try skipTuple(&p)
         default:
-            throw WireDecodeError("not an Insert, Update or Delete", offset: tagOffset, byte: tag)
+            throw WireDecodeError("not an Insert, Update or Delete", offset: 0, byte: tag)
         }
-        try r.expectEnd("row change")
+        guard p == end else { throw WireDecodeError("row change has bytes left over", offset: p - base, byte: bytes[p]) }
         oldKind = old?.0
         oldTuple = old?.1
         newTuple = new
