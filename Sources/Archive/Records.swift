@@ -36,13 +36,7 @@ public func recordRanges(_ payload: [UInt8]) throws -> [Range<Int>] {
     return out
 }
 
-/// Splits a records payload back into its records.
+/// Splits a records payload back into its records (copies; readers use `recordRanges`).
 public func splitRecords(_ payload: [UInt8]) throws -> [[UInt8]] {
-    var r = WireReader(payload)
-    var out: [[UInt8]] = []
-    while r.remaining > 0 {
-        let n = Int(try r.readUInt32("record length"))
-        out.append(try r.readBytes(n, "record"))
-    }
-    return out
+    try recordRanges(payload).map { Array(payload[$0]) }
 }

@@ -35,7 +35,7 @@ extension Replayer {
             let sink = try makeSink(scan.definition)
             try sink.begin(scan.definition)
             var rows = try loadBase(plan.base, target: scan.definition, truncated: fold.truncated, untouched: fold.multiset.isEmpty,
-                                    into: sink, progress: progress) { line, _ in fold.consumeBaseRow(line) }.kept
+                                    into: sink, progress: progress) { line in fold.consumeBaseRow(line) }.kept
             rows += try send(copyBatches(fold, target: scan.definition, fold.finalRows()), to: sink)
             progress.finish()
             return Rebuilt(sink: sink, definition: scan.definition, rows: rows, changes: fold.changes, transactions: scan.transactionsApplied)
@@ -88,7 +88,7 @@ extension Replayer {
         func loadLane(_ lane: Int) throws -> (kept: Int, stash: [FoldKey: [UInt8]]) {
             var stash: [FoldKey: [UInt8]] = [:]
             let r = try loadBase(plan.base, lane: lane, of: lanes, target: def, truncated: keys.truncated, untouched: touched.isEmpty,
-                                 into: sink, progress: progress) { line, _ in
+                                 into: sink, progress: progress) { line in
                 let key = TableFold.key(ofLine: line, keyPositions: keyPositions)
                 guard touched.contains(key) else { return false }
                 if baseFills.contains(key) { stash[key] = Array(line) }
@@ -223,11 +223,11 @@ extension Replayer {
     }
 
     /// Streams the base copy into the sink, leaving out the rows `drop` says the fold replaces
-    /// (it is given each line and its number). Allocates nothing per untouched row.
+    /// (it is given each line). Allocates nothing per untouched row.
     /// With several lanes, each call loads its share of the base copy's frames through its lane.
     static func loadBase(_ base: (path: String, header: BaseHeader), lane: Int = 0, of lanes: Int = 1, target: TableDefinition,
                          truncated: Bool, untouched: Bool, into sink: RowSink, progress: LoadProgress,
-                         drop: (ArraySlice<UInt8>, Int) throws -> Bool) throws -> (read: Int, kept: Int) {
+                         drop: (ArraySlice<UInt8>) throws -> Bool) throws -> (read: Int, kept: Int) {
         if truncated { return (0, 0) }
         let reader = try BaseCopyReader(path: base.path)
         let baseCols = base.header.definition.columns.map(\.name)
@@ -264,7 +264,7 @@ extension Replayer {
                 let line = chunk[start..<nl]
                 let next = nl + 1
                 read += 1
-                if try drop(line, read) {
+                if try drop(line) {
                     flushRun(start)
                     runStart = next
                 } else {
