@@ -18,6 +18,8 @@ public enum ArchiveEvent {
 /// unfinished tail is ignored), decoding records into events.
 public final class ArchiveCursor {
     let paths: [String]
+    /// Bytes of each file to read (a view of segments being written); nil: all.
+    let limits: [Int?]
     var index = 0
     var reader: SegmentReader?
     var decoder = PgOutputDecoder(protocolVersion: 1)
@@ -33,9 +35,16 @@ public final class ArchiveCursor {
         var p = try archive.sealedSegments()
         if includeOpen { p += try archive.openSegments() }
         paths = p.sorted { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }
+        limits = paths.map { _ in nil }
     }
 
-    public init(paths: [String]) { self.paths = paths }
+    public init(paths: [String]) { self.paths = paths; limits = paths.map { _ in nil } }
+
+    /// Reads exactly what `view` holds, whatever is appended meanwhile.
+    public init(view: ArchiveView) {
+        paths = view.files.map(\.path)
+        limits = view.files.map(\.limit)
+    }
 
     public func next() throws -> ArchiveEvent? {
         while true {
@@ -46,7 +55,7 @@ public final class ArchiveCursor {
                 if path.hasSuffix("." + ArchiveFiles.openSegmentExtension), !FileManager.default.fileExists(atPath: path) {
                     path = String(path.dropLast(ArchiveFiles.openSegmentExtension.count)) + ArchiveFiles.sealedSegmentExtension
                 }
-                reader = try SegmentReader(path: path, zstd: zstd)
+                reader = try SegmentReader(path: path, zstd: zstd, limit: limits[index])
                 currentPath = path
                 inTransaction = false
             }

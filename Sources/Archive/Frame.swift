@@ -98,6 +98,10 @@ public enum FrameKind: UInt8, Sendable {
     case copyData = 3
     /// JSON: the summary written when a file is sealed.
     case footer = 4
+    /// JSON: a watermark (`Watermark`), in a frame of its own between transactions; the header's
+    /// last LSN and commit time carry its position and server time, so it is found without reading
+    /// the payload.
+    case watermark = 5
 }
 
 /// File names and magic of archive files.

@@ -87,30 +87,41 @@ public final class FrameFileReader {
     let zstd: Zstd
     public private(set) var fileSize: Int
     public private(set) var offset: Int
+    /// Bytes of the file this reader may read (nil: all of it, as it grows).
+    let limit: Int?
 
     /// Re-reads the file's size (a file being appended to); returns whether it grew.
     @discardableResult
     public func refreshSize() -> Bool {
         var st = stat()
         fstat(fd, &st)
-        let grew = Int(st.st_size) > fileSize
-        fileSize = Int(st.st_size)
+        let size = min(Int(st.st_size), limit ?? Int.max)
+        let grew = size > fileSize
+        fileSize = size
         return grew
     }
 
     /// The offset of the last whole frame, found by walking frame headers only (no payload is read).
     public func lastFrameOffset() throws -> Int? {
-        var at = ArchiveFiles.fileMagic.count
         var last: Int?
+        try walkHeaders { offset, _ in last = offset }
+        return last
+    }
+
+    /// Calls `body` with the offset and header of every whole frame, reading headers only (no
+    /// payload is read or checked). Returns where the last whole frame ends.
+    @discardableResult
+    public func walkHeaders(_ body: (Int, FrameHeader) throws -> Void) throws -> Int {
+        var at = ArchiveFiles.fileMagic.count
         while at + FrameHeader.size <= fileSize {
             guard let h = try readExactly(FrameHeader.size, at: at) else { break }
             let header: FrameHeader
             do { header = try FrameHeader.decode(h, at: 0) } catch { throw ArchiveError(.corrupt, "bad frame header", path: path, offset: at) }
             guard at + FrameHeader.size + header.storedLength <= fileSize else { break }
-            last = at
+            try body(at, header)
             at += FrameHeader.size + header.storedLength
         }
-        return last
+        return at
     }
 
     /// Continues reading at a frame boundary found earlier (e.g. in the same file before a rename).
@@ -121,13 +132,14 @@ public final class FrameFileReader {
         public var isTornTail: Bool
     }
 
-    public init(path: String, zstd: Zstd = Zstd()) throws {
+    public init(path: String, zstd: Zstd = Zstd(), limit: Int? = nil) throws {
         self.path = path
         self.zstd = zstd
+        self.limit = limit
         fd = try FileIO.open(path, O_RDONLY)
         var st = stat()
         fstat(fd, &st)
-        fileSize = Int(st.st_size)
+        fileSize = min(Int(st.st_size), limit ?? Int.max)
         offset = 0
         let magic = try readExactly(ArchiveFiles.fileMagic.count, at: 0)
         guard let magic, magic == ArchiveFiles.fileMagic else {

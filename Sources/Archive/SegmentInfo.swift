@@ -40,6 +40,9 @@ public struct SegmentHeader: Codable, Sendable {
     /// Commit LSN of the first transaction (or LSN of the first non-transactional message).
     public var firstLSN: LSN
     public var createdAt: String
+    /// `sha256` of the segment sealed before this one was opened (nil for the first, and in
+    /// archives written before this field): an open segment chains to its predecessor too.
+    public var previousSHA256: String?
 }
 
 /// The last frame of a sealed segment (JSON).
@@ -60,6 +63,8 @@ public struct SegmentFooter: Codable, Sendable {
     /// Every base copy in the archive when this segment was sealed: file name to the SHA-256 its
     /// footer records. Anchors base copies in the hash chain: one deleted or replaced afterwards is caught.
     public var baseCopies: [String: String]?
+    /// The last watermark written in this segment (after its last commit, if any).
+    public var watermark: Watermark?
 }
 
 /// A named restore point: a `pg_logical_emit_message` with the prefix `logbook.mark`.

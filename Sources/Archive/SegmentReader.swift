@@ -16,14 +16,18 @@ public final class SegmentReader {
     /// The header of the frame the last record came from.
     public private(set) var currentFrame: FrameHeader?
     public private(set) var currentFrameOffset = 0
+    /// The last watermark frame read so far.
+    public private(set) var lastWatermark: Watermark?
 
     /// An open segment being written may end in a torn frame: stop there instead of failing.
     let tolerateTornTail: Bool
 
-    public init(path: String, zstd: Zstd = Zstd()) throws {
+    /// `limit`: read only the frames that end within that many bytes (a view of a segment being
+    /// written, taken at one moment).
+    public init(path: String, zstd: Zstd = Zstd(), limit: Int? = nil) throws {
         self.path = path
-        tolerateTornTail = path.hasSuffix("." + ArchiveFiles.openSegmentExtension)
-        frames = try FrameFileReader(path: path, zstd: zstd)
+        tolerateTornTail = path.hasSuffix("." + ArchiveFiles.openSegmentExtension) || limit != nil
+        frames = try FrameFileReader(path: path, zstd: zstd, limit: limit)
     }
 
     /// The offset of the next frame to read (every record of earlier frames has been returned
@@ -62,6 +66,8 @@ public final class SegmentReader {
                 pendingIndex = 0
                 currentFrame = frame.header
                 currentFrameOffset = frame.offset
+            case .watermark:
+                lastWatermark = Watermark(lsn: frame.header.lastEndLSN, time: frame.header.lastCommitTime)
             case .copyData:
                 throw ArchiveError(.corrupt, "segment holds a base-copy frame", path: path, offset: frame.offset)
             }

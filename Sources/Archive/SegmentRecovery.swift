@@ -10,6 +10,7 @@ enum SegmentRecovery {
         var tables = Set<String>()
         var last: CommitPosition?
         var firstCommitTime: PGTimestamp?
+        var watermark: Watermark?
     }
 
     static func recover(_ path: String, archive: ArchiveDirectory, zstd: Zstd) throws {
@@ -60,6 +61,12 @@ enum SegmentRecovery {
                     default: break
                     }
                 }
+            case .watermark:
+                // Written only between transactions, after everything before it: a clean cut.
+                guard !inTxn else { break }
+                running.watermark = Watermark(lsn: frame.header.lastEndLSN, time: frame.header.lastCommitTime)
+                atCut = running
+                cut = (frame, 0, 1)
             case .footer, .copyData: break
             }
         }
@@ -88,7 +95,7 @@ enum SegmentRecovery {
         let footer = SegmentFooter(firstLSN: header.firstLSN, last: atCut.last, firstCommitTime: atCut.firstCommitTime,
                                    transactions: atCut.transactions, changes: atCut.changes, frames: 0, tables: atCut.tables.sorted(),
                                    sha256: try fileSHA256(path, length: contentLength),
-                                   previousSHA256: try SegmentScanner.lastSealedSHA256(in: archive))
+                                   previousSHA256: try SegmentScanner.lastSealedSHA256(in: archive), watermark: atCut.watermark)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let raw = [UInt8](try enc.encode(footer))
@@ -123,6 +130,15 @@ public enum SegmentScanner {
             throw ArchiveError(.corrupt, "sealed segment has no footer", path: path, fix: "run `logbook verify --archive` to see which segments are damaged")
         }
         return footer
+    }
+
+    /// The newest watermark the sealed segments record.
+    public static func lastWatermark(in archive: ArchiveDirectory) throws -> Watermark? {
+        let zstd = Zstd()
+        for path in try archive.sealedSegments().reversed() {
+            if let w = try footer(of: path, zstd: zstd).watermark { return w }
+        }
+        return nil
     }
 
     /// The content hash of the newest sealed segment: what the next one chains to.

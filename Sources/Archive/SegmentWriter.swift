@@ -33,6 +33,7 @@ public final class SegmentWriter {
     var txnMarks: [ArchiveMark] = []
     var segFirstCommitTime: PGTimestamp?
     var segLast: CommitPosition?
+    var segWatermark: Watermark?
 
     // The frame being built.
     var buffer = RecordBuffer()
@@ -48,6 +49,9 @@ public final class SegmentWriter {
     public private(set) var lastWritten: CommitPosition?
     /// Last commit known to be on disk.
     public private(set) var durable: CommitPosition?
+    /// Last watermark written (durable after the next `flush()`), and the last one known on disk.
+    public private(set) var lastWatermark: Watermark?
+    public private(set) var durableWatermark: Watermark?
     public private(set) var segmentsSealed = 0
     /// Content hash of the last sealed segment: the next footer chains to it.
     var previousSHA256: String?
@@ -69,6 +73,8 @@ public final class SegmentWriter {
         }
         durable = try SegmentScanner.lastCommit(in: archive)
         lastWritten = durable
+        durableWatermark = try SegmentScanner.lastWatermark(in: archive)
+        lastWatermark = durableWatermark
         if let last = try archive.sealedSegments().last {
             let footer = try SegmentScanner.footer(of: last, zstd: zstd)
             previousSHA256 = footer.sha256
@@ -148,11 +154,30 @@ public final class SegmentWriter {
     @discardableResult
     public func flush() throws -> CommitPosition? {
         try writeFrame()
-        if let file, lastWritten != durable || file.frameCount > 0 {
+        if let file, lastWritten != durable || lastWatermark != durableWatermark || file.frameCount > 0 {
             try file.sync()
             durable = lastWritten
+            durableWatermark = lastWatermark
         }
         return durable
+    }
+
+    /// Appends a watermark in a frame of its own (durable at the next `flush()`). Only between
+    /// transactions with nothing buffered, so that everything before it is in the file first; and
+    /// only forward, past the last commit.
+    public func writeWatermark(_ w: Watermark) throws {
+        guard !inTransaction, buffer.isEmpty else { return }
+        if let last = lastWatermark, w.lsn < last.lsn || w.time <= last.time { return }
+        if let c = lastWritten, w.lsn < c.endLSN { return }
+        try openSegmentIfNeeded(firstLSN: max(w.lsn, lastWritten?.endLSN ?? .zero))
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let json = [UInt8](try enc.encode(w))
+        let before = file!.bytesWritten
+        try file!.writeFrame(.watermark, raw: json, firstLSN: .zero, lastEndLSN: w.lsn, lastCommitTime: w.time)
+        bytesWritten += file!.bytesWritten - before
+        lastWatermark = w
+        segWatermark = w
     }
 
     /// Seals the open segment if it passed its size or age (only between transactions).
@@ -170,10 +195,12 @@ public final class SegmentWriter {
         let footer = SegmentFooter(firstLSN: segmentFirstLSN, last: segLast, firstCommitTime: segFirstCommitTime,
                                    transactions: segTransactions, changes: segChanges, frames: file.frameCount + 1,
                                    tables: tablesInSegment.sorted(), sha256: file.sha256, previousSHA256: previousSHA256,
-                                   marks: segMarks.isEmpty ? nil : segMarks, baseCopies: try currentBaseCopies())
+                                   marks: segMarks.isEmpty ? nil : segMarks, baseCopies: try currentBaseCopies(),
+                                   watermark: segWatermark)
         try file.writeJSONFrame(.footer, footer)
         try file.sync()
         durable = lastWritten
+        durableWatermark = lastWatermark
         let sealed = archive.segmentsPath + "/" + segmentFirstLSN.fileName + "." + ArchiveFiles.sealedSegmentExtension
         try FileIO.rename(file.path, sealed)
         try FileIO.fsyncDirectory(archive.segmentsPath)
@@ -191,6 +218,7 @@ public final class SegmentWriter {
         try writeFrame()
         try file.sync()
         durable = lastWritten
+        durableWatermark = lastWatermark
         self.file = nil
         inTransaction = false
     }
@@ -200,7 +228,8 @@ public final class SegmentWriter {
         let path = archive.segmentsPath + "/" + firstLSN.fileName + "." + ArchiveFiles.openSegmentExtension
         let f = try FrameFileWriter(creating: path, zstd: zstd)
         let header = SegmentHeader(systemIdentifier: identity.systemIdentifier, database: identity.database, slot: identity.slot,
-                                   firstLSN: firstLSN, createdAt: ISO8601DateFormatter().string(from: Date()))
+                                   firstLSN: firstLSN, createdAt: ISO8601DateFormatter().string(from: Date()),
+                                   previousSHA256: previousSHA256)
         try f.writeJSONFrame(.fileHeader, header)
         try FileIO.fsyncDirectory(archive.segmentsPath)
         file = f
@@ -213,6 +242,7 @@ public final class SegmentWriter {
         segMarks = []
         segFirstCommitTime = nil
         segLast = nil
+        segWatermark = nil
     }
 
     func writeFrame() throws {

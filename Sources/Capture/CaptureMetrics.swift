@@ -1,3 +1,4 @@
+import Archive
 import CoreMetrics
 import Foundation
 import PGWire
@@ -67,6 +68,8 @@ public final class CaptureHealth: @unchecked Sendable {
         public var lastDurable: Date?
         public var confirmed: LSN = .zero
         public var lastCommitTime: PGTimestamp?
+        /// The archive's last durable watermark.
+        public var watermark: Watermark?
     }
     private let lock = NSLock()
     private var state = Snapshot()

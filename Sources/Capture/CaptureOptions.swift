@@ -13,6 +13,8 @@ public struct CaptureOptions: Sendable {
     public var endpos: LSN?
     /// How often buffered changes are fsynced and confirmed to the server.
     public var flushInterval: Double = 1.0
+    /// How often, while nothing is pending, the archive's watermark is moved forward (seconds).
+    public var watermarkInterval: Double = 2.0
     /// Flush sooner once this many bytes are buffered.
     public var flushBytes = 8 << 20
     public var segment = SegmentWriter.Options()

@@ -216,6 +216,8 @@ public final class CaptureService: @unchecked Sendable {
         var nextFlush = Date().addingTimeInterval(options.flushInterval)
         var lastStatusSent = Date.distantPast
         var decoder = PgOutputDecoder(protocolVersion: session.protocolVersion)
+        let probe = WatermarkProbe(source: options.source, interval: options.watermarkInterval, logger: logger)
+        defer { probe.close() }
 
         func confirmPosition() -> LSN {
             var pos = writer.durable?.endLSN ?? start
@@ -225,11 +227,19 @@ public final class CaptureService: @unchecked Sendable {
         func flushAndConfirm(replyRequested: Bool = false) throws {
             let began = DispatchTime.now().uptimeNanoseconds
             if let d = try writer.flush() { options.durableMark?.set(d.commitLSN) }
+            // Nothing pending and the stream past the probe's position: the archive is complete to
+            // there. The watermark is fsynced before that position is confirmed.
+            if router.isIdle, !writer.isInTransaction, writer.bufferedBytes == 0, let w = probe.take(keepaliveEnd: lastKeepaliveEnd) {
+                try writer.writeWatermark(w)
+                try writer.flush()
+                stats.lastWatermark = writer.durableWatermark
+            }
             metrics.fsync.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - began))
             stats.flushes += 1
             let pos = confirmPosition()
+            // A pending watermark reading needs the server's answer (a keepalive with its WAL end).
             try conn.sendCopyData(StandbyStatusUpdate(written: max(lastReceived, pos), flushed: pos, applied: pos,
-                                                      replyRequested: replyRequested).encode())
+                                                      replyRequested: replyRequested || probe.pending != nil).encode())
             if pos != confirmed { logger.debug("confirmed", metadata: ["lsn": "\(pos)"]) }
             confirmed = pos
             stats.lastConfirmed = pos
@@ -238,10 +248,11 @@ public final class CaptureService: @unchecked Sendable {
             writtenBytes = writer.bytesWritten
             if writer.segmentsSealed > sealedCount { metrics.segmentsSealed.increment(by: Int64(writer.segmentsSealed - sealedCount)) }
             sealedCount = writer.segmentsSealed
-            let durable = writer.durable
+            let durable = writer.durable, watermark = writer.durableWatermark
             options.health?.update {
                 $0.lastDurable = Date(); $0.confirmed = pos
                 if let d = durable { $0.lastCommitTime = d.commitTime }
+                if let w = watermark { $0.watermark = w }
             }
             lastStatusSent = Date()
             nextFlush = Date().addingTimeInterval(options.flushInterval)
@@ -300,6 +311,7 @@ public final class CaptureService: @unchecked Sendable {
                     }
                 }
             }
+            if router.isIdle { probe.probeIfDue() }
             if Date() >= nextFlush || writer.bufferedBytes >= options.flushBytes { try flushAndConfirm() }
             // With --endpos on a quiet database, ask the server where WAL ends instead of waiting for its keepalive.
             if let endpos = options.endpos {

@@ -1,3 +1,4 @@
+import Archive
 import PGWire
 
 /// Counters of one capture run.
@@ -13,4 +14,6 @@ public struct CaptureStats: Sendable {
     public var flushes = 0
     public var lastConfirmed: LSN = .zero
     public var lastCommitTime: PGTimestamp?
+    /// The archive's last durable watermark.
+    public var lastWatermark: Watermark?
 }

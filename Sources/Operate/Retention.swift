@@ -56,8 +56,14 @@ public enum Retention {
             let zstd = Zstd()
             for seg in try archive.sealedSegments() {
                 let footer = try SegmentScanner.footer(of: seg, zstd: zstd)
-                guard let last = footer.last, last.commitLSN < floor else { break }
-                segments.append((seg, "every transaction in it committed before \(floor), the oldest base copy kept (last commit \(last.commitTime))"))
+                // A segment without a commit (watermarks only) ends where its watermark is.
+                if let last = footer.last {
+                    guard last.commitLSN < floor else { break }
+                    segments.append((seg, "every transaction in it committed before \(floor), the oldest base copy kept (last commit \(last.commitTime))"))
+                } else {
+                    guard let w = footer.watermark, w.lsn < floor else { break }
+                    segments.append((seg, "it holds no transaction, only the watermark \(w.lsn) (\(w.time)), before \(floor), the oldest base copy kept"))
+                }
             }
         }
         return Plan(windowStart: windowStart, floor: floor, segments: segments, baseCopies: bases)

@@ -44,6 +44,13 @@ public struct ArchiveStatus: Codable, Sendable {
     public var lastCommitTime: String?
     /// The same, as µs since 2000-01-01, for thresholds.
     public var lastCommitMicros: Int64?
+    /// The archive's watermark: every commit below this LSN, and at or before this time, is archived.
+    public var watermarkLSN: String?
+    public var watermarkTime: String?
+    /// Where the restorable window ends (the later of the last commit and the watermark).
+    public var restorableUntilLSN: String?
+    public var restorableUntil: String?
+    public var restorableUntilMicros: Int64?
     public var transactions: Int
     public var changes: Int
     public var baseCopies: [Base]
@@ -120,6 +127,12 @@ public struct ArchiveStatus: Codable, Sendable {
                                    firstCommitTime: firstTime?.description, lastCommitTime: last?.commitTime.description,
                                    lastCommitMicros: last?.commitTime.rawValue,
                                    transactions: txns, changes: changes, baseCopies: bases, slot: nil)
+        let end = try ArchiveView.take(archive).end
+        status.watermarkLSN = end.watermark?.lsn.description
+        status.watermarkTime = end.watermark?.time.description
+        status.restorableUntilLSN = end.lsn?.description
+        status.restorableUntil = end.time?.description
+        status.restorableUntilMicros = end.time?.rawValue
         status.segments = spans
         status.uploadLocation = ledger?.location
         status.uploadedFiles = ledger?.objects.count
@@ -154,6 +167,8 @@ public struct ArchiveStatus: Codable, Sendable {
         var out = "archive \(archive): cluster \(systemIdentifier), database \(database), slot \(slotName)\n"
         out += "segments: \(sealedSegments) sealed, \(openSegments) open, \(segmentBytes) bytes; \(transactions) transactions, \(changes) changes\n"
         out += "archived: LSN \(firstLSN ?? "-") .. \(lastEndLSN ?? "-"), commits \(firstCommitTime ?? "-") .. \(lastCommitTime ?? "-")\n"
+        out += "complete until: \(restorableUntil ?? "-") (LSN \(restorableUntilLSN ?? "-"))"
+            + (watermarkTime.map { ", watermark \($0) at \(watermarkLSN ?? "-")" } ?? ", no watermark yet") + "\n"
         for b in baseCopies { out += "base copy: \(b.table) at \(b.lsn) (\(b.reason)), \(b.bytes) bytes\n" }
         if let loc = uploadLocation {
             let up = segments.filter { $0.uploaded == true }.count
@@ -175,8 +190,9 @@ public struct ArchiveStatus: Codable, Sendable {
     }
 
     /// One line per breached threshold (empty when healthy): the seed's "alert if no backup in 48
-    /// hours", made precise. `maxAge`: the newest archived commit may be at most this old, unless the
-    /// slot shows the archive is current (nothing left to read). `maxLag`: WAL bytes the slot may trail.
+    /// hours", made precise. `maxAge`: the end of the restorable window (the watermark, or the last
+    /// commit) may be at most this old — a running archiver moves the watermark on a quiet database,
+    /// one that stopped does not. `maxLag`: WAL bytes the slot may trail.
     public func breaches(maxAge: Double?, maxLag: Int64?, now: Date = Date()) -> [String] {
         var out: [String] = []
         if let s = slot {
@@ -184,13 +200,12 @@ public struct ArchiveStatus: Codable, Sendable {
             else if !s.active { out.append("slot \(s.name) is not active: logbook run is not streaming") }
         }
         if let maxAge {
-            let current = slot.map { $0.exists && $0.active && ($0.lagBytes ?? 1) == 0 } ?? false
-            if let t = lastCommitTimeValue, !current {
+            if let t = restorableUntilMicros.map({ PGTimestamp(rawValue: $0) }) {
                 let age = now.timeIntervalSince(t.date)
                 if age > maxAge {
-                    out.append("max-age: the last archived commit (\(t)) is \(Int(age)) s old, more than \(Int(maxAge)) s")
+                    out.append("max-age: the archive is restorable only until \(t) (watermark or last commit), \(Int(age)) s ago, more than \(Int(maxAge)) s: is logbook run streaming?")
                 }
-            } else if lastCommitTimeValue == nil && !current {
+            } else {
                 out.append("max-age: nothing archived yet")
             }
         }

@@ -15,7 +15,6 @@ final class ChangeScan {
     private(set) var fold: TableFold?
     private(set) var transactionsApplied = 0
 
-    let includeOpen: Bool
     /// Whether the scan shows its progress on a terminal.
     let showProgress: Bool
 
@@ -27,9 +26,7 @@ final class ChangeScan {
     /// Checked at each commit: when it says stop, the scan throws `ScanStopped`.
     var stop: StopFlag?
 
-    init(archive: ArchiveDirectory, table: String, plan: ReplayPlan, logger: Logger, includeOpen: Bool = true,
-         showProgress: Bool = true) throws {
-        self.includeOpen = includeOpen
+    init(archive: ArchiveDirectory, table: String, plan: ReplayPlan, logger: Logger, showProgress: Bool = true) throws {
         self.showProgress = showProgress
         self.archive = archive
         self.table = table
@@ -42,6 +39,8 @@ final class ChangeScan {
 
     func decide(_ b: BeginMessage) -> Decision {
         if b.finalLSN < plan.base.header.lsn { return .exclude }
+        // The view's end: a transaction committing at or after it was not whole when the view was taken.
+        guard let end = plan.view.end.lsn, b.finalLSN < end else { return .stop }
         switch plan.rule {
         case .all: return .include
         case .committedAtOrBefore(let t): return b.commitTime <= t ? .include : .exclude
@@ -63,7 +62,7 @@ final class ChangeScan {
         self.fold = fold
         var ourOIDs = Set<UInt32>()
         var oidTable: [UInt32: String] = [:]
-        let cursor = try ArchiveCursor(archive: archive, includeOpen: includeOpen)
+        let cursor = ArchiveCursor(view: plan.view)
         cursor.decodeRows = false
         var decision = Decision.exclude
         var held: [ArchiveEvent] = []

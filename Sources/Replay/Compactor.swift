@@ -19,22 +19,23 @@ public enum Compactor {
     public static func compact(archive path: String, tables: [String] = [], logger: Logger) throws -> [Result] {
         let archive = ArchiveDirectory(path)
         _ = try archive.requireIdentity()
-        guard let last = try SegmentScanner.lastCommit(in: archive) else { return [] }
+        // Only sealed segments: a compaction never races the writer.
+        let view = try ArchiveView.take(archive, includeOpen: false)
+        guard let lastEnd = view.end.commitEnd, let lastTime = view.end.commitTime else { return [] }
         let headers = try BaseCopyReader.headers(in: archive)
         let names = tables.isEmpty ? Array(Set(headers.map(\.header.table))).sorted() : tables
         var results: [Result] = []
         for table in names {
-            // Only sealed segments: a compaction never races the writer.
-            if headers.contains(where: { $0.header.table == table && $0.header.lsn >= last.endLSN }) { continue }
-            let plan = try ReplayPlanner(archive: archive, table: table).plan(.lsn(last.endLSN))
+            if headers.contains(where: { $0.header.table == table && $0.header.lsn >= lastEnd }) { continue }
+            let plan = try ReplayPlanner(archive: archive, table: table, view: view).plan(.lsn(lastEnd))
             var writer: BaseCopyWriter?
-            let built = try Replayer.rebuild(plan: plan, archive: archive, table: table, includeOpen: false, logger: logger) { def in
-                let header = BaseHeader(table: table, lsn: last.endLSN, snapshot: "compacted from \(plan.base.header.lsn)",
+            let built = try Replayer.rebuild(plan: plan, archive: archive, table: table, logger: logger) { def in
+                let header = BaseHeader(table: table, lsn: lastEnd, snapshot: "compacted from \(plan.base.header.lsn)",
                                         reason: "compacted", createdAt: ISO8601DateFormatter().string(from: Date()),
-                                        snapshotTime: last.commitTime, definition: def)
+                                        snapshotTime: lastTime, definition: def)
                 let w = try BaseCopyWriter(archive: archive, header: header)
                 writer = w
-                return FileSink(format: .copy, describe: "into a base copy at \(last.endLSN)", output: { bytes in
+                return FileSink(format: .copy, describe: "into a base copy at \(lastEnd)", output: { bytes in
                     try bytes.withUnsafeBytes { try w.append($0) }
                 }, close: {})
             }
@@ -42,9 +43,9 @@ public enum Compactor {
             _ = try built.sink.finish(rows: rows)
             guard let writer else { continue }
             let written = try writer.finish()
-            logger.info("compacted", metadata: ["table": "\(table)", "lsn": "\(last.endLSN)", "rows": "\(rows)",
+            logger.info("compacted", metadata: ["table": "\(table)", "lsn": "\(lastEnd)", "rows": "\(rows)",
                                                 "changes_folded": "\(built.changes)"])
-            results.append(Result(table: table, path: written, rows: rows, lsn: last.endLSN))
+            results.append(Result(table: table, path: written, rows: rows, lsn: lastEnd))
         }
         return results
     }

@@ -24,12 +24,12 @@ extension Replayer {
     /// then the folded rows follow. So the destination loads the base while the fold runs, instead
     /// of waiting for it. A table without a key (matched by whole-row value) is folded first, as a
     /// base row's fate depends on the fold.
-    static func rebuild(plan: ReplayPlan, archive: ArchiveDirectory, table: String, includeOpen: Bool = true, foldMemory: Int = 1 << 30,
+    static func rebuild(plan: ReplayPlan, archive: ArchiveDirectory, table: String, foldMemory: Int = 1 << 30,
                         logger: Logger, makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt {
         let keyed = !plan.base.header.definition.primaryKey.isEmpty
         let progress = LoadProgress(label: "replay \(table)")
         guard keyed else {
-            let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen)
+            let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
             try scan.run(.fold)
             let fold = scan.fold!
             let sink = try makeSink(scan.definition)
@@ -43,7 +43,7 @@ extension Replayer {
         /// Folds the changes of one share of the keys (all of them when nil) and prepares the rows
         /// that wait for nothing as COPY batches.
         func foldShare(_ share: TableFold.Share?, stop: StopFlag? = nil) throws -> FoldOutcome {
-            let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen, showProgress: false)
+            let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, showProgress: false)
             scan.share = share
             scan.budget = (share?.of ?? 1) < 4096 ? foldMemory : nil
             scan.stop = stop
@@ -61,7 +61,7 @@ extension Replayer {
         let def: TableDefinition
         let sink: RowSink
         do {
-            let keysScan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, includeOpen: includeOpen)
+            let keysScan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
             try keysScan.run(.keys)
             keys = keysScan.fold!
             def = keysScan.definition

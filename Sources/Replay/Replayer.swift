@@ -28,6 +28,10 @@ public struct ReplayResult: Sendable {
     public var changesFolded: Int
     public var transactionsApplied: Int
     public var baseLSN: LSN
+    /// Where the archive was read to (the end of its restorable window when the replay started):
+    /// the same replay of the latest state again is `--at-lsn` this position.
+    public var endLSN: LSN
+    public var endTime: PGTimestamp
     public var summary: String
 }
 
@@ -49,6 +53,14 @@ public final class Replayer {
 
     var qualified: String { "\(table.schema).\(table.name)" }
 
+    /// The point as resolved: the latest state is named by the position and time it reached.
+    static func asOf(_ point: ReplayPoint, plan: ReplayPlan) -> String {
+        switch point {
+        case .latest: return "\(plan.endLSN), \(plan.endTime)"
+        default: return "\(point) (archive read to \(plan.endLSN), \(plan.endTime))"
+        }
+    }
+
     public func run() throws -> ReplayResult {
         _ = try archive.requireIdentity()
         let plan = try ReplayPlanner(archive: archive, table: qualified).plan(request.point)
@@ -62,7 +74,8 @@ public final class Replayer {
             let summary = try built.sink.finish(rows: built.rows)
             return ReplayResult(rows: built.rows, foldPasses: built.foldPasses, changesFolded: built.changes,
                                 transactionsApplied: built.transactions, baseLSN: plan.base.header.lsn,
-                                summary: "\(summary) as of \(request.point) (base \(plan.base.header.lsn), \(built.transactions) transactions, \(built.changes) changes folded)")
+                                endLSN: plan.endLSN, endTime: plan.endTime,
+                                summary: "\(summary) as of \(Self.asOf(request.point, plan: plan)) (base \(plan.base.header.lsn), \(built.transactions) transactions, \(built.changes) changes folded)")
         } catch {
             sink?.abort()
             throw error

@@ -27,6 +27,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Publication name.") var publication = "logbook"
     @Option(help: "Exit 0 once everything up to this LSN is archived.") var endpos: String?
     @Option(help: "Seconds between fsync + confirm.") var flushInterval: Double = 1.0
+    @Option(help: "Seconds between watermarks while nothing is pending: how close to now a quiet database restores.") var watermarkInterval: Double = 2.0
     @Option(help: "Seal a segment once it reaches this many MiB.") var segmentMib: Int = 64
     @Option(help: "Seal a segment once it is this many seconds old.") var segmentSeconds: Double = 3600
     @Option(help: "Write new base copies from the archive this often (e.g. 7d, 12h; 0 = never).") var compactEvery = "7d"
@@ -51,7 +52,13 @@ struct RunCommand: ParsableCommand {
             guard let lsn = LSN(string: endpos) else { throw ValidationError("--endpos takes an LSN such as 0/16B3748") }
             options.endpos = lsn
         }
+        for (name, value, range) in [("--flush-interval", flushInterval, 0.01...3600.0), ("--watermark-interval", watermarkInterval, 0.1...3600.0),
+                                     ("--segment-seconds", segmentSeconds, 1.0...604_800.0)] where !(value.isFinite && range.contains(value)) {
+            throw ValidationError("\(name) \(value): takes seconds from \(range.lowerBound) to \(range.upperBound)")
+        }
+        guard (1...4096).contains(segmentMib) else { throw ValidationError("--segment-mib \(segmentMib): takes 1 to 4096") }
         options.flushInterval = flushInterval
+        options.watermarkInterval = watermarkInterval
         options.segment.rollBytes = segmentMib << 20
         options.segment.rollSeconds = segmentSeconds
         options.resnapshot = resnapshot

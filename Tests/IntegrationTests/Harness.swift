@@ -113,6 +113,12 @@ final class Sandbox {
         }
     }
 
+    /// Sealed segments that hold transactions (a session with nothing to archive seals one that
+    /// holds only its watermark).
+    func segmentsWithTransactions() throws -> [String] {
+        try ArchiveDirectory(archive).sealedSegments().filter { try SegmentScanner.footer(of: $0).transactions > 0 }
+    }
+
     /// A second, empty database on the same server, for replays.
     func scratchDatabase(_ suffix: String) throws -> String {
         let a = try PostgresConnection(conninfo: admin)

@@ -47,7 +47,7 @@ final class OperateTests: XCTestCase {
         try forEachServer { box in
             try box.archiveSegments(3, rows: 1000)
             XCTAssertTrue(try ArchiveVerifier.verify(archive: box.archive).ok)
-            let segs = try ArchiveDirectory(box.archive).sealedSegments()
+            let segs = try box.segmentsWithTransactions()
             XCTAssertEqual(segs.count, 3)
             var bytes = try FileIO.readFile(segs[1])
             bytes[bytes.count / 2] ^= 0x40
@@ -129,7 +129,7 @@ final class OperateTests: XCTestCase {
             try box.archiveSegments(4, rows: 100)
             let dir = ArchiveDirectory(box.archive)
             XCTAssertTrue(try ArchiveVerifier.verify(archive: box.archive).ok)
-            let segs = try dir.sealedSegments()
+            let segs = try box.segmentsWithTransactions()
             XCTAssertEqual(segs.count, 4)
             // Deleted: the chain breaks at the segment after the gap.
             let saved = try FileIO.readFile(segs[1])
@@ -324,6 +324,7 @@ final class OperateTests: XCTestCase {
             }
             let old = try Compactor.compact(archive: box.archive, logger: box.logger)  // a base copy at the last commit
             XCTAssertEqual(old.count, 1)
+            let sealedBeforeCompaction = try ArchiveDirectory(box.archive).sealedSegments().count
             usleep(50_000)
             let windowStart = Date()
             usleep(50_000)
@@ -339,10 +340,11 @@ final class OperateTests: XCTestCase {
             XCTAssertTrue(dry.out.contains("would delete"), dry.out)
             XCTAssertEqual(try dir.sealedSegments().count, segmentsBefore, "a dry run deletes nothing")
             let plan = try Retention.plan(archive: box.archive, keep: keep)
-            XCTAssertEqual(plan.segments.count, 3, "the three segments before the compacted base copy")
+            XCTAssertGreaterThanOrEqual(sealedBeforeCompaction, 3)
+            XCTAssertEqual(plan.segments.count, sealedBeforeCompaction, "the segments before the compacted base copy")
             XCTAssertEqual(plan.baseCopies.count, 1, "the initial base copy")
             try Retention.apply(plan, archive: box.archive)
-            XCTAssertEqual(try dir.sealedSegments().count, segmentsBefore - 3)
+            XCTAssertEqual(try dir.sealedSegments().count, segmentsBefore - sealedBeforeCompaction)
             let report = try ArchiveVerifier.verify(archive: box.archive)
             XCTAssertTrue(report.ok, "the chain still verifies from the recorded head: \(report.problems)")
             // Every point of the window is still restorable; points before it say so.

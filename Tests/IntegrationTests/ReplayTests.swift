@@ -176,7 +176,7 @@ final class ReplayTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains("before the archive's first base copy") && "\(e)".contains("can restore public.t from"), "\(e)")
             }
             XCTAssertThrowsError(try r.run(table: "public.t", target: target, point: .time(PGTimestamp(date: Date().addingTimeInterval(3600))))) { e in
-                XCTAssertTrue("\(e)".contains("after the last archived commit") && "\(e)".contains("can restore"), "\(e)")
+                XCTAssertTrue("\(e)".contains("after the archive's watermark") && "\(e)".contains("can restore"), "\(e)")
             }
             XCTAssertThrowsError(try r.run(table: "public.nope", target: target)) { e in
                 XCTAssertTrue("\(e)".contains("no base copy of public.nope") && "\(e)".contains("public.t"), "\(e)")
