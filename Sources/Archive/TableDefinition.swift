@@ -1,3 +1,5 @@
+import PGWire
+
 /// A table's shape at one moment, read from the source's catalogs: enough to recreate it in an
 /// empty database. Stored in base copies and, whenever the shape changes, as a `#` record.
 public struct TableDefinition: Codable, Sendable, Hashable {
@@ -8,11 +10,48 @@ public struct TableDefinition: Codable, Sendable, Hashable {
         public var typeOID: UInt32
         public var typmod: Int32
         public var notNull: Bool
+        /// The default, or for a generated column its expression.
         public var defaultExpression: String?
-        public init(name: String, type: String, typeOID: UInt32, typmod: Int32, notNull: Bool, defaultExpression: String?) {
+        /// `pg_attribute.attnum`: the column's identity across renames (nil in archives written before it was recorded).
+        public var attnum: Int?
+        /// A stored generated column (`GENERATED ALWAYS AS (defaultExpression) STORED`): computed by the server, never loaded.
+        public var generated: Bool?
+        /// `a` (`GENERATED ALWAYS AS IDENTITY`) or `d` (`BY DEFAULT`), with its sequence.
+        public var identity: String?
+        public var identitySequence: SequenceOptions?
+        /// `pg_attribute.attmissingval`: the value rows written before the column was added have.
+        public var missingValue: String?
+        public var comment: String?
+        public init(name: String, type: String, typeOID: UInt32, typmod: Int32, notNull: Bool, defaultExpression: String?,
+                    attnum: Int? = nil) {
             self.name = name; self.type = type; self.typeOID = typeOID; self.typmod = typmod
-            self.notNull = notNull; self.defaultExpression = defaultExpression
+            self.notNull = notNull; self.defaultExpression = defaultExpression; self.attnum = attnum
         }
+        public var isGenerated: Bool { generated == true }
+        /// How the fold knows the column whatever its name: its attnum, else its name.
+        public var identityKey: String { attnum.map { "#\($0)" } ?? "=\(name)" }
+    }
+
+    /// An identity column's sequence, as `pg_sequence` has it.
+    public struct SequenceOptions: Codable, Sendable, Hashable {
+        public var name: String
+        public var start: String
+        public var increment: String
+        public var min: String
+        public var max: String
+        public var cache: String
+        public var cycle: Bool
+        public init(name: String, start: String, increment: String, min: String, max: String, cache: String, cycle: Bool) {
+            self.name = name; self.start = start; self.increment = increment; self.min = min; self.max = max; self.cache = cache; self.cycle = cycle
+        }
+    }
+
+    /// A partition of a partitioned table: its name and bound (`FOR VALUES FROM (…) TO (…)`, `DEFAULT`).
+    public struct Partition: Codable, Sendable, Hashable {
+        public var schema: String
+        public var name: String
+        public var bound: String
+        public init(schema: String, name: String, bound: String) { self.schema = schema; self.name = name; self.bound = bound }
     }
     /// An enum type a column uses, with its labels in order.
     public struct EnumType: Codable, Sendable, Hashable {
@@ -61,6 +100,27 @@ public struct TableDefinition: Codable, Sendable, Hashable {
     public var indexes: [String]
     /// `CHECK (…)` constraint definitions, as `pg_get_constraintdef` gives them, with their names.
     public var checks: [String: String]
+    /// `REPLICA IDENTITY USING INDEX`: the index and its columns (the table's key when it has no primary key).
+    public var replicaIdentityIndex: String?
+    public var replicaIdentityColumns: [String]?
+    /// A partitioned table: `pg_get_partkeydef` (`RANGE (recorded_at)`) and its partitions.
+    public var partitionKey: String?
+    public var partitions: [Partition]?
+    public var comment: String?
+
+    /// The columns rows are matched by: the primary key, else the replica identity index; empty
+    /// for a table matched by whole-row value (REPLICA IDENTITY FULL).
+    public var foldKey: [String] {
+        if !primaryKey.isEmpty { return primaryKey }
+        if replicaIdentity == "i", let cols = replicaIdentityColumns { return cols }
+        return []
+    }
+    /// The columns rows carry (a generated column is computed by the server).
+    public var storedColumns: [Column] { columns.filter { !$0.isGenerated } }
+    /// The fold's identity for each of `names` (columns of this definition by name; others by name).
+    public func identities(of names: [String]) -> [String] {
+        names.map { n in columns.first { $0.name == n }?.identityKey ?? "=\(n)" }
+    }
 
     public init(relationOID: UInt32, schema: String, name: String, columns: [Column], primaryKey: [String], replicaIdentity: String,
                 enums: [EnumType] = [], indexes: [String] = [], checks: [String: String] = [:],
@@ -72,5 +132,6 @@ public struct TableDefinition: Codable, Sendable, Hashable {
         self.composites = composites.isEmpty ? nil : composites
     }
 
-    public var qualifiedName: String { "\(schema).\(name)" }
+    /// `schema.table`, quoted where needed (`"Fleet Ops"."Driver Notes"`): the archive's key for the table.
+    public var qualifiedName: String { QualifiedName(schema: schema, name: name).description }
 }

@@ -39,27 +39,24 @@ public struct CaptureOptions: Sendable {
     }
 }
 
-/// A table name as given on the command line, split and normalized to `schema.table`.
+/// A table name as given on the command line (`schema.table`, quoted parts keep their case).
 public struct TableName: Hashable, Sendable, CustomStringConvertible {
     public var schema: String
     public var name: String
     public init(schema: String, name: String) { self.schema = schema; self.name = name }
 
     public init(parsing s: String) throws {
-        let trimmed = s.trimmingCharacters(in: .whitespaces)
-        let parts = trimmed.split(separator: ".", maxSplits: 1).map(String.init)
-        if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty {
-            schema = parts[0]; name = parts[1]
-        } else if parts.count == 1, !parts[0].isEmpty {
-            schema = "public"; name = parts[0]
-        } else {
-            throw CaptureError(.invalidOption, "'\(s)' is not a table name", fix: "write tables as schema.table, comma-separated")
+        do {
+            let q = try QualifiedName(parsing: s)
+            schema = q.schema; name = q.name
+        } catch let e as QualifiedName.ParseError {
+            throw CaptureError(.invalidOption, e.description,
+                               fix: "write tables as schema.table, comma-separated; quote a part that has capitals, spaces or dots: '\"Fleet Ops\".\"Driver Notes\"'")
         }
     }
 
-    public var description: String { "\(schema).\(name)" }
+    /// Quoted where needed, as the archive keys the table.
+    public var description: String { QualifiedName(schema: schema, name: name).description }
     /// `"schema"."table"` for SQL.
-    public var quoted: String { "\"\(schema.replacingOccurrences(of: "\"", with: "\"\""))\".\"\(name.replacingOccurrences(of: "\"", with: "\"\""))\"" }
+    public var quoted: String { QualifiedName(schema: schema, name: name).quoted }
 }
-
-import Foundation

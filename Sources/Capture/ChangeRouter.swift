@@ -20,6 +20,7 @@ final class ChangeRouter {
     var spools: [UInt32: Spool] = [:]
     var streamXid: UInt32?
     var definedShape: [UInt32: RelationMessage] = [:]
+    var definedDefinition: [UInt32: TableDefinition] = [:]
     var typeRecords: [UInt32: [UInt8]] = [:]
     var catalog: PostgresConnection?
     private(set) var transactions = 0
@@ -156,7 +157,9 @@ final class ChangeRouter {
     func handleInTransaction(_ message: PgOutputMessage, raw: [UInt8]) throws {
         switch message {
         case .relation(let r):
-            if definedShape[r.oid] != r { try define(r, raw: raw) }
+            // Every Relation message: the catalog may have changed without a change of columns
+            // (a partition, an index, a replica identity).
+            try define(r, raw: raw)
         case .type(let t):
             typeRecords[t.oid] = raw
         case .origin:
@@ -176,14 +179,34 @@ final class ChangeRouter {
         }
     }
 
-    /// A relation's shape is new or changed: record its definition, reconciled with the columns
-    /// the Relation message names (the catalog may already be ahead of the stream).
+    /// A Relation message arrived (a table's first change in the session, or after a cache
+    /// invalidation): record the table's definition if it changed — reconciled with the columns the
+    /// message names, as the catalog may already be ahead of the stream.
     func define(_ r: RelationMessage, raw: [UInt8]) throws {
-        var def = (try? catalogConnection().flatMap { try Catalog.definition(oid: r.oid, on: $0) }) ?? nil
-        let catalogColumns = def?.columns ?? []
+        let catalogDef = (try? catalogConnection().flatMap { try Catalog.definition(oid: r.oid, on: $0) }) ?? nil
+        let catalogColumns = catalogDef?.columns ?? []
+        // Each column the stream names, matched to the catalog's by name and type, else by position
+        // among the ordinary columns of the same type (a rename the catalog already shows): the match
+        // gives its attnum, which follows it through renames.
+        var match: [Int: Int] = [:]
+        var used = Set<Int>()
+        for (i, c) in r.columns.enumerated() {
+            if let j = catalogColumns.indices.first(where: { !used.contains($0) && catalogColumns[$0].name == c.name
+                                                       && catalogColumns[$0].typeOID == c.typeOID && catalogColumns[$0].typmod == c.typmod }) {
+                match[i] = j; used.insert(j)
+            }
+        }
+        let ordinary = catalogColumns.indices.filter { !catalogColumns[$0].isGenerated }
+        for (i, c) in r.columns.enumerated() where match[i] == nil {
+            if i < ordinary.count, !used.contains(ordinary[i]), catalogColumns[ordinary[i]].typeOID == c.typeOID {
+                match[i] = ordinary[i]; used.insert(ordinary[i])
+            }
+        }
         var columns: [TableDefinition.Column] = []
-        for c in r.columns {
-            if let cc = catalogColumns.first(where: { $0.name == c.name && $0.typeOID == c.typeOID && $0.typmod == c.typmod }) {
+        for (i, c) in r.columns.enumerated() {
+            if let j = match[i] {
+                var cc = catalogColumns[j]
+                cc.name = c.name
                 columns.append(cc)
             } else {
                 let type = (try? catalogConnection()?.query("SELECT format_type($1, $2)", [String(c.typeOID), String(c.typmod)]).scalar) ?? nil
@@ -191,28 +214,51 @@ final class ChangeRouter {
                                                       notNull: false, defaultExpression: nil))
             }
         }
+        // Stored generated columns are not in the stream (the server computes them): placed by attnum.
+        for g in catalogColumns where g.isGenerated && !columns.contains(where: { $0.attnum == g.attnum }) {
+            let at = columns.firstIndex { ($0.attnum ?? Int.max) > (g.attnum ?? Int.max) } ?? columns.endIndex
+            columns.insert(g, at: at)
+        }
         let keyFromR = r.columns.filter(\.isKey).map(\.name)
-        if def == nil {
-            def = TableDefinition(relationOID: r.oid, schema: r.namespace, name: r.name, columns: columns, primaryKey: [],
-                                  replicaIdentity: String(UnicodeScalar(r.replicaIdentity)))
+        var def = catalogDef ?? TableDefinition(relationOID: r.oid, schema: r.namespace, name: r.name, columns: columns, primaryKey: [],
+                                                replicaIdentity: String(UnicodeScalar(r.replicaIdentity)))
+        def.columns = columns
+        def.schema = r.namespace
+        def.name = r.name
+        if !def.primaryKey.allSatisfy({ k in columns.contains { $0.name == k } }) {
+            def.primaryKey = r.replicaIdentity == UInt8(ascii: "f") || r.replicaIdentity == UInt8(ascii: "i") ? [] : keyFromR
         }
-        def!.columns = columns
-        def!.schema = r.namespace
-        def!.name = r.name
-        if !def!.primaryKey.allSatisfy({ k in columns.contains { $0.name == k } }) {
-            def!.primaryKey = r.replicaIdentity == UInt8(ascii: "f") ? [] : keyFromR
+        if let cols = def.replicaIdentityColumns, !cols.allSatisfy({ k in columns.contains { $0.name == k } }) {
+            def.replicaIdentityColumns = keyFromR
         }
+        if definedShape[r.oid] == r, definedDefinition[r.oid] == def { return }
+        if let before = definedDefinition[r.oid] { notePartitions(def, before: before) }
         var records: [[UInt8]] = []
         for c in r.columns { if let t = typeRecords[c.typeOID] { records.append(t) } }
         records.append(raw)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        records.append([LogbookRecordTag.tableDefinition] + [UInt8](try enc.encode(def!)))
-        writer.defineRelation(r.oid, table: def!.qualifiedName, records: records)
+        records.append([LogbookRecordTag.tableDefinition] + [UInt8](try enc.encode(def)))
+        writer.defineRelation(r.oid, table: def.qualifiedName, records: records)
         if definedShape[r.oid] != nil {
-            logger.info("table shape changed", metadata: ["table": "\(def!.qualifiedName)", "columns": "\(columns.map(\.name).joined(separator: ","))"])
+            logger.info("table shape changed", metadata: ["table": "\(def.qualifiedName)", "columns": "\(columns.map(\.name).joined(separator: ","))"])
         }
         definedShape[r.oid] = r
+        definedDefinition[r.oid] = def
+    }
+
+    /// PostgreSQL publishes nothing when a partition is attached, detached or dropped: say so.
+    func notePartitions(_ def: TableDefinition, before: TableDefinition) {
+        let now = Set((def.partitions ?? []).map { QualifiedName(schema: $0.schema, name: $0.name).description })
+        let was = Set((before.partitions ?? []).map { QualifiedName(schema: $0.schema, name: $0.name).description })
+        for p in now.subtracting(was).sorted() {
+            logger.info("partition added", metadata: ["table": "\(def.qualifiedName)", "partition": "\(p)",
+                "note": "rows a partition held before ATTACH PARTITION are not in the stream; if it had any, take new base copies (logbook run --resnapshot)"])
+        }
+        for p in was.subtracting(now).sorted() {
+            logger.warning("partition detached or dropped: PostgreSQL publishes no change for that, so the archive still holds its rows as part of the table",
+                           metadata: ["table": "\(def.qualifiedName)", "partition": "\(p)"])
+        }
     }
 
     func catalogConnection() throws -> PostgresConnection? {

@@ -57,6 +57,11 @@ enum Preflight {
                 throw CaptureError(.tableMissing, "table \(t) does not exist on the source",
                                    fix: "create it, or remove it from --tables (names are schema.table)")
             }
+            let nested = try Catalog.subPartitioned(oid: def.relationOID, on: conn)
+            guard nested.isEmpty else {
+                throw CaptureError(.unsupportedShape, "table \(t) has partitions that are partitioned themselves (\(nested.joined(separator: ", "))), which this version cannot restore",
+                                   fix: "archive the sub-partitioned partitions as tables of their own in --tables")
+            }
             if def.primaryKey.isEmpty && def.replicaIdentity != "f" && def.replicaIdentity != "i" {
                 throw CaptureError(.noReplicaIdentity, "table \(t) has neither a primary key nor REPLICA IDENTITY FULL, so its updates and deletes cannot be archived",
                                    fix: "run ALTER TABLE \(t.quoted) REPLICA IDENTITY FULL; (or add a primary key)")

@@ -24,12 +24,19 @@ enum Setup {
     static func ensurePublication(_ conn: PostgresConnection, name: String, tables: [TableName], logger: Logger) throws {
         let q = PostgresConnection.quoteIdent(name)
         let exists = try conn.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [name]).rows.count == 1
+        // Partitions publish under their root (its name and shape), those attached later included.
         if !exists {
-            try conn.query("CREATE PUBLICATION \(q) FOR TABLE \(tables.map(\.quoted).joined(separator: ", "))")
+            try conn.query("CREATE PUBLICATION \(q) FOR TABLE \(tables.map(\.quoted).joined(separator: ", ")) WITH (publish_via_partition_root = true)")
             logger.info("created publication", metadata: ["publication": "\(name)"])
             return
         }
-        let have = Set(try conn.query("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = $1", [name]).rows.compactMap { $0[0] })
+        if try conn.query("SELECT pubviaroot FROM pg_publication WHERE pubname = $1", [name]).scalar != "t" {
+            try conn.query("ALTER PUBLICATION \(q) SET (publish_via_partition_root = true)")
+            logger.info("publication now publishes partitions under their root", metadata: ["publication": "\(name)"])
+        }
+        let have = Set(try conn.query("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1", [name]).rows.map {
+            TableName(schema: $0[0] ?? "", name: $0[1] ?? "").description
+        })
         for t in tables where !have.contains(t.description) {
             try conn.query("ALTER PUBLICATION \(q) ADD TABLE \(t.quoted)")
             logger.info("added table to publication", metadata: ["publication": "\(name)", "table": "\(t)"])
@@ -74,10 +81,12 @@ enum Setup {
                                     createdAt: ISO8601DateFormatter().string(from: Date()), snapshotTime: snapshotTime, definition: def)
             let writer = try BaseCopyWriter(archive: archive, header: header)
             let progress = TerminalProgress(label: "base copy \(t)")
-            let cols = def.columns.map { PostgresConnection.quoteIdent($0.name) }.joined(separator: ", ")
+            // Generated columns are computed by the server on load; a partitioned table is read through its root.
+            let cols = def.storedColumns.map { PostgresConnection.quoteIdent($0.name) }.joined(separator: ", ")
             // The planner's row estimate, for the time left.
             let estimate = Int(Double(try conn.query("SELECT reltuples FROM pg_class WHERE oid = $1", [String(def.relationOID)]).scalar ?? "") ?? -1)
-            try conn.copyOut("COPY \(t.quoted) (\(cols)) TO STDOUT") { chunk in
+            let copy = def.partitionKey != nil ? "COPY (SELECT \(cols) FROM \(t.quoted)) TO STDOUT" : "COPY \(t.quoted) (\(cols)) TO STDOUT"
+            try conn.copyOut(copy) { chunk in
                 try writer.append(chunk)
                 progress.update(rows: writer.rows, bytes: writer.rawBytes, total: estimate)
             }

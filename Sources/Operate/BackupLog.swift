@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import LibPQ
+import PGWire
 import Logging
 
 /// The seed's `backup_log` table, kept by Logbook (`--log-table`): one row per sealed segment and
@@ -14,10 +15,9 @@ public final class BackupLog {
 
     /// Connects and creates the table (with the seed's columns) if it is missing.
     public init(conninfo: String, table: String) throws {
-        let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
-        let (schema, name) = parts.count == 2 ? (parts[0], parts[1]) : ("public", parts[0])
-        self.table = "\(schema).\(name)"
-        qualified = PostgresConnection.quoteIdent(schema) + "." + PostgresConnection.quoteIdent(name)
+        let name = try QualifiedName(parsing: table)
+        self.table = name.description
+        qualified = name.quoted
         do {
             conn = try PostgresConnection(conninfo: conninfo, applicationName: "logbook-backup-log")
             try conn.query("""

@@ -86,8 +86,8 @@ public enum RestoreCheck {
                 continue
             }
             var live: [UInt8] = []
-            let parts = table.split(separator: ".", maxSplits: 1).map { PostgresConnection.quoteIdent(String($0)) }
-            try conn.copyOut("COPY (SELECT \(columns.map(PostgresConnection.quoteIdent).joined(separator: ", ")) FROM \(parts.joined(separator: "."))) TO STDOUT") {
+            let quotedTable = try QualifiedName(parsing: table).quoted
+            try conn.copyOut("COPY (SELECT \(columns.map(PostgresConnection.quoteIdent).joined(separator: ", ")) FROM \(quotedTable)) TO STDOUT") {
                 live.append(contentsOf: $0)
             }
             let liveLines = splitLines(live)

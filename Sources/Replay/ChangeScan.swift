@@ -54,12 +54,22 @@ final class ChangeScan {
 
     func run(_ mode: Mode) throws {
         let base = plan.base.header.definition
-        let fold = TableFold(keyColumns: base.primaryKey, keysOnly: mode == .keys)
+        // Columns are known by their identity (attnum), so that a rename keeps every value.
+        let fold = TableFold(keyColumns: base.identities(of: base.foldKey), keysOnly: mode == .keys)
         fold.share = share
         fold.budget = budget
         let doFold = mode != .shape
-        try fold.setColumns(base.columns.map(\.name))
+        try fold.setColumns(base.identities(of: base.storedColumns.map(\.name)))
         self.fold = fold
+        // The definition that names the columns of the next Relation message: a table-definition
+        // record follows each Relation message of the table, so the shape is adopted with it.
+        var naming = base
+        var pendingShape: [String]?
+        func adoptShape() throws {
+            guard let names = pendingShape else { return }
+            pendingShape = nil
+            try fold.setColumns(naming.identities(of: names))
+        }
         var ourOIDs = Set<UInt32>()
         var oidTable: [UInt32: String] = [:]
         let cursor = ArchiveCursor(view: plan.view)
@@ -76,7 +86,7 @@ final class ChangeScan {
                 oidTable[r.oid] = r.qualifiedName
                 if r.qualifiedName == table {
                     ourOIDs.insert(r.oid)
-                    try fold.setColumns(r.columns.map(\.name))
+                    pendingShape = r.columns.map(\.name)
                 }
             case .rowChange(let v) where doFold && ourOIDs.contains(v.relation):
                 try fold.apply(v)
@@ -87,6 +97,12 @@ final class ChangeScan {
         }
 
         scan: while let ev = try cursor.next() {
+            if case .tableDefinition(let d) = ev, d.qualifiedName == table {
+                naming = d
+                try adoptShape()
+            } else if case .relation = ev {} else {
+                try adoptShape()
+            }
             switch ev {
             case .begin(let b):
                 decision = decide(b)
@@ -111,7 +127,8 @@ final class ChangeScan {
                 oidTable[r.oid] = r.qualifiedName
                 if r.qualifiedName == table {
                     ourOIDs.insert(r.oid)
-                    try fold.setColumns(r.columns.map(\.name))
+                    try adoptShape()
+                    pendingShape = r.columns.map(\.name)
                 }
             case .tableDefinition:
                 // Adopted only with the transaction it arrived in.

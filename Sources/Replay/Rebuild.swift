@@ -26,7 +26,7 @@ extension Replayer {
     /// base row's fate depends on the fold.
     static func rebuild(plan: ReplayPlan, archive: ArchiveDirectory, table: String, foldMemory: Int = 1 << 30,
                         logger: Logger, makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt {
-        let keyed = !plan.base.header.definition.primaryKey.isEmpty
+        let keyed = !plan.base.header.definition.foldKey.isEmpty
         let progress = LoadProgress(label: "replay \(table)")
         guard keyed else {
             let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
@@ -82,7 +82,8 @@ extension Replayer {
             queue = (1..<shares).map { TableFold.Share(index: $0, of: shares, moved: keys.moved) }
         }
         let touched = keys.touched, baseFills = keys.baseFills
-        let keyPositions = keys.keyColumns.compactMap { plan.base.header.definition.columns.map(\.name).firstIndex(of: $0) }
+        let baseIdentities = plan.base.header.definition.identities(of: plan.base.header.definition.storedColumns.map(\.name))
+        let keyPositions = keys.keyColumns.compactMap { baseIdentities.firstIndex(of: $0) }
         let lanes = sink.lanes
         /// One lane's share of the base copy; returns its rows and the base rows the fold may need.
         func loadLane(_ lane: Int) throws -> (kept: Int, stash: [FoldKey: [UInt8]]) {
@@ -108,7 +109,7 @@ extension Replayer {
             stopFolding()
             throw error
         }
-        let baseColumns = plan.base.header.definition.columns.map(\.name)
+        let baseColumns = baseIdentities
         var folded = (keys: 0, rowChanges: 0, transactions: 0, passes: 0)
         /// Fills a share's waiting rows from the base rows kept aside and sends its rows through every lane.
         func finishShare(_ outcome: FoldOutcome) throws {
@@ -183,34 +184,22 @@ extension Replayer {
 
     /// The fold's rows, grouped by relation version, projected onto the target's columns.
     static func copyBatches(_ fold: TableFold, target def: TableDefinition, _ rows: [Int: [[UInt8]]]) -> [CopyBatch] {
-        let target = Set(def.columns.map(\.name))
         var batches: [CopyBatch] = []
         for (version, lines) in rows.sorted(by: { $0.key < $1.key }) {
-            let cols = fold.versions[version]
-            let keep = cols.indices.filter { target.contains(cols[$0]) }
-            let columns = keep.map { cols[$0] }
-            let project = keep.count != cols.count
+            let projection = Projection(source: fold.versions[version], target: def)
             var out: [UInt8] = []
             var n = 0
             out.reserveCapacity(1 << 20 + 4096)
             for line in lines {
-                if project {
-                    let f = line.split(separator: CopyText.tab, omittingEmptySubsequences: false)
-                    for (m, i) in keep.enumerated() {
-                        if m > 0 { out.append(CopyText.tab) }
-                        if i < f.count { out += f[i] } else { out += CopyText.nullMarker }
-                    }
-                } else {
-                    out += line
-                }
+                if projection.isIdentity { out += line } else { projection.append(line[...], to: &out) }
                 out.append(CopyText.newline)
                 n += 1
                 if out.count >= 1 << 20 {
-                    batches.append(CopyBatch(columns: columns, bytes: out, rows: n))
+                    batches.append(CopyBatch(columns: projection.columns, bytes: out, rows: n))
                     out = []; out.reserveCapacity(1 << 20 + 4096); n = 0
                 }
             }
-            if n > 0 { batches.append(CopyBatch(columns: columns, bytes: out, rows: n)) }
+            if n > 0 { batches.append(CopyBatch(columns: projection.columns, bytes: out, rows: n)) }
         }
         return batches
     }
@@ -230,11 +219,10 @@ extension Replayer {
                          drop: (ArraySlice<UInt8>) throws -> Bool) throws -> (read: Int, kept: Int) {
         if truncated { return (0, 0) }
         let reader = try BaseCopyReader(path: base.path)
-        let baseCols = base.header.definition.columns.map(\.name)
-        let targetCols = Set(target.columns.map(\.name))
-        let keepIdx = baseCols.indices.filter { targetCols.contains(baseCols[$0]) }
-        let outCols = keepIdx.map { baseCols[$0] }
-        let project = keepIdx.count != baseCols.count
+        let baseDef = base.header.definition
+        let projection = Projection(source: baseDef.identities(of: baseDef.storedColumns.map(\.name)), target: target)
+        let outCols = projection.columns
+        let project = !projection.isIdentity
         var read = 0, kept = 0
         var out: [UInt8] = []
         out.reserveCapacity(1 << 21)
@@ -242,7 +230,7 @@ extension Replayer {
             if untouched && !project {
                 let n = chunk.reduce(0) { $0 + ($1 == CopyText.newline ? 1 : 0) }
                 read += n; kept += n
-                try sink.write(lane: lane, columns: baseCols, chunk)
+                try sink.write(lane: lane, columns: outCols, chunk)
                 progress.add(rows: n, bytes: chunk.count)
                 continue
             }
@@ -270,7 +258,7 @@ extension Replayer {
                 } else {
                     kept += 1
                     if project {
-                        for (m, k) in keepIdx.enumerated() { if m > 0 { out.append(CopyText.tab) }; out += TableFold.field(line, k) }
+                        projection.append(line, to: &out)
                         out.append(CopyText.newline)
                     }
                 }
@@ -283,5 +271,41 @@ extension Replayer {
         }
         if !out.isEmpty { try sink.write(lane: lane, columns: outCols, out) }
         return (read, kept)
+    }
+}
+
+/// How rows whose columns are `source` (the fold's column identities) become rows of the target's
+/// stored columns: matched by identity, so a renamed column keeps its values; a column the rows
+/// predate holds PostgreSQL's missing value (what `ADD COLUMN … DEFAULT` gave the rows then), or
+/// NULL; a generated column is left to the server.
+struct Projection {
+    /// The target's stored column names, in its order.
+    let columns: [String]
+    /// For each target column, its field in the source row (nil: filled).
+    let sources: [Int?]
+    let fillers: [[UInt8]]
+    let isIdentity: Bool
+
+    init(source: [String], target def: TableDefinition) {
+        let stored = def.storedColumns
+        columns = stored.map(\.name)
+        var index: [String: Int] = [:]
+        for (i, s) in source.enumerated() where index[s] == nil { index[s] = i }
+        sources = stored.map { index[$0.identityKey] }
+        fillers = stored.map { c in
+            if let m = c.missingValue { return CopyText.escape(Array(m.utf8)) }
+            // Archives from before missing values were recorded: a constant default is that value.
+            if c.attnum == nil, let literal = SchemaSQL.constantDefault(c.defaultExpression) { return CopyText.escape(Array(literal.utf8)) }
+            return CopyText.nullMarker
+        }
+        isIdentity = sources.count == source.count && sources.enumerated().allSatisfy { $0.element == $0.offset }
+    }
+
+    /// Appends the projected fields of one COPY line (no newline).
+    func append(_ line: ArraySlice<UInt8>, to out: inout [UInt8]) {
+        for (m, s) in sources.enumerated() {
+            if m > 0 { out.append(CopyText.tab) }
+            if let s { out += TableFold.field(line, s) } else { out += fillers[m] }
+        }
     }
 }

@@ -47,11 +47,20 @@ public final class Replayer {
         self.request = request
         self.logger = logger
         archive = ArchiveDirectory(request.archive)
-        let parts = request.table.split(separator: ".", maxSplits: 1).map(String.init)
-        table = parts.count == 2 ? (parts[0], parts[1]) : ("public", parts[0])
+        table = try Self.parseName(request.table)
     }
 
-    var qualified: String { "\(table.schema).\(table.name)" }
+    /// `schema.table` as PostgreSQL spells it (quoted parts keep their case).
+    static func parseName(_ s: String) throws -> (schema: String, name: String) {
+        do {
+            let q = try QualifiedName(parsing: s)
+            return (q.schema, q.name)
+        } catch let e as QualifiedName.ParseError {
+            throw ReplayError(.invalidOption, e.description, fix: "write schema.table; quote a part that has capitals, spaces or dots: '\"Fleet Ops\".\"Driver Notes\"'")
+        }
+    }
+
+    var qualified: String { QualifiedName(schema: table.schema, name: table.name).description }
 
     /// The point as resolved: the latest state is named by the position and time it reached.
     static func asOf(_ point: ReplayPoint, plan: ReplayPlan) -> String {
@@ -97,8 +106,7 @@ public final class Replayer {
             }
             let dest: (String, String)
             if let into {
-                let p = into.split(separator: ".", maxSplits: 1).map(String.init)
-                dest = p.count == 2 ? (p[0], p[1]) : ("public", p[0])
+                dest = try Self.parseName(into)
             } else {
                 dest = table
             }
@@ -132,8 +140,8 @@ extension Replayer {
     public static func schemaStatements(archive path: String, table: String, point: ReplayPoint, logger: Logger) throws -> [String] {
         let archive = ArchiveDirectory(path)
         _ = try archive.requireIdentity()
-        let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
-        let qualified = parts.count == 2 ? table : "public.\(table)"
+        let name = try parseName(table)
+        let qualified = QualifiedName(schema: name.schema, name: name.name).description
         let plan = try ReplayPlanner(archive: archive, table: qualified).plan(point)
         let scan = try ChangeScan(archive: archive, table: qualified, plan: plan, logger: logger)
         try scan.run(.shape)
@@ -144,8 +152,10 @@ extension Replayer {
 
 extension Replayer {
     /// The table's column names as of the point.
-    public static func schemaColumns(archive path: String, table: String, point: ReplayPoint, logger: Logger) throws -> [String] {
+    public static func schemaColumns(archive path: String, table name: String, point: ReplayPoint, logger: Logger) throws -> [String] {
         let archive = ArchiveDirectory(path)
+        let n = try parseName(name)
+        let table = QualifiedName(schema: n.schema, name: n.name).description
         let plan = try ReplayPlanner(archive: archive, table: table).plan(point)
         let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
         try scan.run(.shape)

@@ -59,7 +59,7 @@ final class FileSink: RowSink {
 
     func begin(_ def: TableDefinition) throws {
         self.def = def
-        target = def.columns.map(\.name)
+        target = def.storedColumns.map(\.name)
         switch format {
         case .csv:
             try emit(Array(target.map(csvQuote).joined(separator: ",").utf8) + [0x0A])
@@ -192,6 +192,14 @@ final class DatabaseSink: RowSink {
     }
 
     var qualifiedBuild: String { "\(SchemaSQL.q(target.schema)).\(SchemaSQL.q(buildName))" }
+    /// While the replaced table exists its names (indexes, partitions, sequences) are taken: the new ones carry this until the swap.
+    var buildSuffix: String { replace ? "_lbnew" : "" }
+
+    /// An identity sequence of the build table: its final name, with the build suffix.
+    func buildSequenceName(_ c: TableDefinition.Column) -> (schema: String, name: String)? {
+        guard let def, let n = SchemaSQL.identitySequenceName(c, of: def, as: target) else { return nil }
+        return (n.schema, String((n.name + buildSuffix).prefix(63)))
+    }
     var qualifiedTarget: String { "\(SchemaSQL.q(target.schema)).\(SchemaSQL.q(target.name))" }
 
     /// Marks a build table as replay's own (dropped by the next replay if one was interrupted).
@@ -213,7 +221,9 @@ final class DatabaseSink: RowSink {
         try Self.prepare(conn)
         // Check constraints (named per table, so no clash with the table being replaced) are tested
         // as rows arrive; the key and indexes are built once the rows are in.
-        let create = SchemaSQL.createTable(def, as: (target.schema, buildName), withConstraints: false, withChecks: true)
+        let create = SchemaSQL.createTable(def, as: (target.schema, buildName), withConstraints: false, withChecks: true,
+                                           identityAs: inPlace ? nil : target, sequenceName: inPlace ? nil : { self.buildSequenceName($0) },
+                                           partitioned: !inPlace)
         // A build table left by an interrupted replay is ours to drop; a table of that name that is not, is refused.
         if try conn.query("SELECT to_regclass($1) IS NOT NULL", [qualifiedBuild]).scalar == "t" {
             let note = try conn.query("SELECT obj_description(to_regclass($1), 'pg_class')", [qualifiedBuild]).scalar
@@ -229,9 +239,11 @@ final class DatabaseSink: RowSink {
             return
         }
         // Schemas, types and sequences the table needs (each created only if missing).
-        for s in SchemaSQL.createStatements(def, as: target) where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") { try conn.query(s) }
+        for s in SchemaSQL.createStatements(def, as: target)
+        where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") && !s.hasPrefix("COMMENT ") && !s.hasPrefix("ALTER TABLE ") { try conn.query(s) }
         try conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)")
         try conn.query(create)
+        for s in SchemaSQL.partitionStatements(def, as: target, nameSuffix: buildSuffix, root: buildName) { try conn.query(s) }
         createdBuild = true
         try conn.query("COMMENT ON TABLE \(qualifiedBuild) IS \(PostgresConnection.quoteLiteral(Self.buildNote))")
         for _ in 1..<lanes {
@@ -279,8 +291,7 @@ final class DatabaseSink: RowSink {
             if !def.primaryKey.isEmpty {
                 try conn.query("ALTER TABLE \(qualifiedBuild) ADD PRIMARY KEY (\(def.primaryKey.map(SchemaSQL.q).joined(separator: ", ")))")
             }
-            // While the replaced table exists its index names are taken: the new ones carry a suffix until the swap.
-            let suffix = replace ? "_lbnew" : ""
+            let suffix = buildSuffix
             for s in SchemaSQL.indexStatements(def, as: target, nameSuffix: suffix, on: buildName) { try conn.query(s) }
             if replace { try conn.query("DROP TABLE IF EXISTS \(qualifiedTarget)") }
             try conn.query("COMMENT ON TABLE \(qualifiedBuild) IS NULL")
@@ -294,11 +305,19 @@ final class DatabaseSink: RowSink {
                 if replace && n.hasSuffix(suffix) { final = String(n.dropLast(suffix.count)) } else if n == "\(buildName)_pkey" { final = String("\(target.name)_pkey".prefix(63)) } else { continue }
                 try conn.query("ALTER INDEX \(SchemaSQL.q(target.schema)).\(SchemaSQL.q(n)) RENAME TO \(SchemaSQL.q(final))")
             }
-            for c in def.columns {
-                if let s = SchemaSQL.sequence(in: c.defaultExpression) {
-                    try conn.query("SELECT setval('\(s)', GREATEST((SELECT max(\(SchemaSQL.q(c.name))) FROM \(qualifiedTarget)), 1))")
+            if replace {
+                for p in def.partitions ?? [] {
+                    let n = SchemaSQL.partitionName(p, of: def, as: target)
+                    try conn.query("ALTER TABLE \(SchemaSQL.q(n.schema)).\(SchemaSQL.q(String((n.name + suffix).prefix(63)))) RENAME TO \(SchemaSQL.q(n.name))")
+                }
+                for c in def.columns {
+                    if let b = buildSequenceName(c), let n = SchemaSQL.identitySequenceName(c, of: def, as: target) {
+                        try conn.query("ALTER SEQUENCE \(SchemaSQL.q(b.schema)).\(SchemaSQL.q(b.name)) RENAME TO \(SchemaSQL.q(n.name))")
+                    }
                 }
             }
+            for s in SchemaSQL.finishingStatements(def, as: target) { try conn.query(s) }
+            try setSequences(def, keepAhead: false)
             try conn.query("COMMIT")
         } catch {
             abort()
@@ -325,10 +344,11 @@ final class DatabaseSink: RowSink {
             throw ReplayError(.target, "the live table \(target.schema).\(target.name) no longer has the columns \(missing) it had at that point",
                               fix: "replay --into a new table and move the rows over by hand")
         }
-        let cols = def.columns.map { SchemaSQL.q($0.name) }.joined(separator: ", ")
+        let cols = def.storedColumns.map { SchemaSQL.q($0.name) }.joined(separator: ", ")
+        let overriding = def.columns.contains { $0.identity == "a" } ? " OVERRIDING SYSTEM VALUE" : ""
         do {
             try conn.query("TRUNCATE \(qualifiedTarget)")
-            try conn.query("INSERT INTO \(qualifiedTarget) (\(cols)) SELECT \(cols) FROM \(qualifiedBuild)")
+            try conn.query("INSERT INTO \(qualifiedTarget) (\(cols))\(overriding) SELECT \(cols) FROM \(qualifiedBuild)")
             try conn.query("DROP TABLE \(qualifiedBuild)")
         } catch let e as PostgresError {
             try? conn.query("ROLLBACK")
@@ -336,12 +356,22 @@ final class DatabaseSink: RowSink {
                               fix: e.sqlState == "0A000" ? "other tables' foreign keys reference it: replay --into a new table and reconcile by hand" : "nothing was changed; fix the cause and run again")
         }
         // Never move a live sequence backwards: numbers already handed out stay used.
-        for c in def.columns {
-            if let s = SchemaSQL.sequence(in: c.defaultExpression) {
-                try conn.query("SELECT setval('\(s)', GREATEST((SELECT max(\(SchemaSQL.q(c.name))) FROM \(qualifiedTarget)), (SELECT last_value FROM \(s))))")
-            }
-        }
+        try setSequences(def, keepAhead: true)
         try conn.query("COMMIT")
         return "replaced the rows of \(target.schema).\(target.name) in place (\(rows) rows, one transaction)"
+    }
+
+    /// Sets each sequence a column draws from (serial default or identity) past the highest value
+    /// loaded, as pg_restore leaves them; `keepAhead`: never below where it already is.
+    func setSequences(_ def: TableDefinition, keepAhead: Bool) throws {
+        for c in def.columns {
+            let seq: String?
+            if let s = SchemaSQL.sequence(in: c.defaultExpression) { seq = s } else if c.identity != nil {
+                seq = try conn.query("SELECT pg_get_serial_sequence($1, $2)", [qualifiedTarget, c.name]).scalar
+            } else { seq = nil }
+            guard let seq else { continue }
+            let floor = keepAhead ? "(SELECT last_value FROM \(seq))" : "1"
+            try conn.query("SELECT setval($1::regclass, GREATEST((SELECT max(\(SchemaSQL.q(c.name))) FROM \(qualifiedTarget)), \(floor)))", [seq])
+        }
     }
 }

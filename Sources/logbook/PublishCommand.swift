@@ -27,7 +27,7 @@ struct PublishCommand: ParsableCommand {
             options.recordPosition = false
             if let lsn = LSN(string: from) { options.from = lsn } else { options.fromTime = try ReplayPoint.parseTime(from) }
         }
-        if let tables { options.tables = Set(tables.split(separator: ",").map(String.init)) }
+        if let tables { options.tables = Set(try QualifiedName.splitList(tables).map { try QualifiedName(parsing: $0).description }) }
         let publisher = try Publisher(archive: archive, options: options, logger: LoggingSetup.logger(verbose: false))
         try publisher.run(follow: false, durable: { nil }, shouldStop: { false })
         let s = publisher.stats

@@ -45,7 +45,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try encryption.apply(archive: archive)
         var options = CaptureOptions(source: Secrets.source(source), archive: archive,
-                                     tables: tables.split(separator: ",").map(String.init))
+                                     tables: QualifiedName.splitList(tables))
         options.slot = slot
         options.publication = publication
         if let endpos {
@@ -53,7 +53,7 @@ struct RunCommand: ParsableCommand {
             options.endpos = lsn
         }
         for (name, value, range) in [("--flush-interval", flushInterval, 0.01...3600.0), ("--watermark-interval", watermarkInterval, 0.1...3600.0),
-                                     ("--segment-seconds", segmentSeconds, 1.0...604_800.0)] where !(value.isFinite && range.contains(value)) {
+                                     ("--segment-seconds", segmentSeconds, 0.1...604_800.0)] where !(value.isFinite && range.contains(value)) {
             throw ValidationError("\(name) \(value): takes seconds from \(range.lowerBound) to \(range.upperBound)")
         }
         guard (1...4096).contains(segmentMib) else { throw ValidationError("--segment-mib \(segmentMib): takes 1 to 4096") }

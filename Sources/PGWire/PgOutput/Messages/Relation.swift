@@ -26,7 +26,7 @@ public struct RelationMessage: Sendable, Hashable, Codable {
     }
 
     /// `schema.table` as written in `--tables`.
-    public var qualifiedName: String { "\(namespace.isEmpty ? "pg_catalog" : namespace).\(name)" }
+    public var qualifiedName: String { QualifiedName(schema: namespace.isEmpty ? "pg_catalog" : namespace, name: name).description }
 
     public static func decode(_ r: inout WireReader) throws -> RelationMessage {
         let oid = try r.readUInt32("Relation OID")
