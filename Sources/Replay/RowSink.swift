@@ -316,6 +316,15 @@ final class DatabaseSink: RowSink {
                     }
                 }
             }
+            // Constraints named after the build table (NOT NULL ones, from PostgreSQL 18) take the table's name.
+            let named = try conn.query("""
+                SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND starts_with(conname, $2)
+                """, [qualifiedTarget, buildName + "_"])
+            for row in named.rows {
+                guard let n = row[0] else { continue }
+                let final = String((target.name + n.dropFirst(buildName.count)).prefix(63))
+                try conn.query("ALTER TABLE \(qualifiedTarget) RENAME CONSTRAINT \(SchemaSQL.q(n)) TO \(SchemaSQL.q(final))")
+            }
             for s in SchemaSQL.finishingStatements(def, as: target) { try conn.query(s) }
             try setSequences(def, keepAhead: false)
             try conn.query("COMMIT")

@@ -170,6 +170,14 @@ public enum SchemaSQL {
         return s
     }
 
+    /// The index name in `CREATE [UNIQUE] INDEX name` (unquoted: a quoted name keeps its spaces and quotes).
+    static func indexName(_ head: Substring) -> String {
+        guard let r = head.range(of: "INDEX ") else { return "idx" }
+        let raw = head[r.upperBound...].trimmingCharacters(in: .whitespaces)
+        guard raw.hasPrefix("\""), raw.hasSuffix("\""), raw.count >= 2 else { return raw }
+        return String(raw.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
+    }
+
     /// The table's other indexes, pointed at `table`. Index names are kept when the table keeps
     /// its name, and prefixed with the new table's name otherwise.
     /// `on`: build them on that table of the same schema instead (named as for `table`).
@@ -180,7 +188,7 @@ public enum SchemaSQL {
             guard let on = idx.range(of: " ON "), let using = idx.range(of: " USING ", range: on.upperBound..<idx.endIndex) else { return nil }
             let head = idx[..<on.lowerBound]
             let unique = head.hasPrefix("CREATE UNIQUE INDEX")
-            let origName = String(head.split(separator: " ").last ?? "idx")
+            let origName = indexName(head)
             var name = (table.name == def.name && table.schema == def.schema) ? origName : "\(table.name)_\(origName)"
             name = String((name + nameSuffix).prefix(63))
             return "CREATE \(unique ? "UNIQUE " : "")INDEX \(q(name)) ON \(q(table.schema)).\(q(build ?? table.name))\(idx[using.lowerBound...])"

@@ -17,6 +17,23 @@ enum TestServers {
         if let s = env["LOGBOOK_TEST_PG18"], !s.isEmpty { out.append(("pg18", s)) }
         return out
     }
+
+    /// PostgreSQL 16 as well (the `pgserver` wheel), for the tests of schema shapes on every version.
+    static var allVersions: [(name: String, conninfo: String)] {
+        var out = all
+        if let s = ProcessInfo.processInfo.environment["LOGBOOK_TEST_PG16"], !s.isEmpty { out.insert(("pg16", s), at: 1) }
+        return out
+    }
+
+    /// The bin folder of a server's own client tools (pg_dump of the same version).
+    static func binFolder(_ server: String) -> String {
+        let env = ProcessInfo.processInfo.environment
+        switch server {
+        case "pg16": return env["LOGBOOK_TEST_PG16_BIN"] ?? ""
+        case "pg18": return env["LOGBOOK_TEST_PG18_BIN"] ?? ""
+        default: return env["LOGBOOK_TEST_PG15_BIN"] ?? "/usr/lib/postgresql/15/bin"
+        }
+    }
 }
 
 /// One test's sandbox on one server: a fresh database and an archive folder.
@@ -183,8 +200,8 @@ func waitUntil(timeout: Double = 30, _ what: String, _ condition: () throws -> B
 
 extension XCTestCase {
     /// Runs `body` once per configured server; fails (never silently passes) when none is configured.
-    func forEachServer(_ name: String = #function, _ body: (Sandbox) throws -> Void) throws {
-        let servers = TestServers.all
+    func forEachServer(_ name: String = #function, everyVersion: Bool = false, _ body: (Sandbox) throws -> Void) throws {
+        let servers = everyVersion ? TestServers.allVersions : TestServers.all
         guard !servers.isEmpty else {
             XCTFail("no PostgreSQL configured: run the suite with `make test` (it starts PostgreSQL 15 and 18)")
             return
