@@ -183,7 +183,22 @@ final class ChangeRouter {
     /// invalidation): record the table's definition if it changed — reconciled with the columns the
     /// message names, as the catalog may already be ahead of the stream.
     func define(_ r: RelationMessage, raw: [UInt8]) throws {
-        let catalogDef = (try? catalogConnection().flatMap { try Catalog.definition(oid: r.oid, on: $0) }) ?? nil
+        // The catalog is read on a connection of its own, reopened once if it was lost (a restart);
+        // without it the definition would lack what replay needs (attnums), so the session is retried.
+        var catalogDef: TableDefinition?
+        do {
+            catalogDef = try catalogConnection().flatMap { try Catalog.definition(oid: r.oid, on: $0) }
+        } catch {
+            catalog = nil
+            do { catalogDef = try catalogConnection().flatMap { try Catalog.definition(oid: r.oid, on: $0) } } catch {
+                catalog = nil
+                throw PostgresError(.connection, "cannot read the definition of \(r.qualifiedName) from the source's catalog: \(error)")
+            }
+        }
+        if catalogDef == nil {
+            logger.warning("the source's catalog no longer has the table: its definition is taken from the stream alone",
+                           metadata: ["table": "\(r.qualifiedName)", "oid": "\(r.oid)"])
+        }
         let catalogColumns = catalogDef?.columns ?? []
         // Each column the stream names, matched to the catalog's by name and type, else by position
         // among the ordinary columns of the same type (a rename the catalog already shows): the match

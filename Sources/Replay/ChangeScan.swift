@@ -63,12 +63,22 @@ final class ChangeScan {
         self.fold = fold
         // The definition that names the columns of the next Relation message: a table-definition
         // record follows each Relation message of the table, so the shape is adopted with it.
-        var naming = base
+        // Name → identity as of the latest definition seen; a definition that lacks attnums (written
+        // without the catalog) keeps the identities known before.
+        var identityOf: [String: String] = [:]
+        func learn(_ d: TableDefinition) {
+            for c in d.columns where c.attnum != nil {
+                let id = c.identityKey
+                for (n, known) in identityOf where known == id && n != c.name { identityOf[n] = nil }
+                identityOf[c.name] = id
+            }
+        }
+        learn(base)
         var pendingShape: [String]?
         func adoptShape() throws {
             guard let names = pendingShape else { return }
             pendingShape = nil
-            try fold.setColumns(naming.identities(of: names))
+            try fold.setColumns(names.map { identityOf[$0] ?? "=\($0)" })
         }
         var ourOIDs = Set<UInt32>()
         var oidTable: [UInt32: String] = [:]
@@ -98,7 +108,7 @@ final class ChangeScan {
 
         scan: while let ev = try cursor.next() {
             if case .tableDefinition(let d) = ev, d.qualifiedName == table {
-                naming = d
+                learn(d)
                 try adoptShape()
             } else if case .relation = ev {} else {
                 try adoptShape()
@@ -143,6 +153,10 @@ final class ChangeScan {
             }
         }
         progress?.finish(rows: fold.changes)
+        // Columns of the point's definition without an attnum take the identity known for their name.
+        for i in definition.columns.indices where definition.columns[i].attnum == nil {
+            if let id = identityOf[definition.columns[i].name], id.hasPrefix("#") { definition.columns[i].attnum = Int(id.dropFirst()) }
+        }
     }
 }
 
