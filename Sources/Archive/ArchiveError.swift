@@ -1,7 +1,7 @@
 /// An error about the archive: what is wrong, where (file and byte offset), and what to do.
 public struct ArchiveError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Base: String { case corrupt, io, compression, identityMismatch, notAnArchive, outOfRange, unsupported, key }
+        fileprivate enum Base: String { case corrupt, io, compression, identityMismatch, notAnArchive, outOfRange, unsupported, key, locked }
         fileprivate let base: Base
         public static let corrupt = Code(base: .corrupt)
         public static let io = Code(base: .io)
@@ -12,6 +12,7 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
         public static let unsupported = Code(base: .unsupported)
         /// Encryption key missing, unreadable or not this archive's.
         public static let key = Code(base: .key)
+        public static let locked = Code(base: .locked)
         public var description: String { base.rawValue }
     }
 

@@ -14,25 +14,45 @@ public struct ArchiveView: Sendable {
     public let archive: ArchiveDirectory
     public let files: [File]
     public let end: ArchiveEnd
+    /// What is wrong with the chain of segments (a missing, foreign, replaced or reordered file),
+    /// one line each; a view with problems is only handed out when they were allowed.
+    public let problems: [String]
 
-    public init(archive: ArchiveDirectory, files: [File], end: ArchiveEnd) {
-        self.archive = archive; self.files = files; self.end = end
+    public init(archive: ArchiveDirectory, files: [File], end: ArchiveEnd, problems: [String] = []) {
+        self.archive = archive; self.files = files; self.end = end; self.problems = problems
     }
 
     /// Takes the view now. `includeOpen`: whether the segment being written is part of it.
-    public static func take(_ archive: ArchiveDirectory, includeOpen: Bool = true) throws -> ArchiveView {
+    /// Every segment is checked to belong to this archive (its header) and to follow the one
+    /// before it (the hash chain, from footers and headers alone): a missing, foreign, replaced or
+    /// reordered file stops the command with one line naming it, unless `allowGaps`.
+    public static func take(_ archive: ArchiveDirectory, includeOpen: Bool = true, allowGaps: Bool = false) throws -> ArchiveView {
         // Open ones first: one sealed in between is then listed twice, never missed.
         let open = includeOpen ? try archive.openSegments() : []
         let sealed = try archive.sealedSegments()
         let zstd = Zstd()
         var end = ArchiveEnd()
         var files = sealed.map { File(path: $0, limit: nil) }
-        // The end from the newest footers (the last commit and the last watermark).
-        var haveCommit = false, haveWatermark = false
-        for p in sealed.reversed() where !(haveCommit && haveWatermark) {
-            let f = try SegmentScanner.footer(of: p, zstd: zstd)
-            if !haveCommit, let l = f.last { end.merge(commitEnd: l.endLSN, time: l.commitTime); haveCommit = true }
-            if !haveWatermark, let w = f.watermark { end.merge(w); haveWatermark = true }
+        let identity = try archive.readIdentity()
+        var problems: [String] = []
+        func name(_ p: String) -> String { "segments/" + (p as NSString).lastPathComponent }
+        func foreign(_ h: SegmentHeader, _ p: String) {
+            guard let identity, h.systemIdentifier != identity.systemIdentifier || h.database != identity.database || h.slot != identity.slot else { return }
+            problems.append("\(name(p)) belongs to another archive (cluster \(h.systemIdentifier), database \(h.database), slot \(h.slot); this one is \(identity.systemIdentifier), \(identity.database), \(identity.slot))")
+        }
+        // The chain: each footer names the hash of the segment sealed before it (after pruning, the
+        // first kept one names the last pruned one).
+        var previous: (path: String?, sha: String?, last: LSN?) = (nil, PrunedHead.read(archive), nil)
+        for p in sealed {
+            let (h, f) = try SegmentScanner.headerAndFooter(of: p, zstd: zstd)
+            foreign(h, p)
+            if f.previousSHA256 != previous.sha {
+                let after = previous.path.map { "does not follow \(name($0))" } ?? "chains to a segment that is not in the archive"
+                problems.append("\(name(p)) \(after): the hash chain is broken (a segment is missing, or one was replaced or reordered); transactions from \(previous.last ?? .zero) to \(f.firstLSN) cannot be trusted")
+            }
+            if let l = f.last { end.merge(commitEnd: l.endLSN, time: l.commitTime) }
+            if let w = f.watermark { end.merge(w) }
+            previous = (p, f.sha256, f.last?.endLSN ?? previous.last)
         }
         let sealedNames = Set(sealed.map { ArchiveFiles.stem($0) })
         for p in open where !sealedNames.contains(ArchiveFiles.stem(p)) {
@@ -48,6 +68,12 @@ public struct ArchiveView: Sendable {
                 }
                 continue
             }
+            if let first = try? reader.next(), first.header.kind == .fileHeader, let h = try? first.decodeJSON(SegmentHeader.self, path: p) {
+                foreign(h, p)
+                if let chained = h.previousSHA256, chained != previous.sha {
+                    problems.append("\(name(p)) was opened after a segment that is not in the archive: the hash chain is broken (the last sealed segment is missing or was replaced); transactions from \(previous.last ?? .zero) to \(h.firstLSN) cannot be trusted")
+                }
+            }
             let limit = try reader.walkHeaders { _, h in
                 switch h.kind {
                 case .records where h.lastEndLSN != .zero: end.merge(commitEnd: h.lastEndLSN, time: h.lastCommitTime)
@@ -58,7 +84,20 @@ public struct ArchiveView: Sendable {
             files.append(File(path: p, limit: limit))
         }
         files.sort { ArchiveFiles.stem($0.path) < ArchiveFiles.stem($1.path) }
-        return ArchiveView(archive: archive, files: files, end: end)
+        if !problems.isEmpty && !allowGaps {
+            throw ArchiveError(.corrupt, problems[0] + (problems.count > 1 ? " (and \(problems.count - 1) more problems)" : ""), path: archive.root,
+                               fix: "put the right file back (an off-site copy) and run `logbook verify --archive`; or pass --allow-gap to go on knowingly (the result names the gap)")
+        }
+        return ArchiveView(archive: archive, files: files, end: end, problems: problems)
+    }
+}
+
+/// The hash of the last pruned segment (`pruned.json`): what the first kept segment chains to.
+enum PrunedHead {
+    struct Record: Decodable { var headSHA256: String? }
+    static func read(_ archive: ArchiveDirectory) -> String? {
+        guard let d = FileManager.default.contents(atPath: archive.root + "/pruned.json") else { return nil }
+        return (try? JSONDecoder().decode(Record.self, from: d))?.headSHA256
     }
 }
 

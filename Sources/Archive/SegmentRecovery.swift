@@ -114,9 +114,50 @@ enum SegmentRecovery {
 
 /// Reads what sealed segments say about themselves.
 public enum SegmentScanner {
-    /// The footer of a sealed segment (its last frame).
+    /// The footer of a sealed segment (its last frame), found from the end of the file: the last
+    /// frame header that ends exactly at the end of the file and holds a footer.
     public static func footer(of path: String, zstd: Zstd = Zstd()) throws -> SegmentFooter {
         let reader = try FrameFileReader(path: path, zstd: zstd)
+        if let f = try tailFooter(reader) { return f }
+        return try footerByWalking(reader)
+    }
+
+    /// The segment's header (its first frame) and footer (its last), without reading what is between.
+    public static func headerAndFooter(of path: String, zstd: Zstd = Zstd()) throws -> (SegmentHeader, SegmentFooter) {
+        let reader = try FrameFileReader(path: path, zstd: zstd)
+        let first: Frame?
+        do { first = try reader.next() } catch let p as FrameFileReader.Problem { throw p.error }
+        guard let first, first.header.kind == .fileHeader else {
+            throw ArchiveError(.corrupt, "segment has no header frame", path: path, offset: 8)
+        }
+        let header = try first.decodeJSON(SegmentHeader.self, path: path)
+        if let f = try tailFooter(reader) { return (header, f) }
+        reader.seek(to: ArchiveFiles.fileMagic.count)
+        return (header, try footerByWalking(reader))
+    }
+
+    static func tailFooter(_ reader: FrameFileReader) throws -> SegmentFooter? {
+        let size = reader.fileSize
+        let span = min(size - ArchiveFiles.fileMagic.count, 1 << 20)
+        guard span > FrameHeader.size, let tail = try reader.readExactly(span, at: size - span) else { return nil }
+        var i = tail.count - FrameHeader.size
+        while i >= 0 {
+            if tail[i] == 0x4C, tail[i + 1] == 0x42, tail[i + 2] == 0x46, tail[i + 3] == 0x52,
+               let h = try? FrameHeader.decode(tail, at: i), h.kind == .footer, size - span + i + FrameHeader.size + h.storedLength == size {
+                reader.seek(to: size - span + i)
+                do {
+                    if let f = try reader.next() { return try f.decodeJSON(SegmentFooter.self, path: reader.path) }
+                } catch is FrameFileReader.Problem {
+                    return nil
+                }
+            }
+            i -= 1
+        }
+        return nil
+    }
+
+    static func footerByWalking(_ reader: FrameFileReader) throws -> SegmentFooter {
+        let path = reader.path
         var footer: SegmentFooter?
         while true {
             do {

@@ -68,6 +68,8 @@ public final class SegmentWriter {
         self.identity = identity
         self.options = options
         self.zstd = Zstd(level: options.compressionLevel)
+        var st = stat()
+        if stat(archive.root, &st) == 0 { rootID = (UInt64(st.st_dev), UInt64(st.st_ino)) }
         for partial in try archive.openSegments() {
             try SegmentRecovery.recover(partial, archive: archive, zstd: zstd)
         }
@@ -162,12 +164,32 @@ public final class SegmentWriter {
         return durable
     }
 
+    /// Fails when the archive folder was deleted or replaced, or the open segment unlinked, since
+    /// the writer started: nothing may be confirmed that is not durable in this folder.
+    public func checkInPlace() throws {
+        var st = stat()
+        guard stat(archive.root, &st) == 0, UInt64(st.st_dev) == rootID.dev, UInt64(st.st_ino) == rootID.ino else {
+            throw ArchiveError(.io, "the archive folder was deleted or replaced while archiving", path: archive.root,
+                               fix: "nothing after the last confirmed position was confirmed; restore the folder (or start a new one with --resnapshot) and restart")
+        }
+        if let file {
+            var fst = stat()
+            guard fstat(file.fd, &fst) == 0, fst.st_nlink > 0 else {
+                throw ArchiveError(.io, "the open segment was deleted while archiving", path: file.path,
+                                   fix: "nothing after the last confirmed position was confirmed; restart logbook run (the slot resends the rest)")
+            }
+        }
+    }
+
+    /// Device and inode of the archive folder when the writer started.
+    var rootID: (dev: UInt64, ino: UInt64) = (0, 0)
+
     /// Appends a watermark in a frame of its own (durable at the next `flush()`). Only between
     /// transactions with nothing buffered, so that everything before it is in the file first; and
     /// only forward, past the last commit.
     public func writeWatermark(_ w: Watermark) throws {
         guard !inTransaction, buffer.isEmpty else { return }
-        if let last = lastWatermark, w.lsn < last.lsn || w.time <= last.time { return }
+        if let last = lastWatermark, w.lsn < last.lsn || w.time < last.time || w == last { return }
         if let c = lastWritten, w.lsn < c.endLSN { return }
         try openSegmentIfNeeded(firstLSN: max(w.lsn, lastWritten?.endLSN ?? .zero))
         let enc = JSONEncoder()

@@ -3,7 +3,7 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Base: String {
             case connection, walLevel, noReplicationPrivilege, noFreeSlot, noFreeWalSender, tableMissing, noReplicaIdentity,
-                 archiveMismatch, slotLost, protocolError, serverError, invalidOption, unsupportedShape
+                 archiveMismatch, slotLost, protocolError, serverError, invalidOption, unsupportedShape, slotAhead
         }
         fileprivate let base: Base
         public static let connection = Code(base: .connection)
@@ -19,6 +19,7 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
         public static let serverError = Code(base: .serverError)
         public static let invalidOption = Code(base: .invalidOption)
         public static let unsupportedShape = Code(base: .unsupportedShape)
+        public static let slotAhead = Code(base: .slotAhead)
         public var description: String { base.rawValue }
     }
 

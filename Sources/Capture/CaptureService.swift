@@ -33,6 +33,9 @@ public final class CaptureService: @unchecked Sendable {
     public func run() throws {
         defer { options.durableMark?.captureStopped() }
         let tables = try options.tables.map(TableName.init(parsing:))
+        // One writer per archive, for the whole run.
+        let lock = try ArchiveLock.acquire(archive, for: "run")
+        defer { withExtendedLifetime(lock) {} }
         guard !tables.isEmpty else { throw CaptureError(.invalidOption, "no tables to archive", fix: "pass --tables schema.table[,...]") }
         var session = try prepare(tables: tables)
         var attempt = 0
@@ -110,6 +113,11 @@ public final class CaptureService: @unchecked Sendable {
         if existing == nil { try archive.create(identity) }
         let id = existing ?? identity
 
+        // A base copy interrupted before it was complete (a full disk, a kill) is never used: removed.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: archive.basePath)) ?? [] where name.hasSuffix(".base.partial") {
+            try? FileManager.default.removeItem(atPath: archive.basePath + "/" + name)
+            logger.info("removed an incomplete base copy left by an earlier run", metadata: ["file": "\(name)"])
+        }
         try Setup.ensurePublication(conn, name: options.publication, tables: tables, logger: logger)
         let slot = try Setup.slotState(conn, slot: options.slot)
         let baseTables = Set(try BaseCopyReader.headers(in: archive).map(\.header.table))
@@ -121,9 +129,19 @@ public final class CaptureService: @unchecked Sendable {
                                fix: "choose another --slot, or drop that slot if nothing else uses it")
         }
         var needsSlot = !slot.exists
-        if slot.lost || (!slot.exists && archiveHasHistory) {
+        // The slot is never confirmed past what the archive holds: one that is ahead of it means
+        // archive files were lost (deleted, or an older copy put back).
+        let archiveEnd = max(try ArchiveView.take(archive, allowGaps: true).end.lsn ?? .zero,
+                             try BaseCopyReader.headers(in: archive).map(\.header.lsn).max() ?? .zero)
+        let slotAhead = slot.exists && !slot.lost && archiveHasHistory && (slot.confirmedFlush.map { $0 > archiveEnd } ?? false)
+        if slotAhead && !options.resnapshot {
+            throw CaptureError(.slotAhead,
+                "slot \(options.slot) has confirmed up to \(slot.confirmedFlush!) but the archive ends at \(archiveEnd): archive files are missing (deleted, or an older copy put back), and the changes between are not in it",
+                fix: "put the missing files back and restart; or run logbook run --resnapshot to take new base copies (the gap is recorded and replay will name it)")
+        }
+        if slot.lost || (!slot.exists && archiveHasHistory) || slotAhead {
             let gapFrom = lastArchived?.endLSN ?? .zero
-            let what = slot.lost ? "was invalidated (wal_status = lost)" : "no longer exists on the source"
+            let what = slot.lost ? "was invalidated (wal_status = lost)" : slotAhead ? "is ahead of the archive" : "no longer exists on the source"
             guard options.resnapshot else {
                 throw CaptureError(.slotLost,
                     "slot \(options.slot) \(what): changes after \(gapFrom)\(lastArchived.map { " (\($0.commitTime))" } ?? "") are not in the archive",
@@ -219,20 +237,29 @@ public final class CaptureService: @unchecked Sendable {
         let probe = WatermarkProbe(source: options.source, interval: options.watermarkInterval, logger: logger)
         defer { probe.close() }
 
+        // The slot is confirmed only as far as the archive durably says it is complete: its last
+        // commit or its last watermark. So the slot is never ahead of the archive, and a slot found
+        // ahead of it at the next start means archive files were lost.
         func confirmPosition() -> LSN {
-            var pos = writer.durable?.endLSN ?? start
-            if router.isIdle && !writer.hasUnflushedData && lastKeepaliveEnd > pos { pos = lastKeepaliveEnd }
-            return max(pos, confirmed)
+            max(writer.durable?.endLSN ?? start, writer.durableWatermark?.lsn ?? .zero, confirmed)
         }
-        func flushAndConfirm(replyRequested: Bool = false) throws {
+        func flushAndConfirm(replyRequested: Bool = false, forceWatermark: Bool = false) throws {
             let began = DispatchTime.now().uptimeNanoseconds
+            try writer.checkInPlace()
             if let d = try writer.flush() { options.durableMark?.set(d.commitLSN) }
             // Nothing pending and the stream past the probe's position: the archive is complete to
-            // there. The watermark is fsynced before that position is confirmed.
-            if router.isIdle, !writer.isInTransaction, writer.bufferedBytes == 0, let w = probe.take(keepaliveEnd: lastKeepaliveEnd) {
-                try writer.writeWatermark(w)
-                try writer.flush()
-                stats.lastWatermark = writer.durableWatermark
+            // there. The watermark is fsynced before that position is confirmed. Without the probe's
+            // time (a source that cannot be asked, or a stop), it carries the position alone.
+            if router.isIdle, !writer.isInTransaction, writer.bufferedBytes == 0 {
+                var w = probe.take(keepaliveEnd: lastKeepaliveEnd)
+                if w == nil, forceWatermark || probe.unavailable, lastKeepaliveEnd > confirmPosition() {
+                    w = Watermark(lsn: lastKeepaliveEnd, time: writer.lastWatermark?.time ?? writer.durable?.commitTime ?? PGTimestamp(rawValue: 0))
+                }
+                if let w {
+                    try writer.writeWatermark(w)
+                    try writer.flush()
+                    stats.lastWatermark = writer.durableWatermark
+                }
             }
             metrics.fsync.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - began))
             stats.flushes += 1
@@ -258,7 +285,7 @@ public final class CaptureService: @unchecked Sendable {
             nextFlush = Date().addingTimeInterval(options.flushInterval)
         }
         func finish(_ why: String) throws {
-            try flushAndConfirm()
+            try flushAndConfirm(forceWatermark: true)
             if !writer.isInTransaction { try writer.seal() }
             conn.endReplication()
             logger.info("stopped", metadata: ["reason": "\(why)", "confirmed": "\(confirmed)"])

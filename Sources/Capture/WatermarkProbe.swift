@@ -27,6 +27,8 @@ final class WatermarkProbe {
     private(set) var pending: Reading?
     private var lastProbe = Date.distantPast
     private var failedOnce = false
+    /// The source cannot be asked (a standby, no permission): watermarks carry a position only.
+    private(set) var unavailable = false
 
     init(source: String, interval: Double, marginMicros: Int64 = 1_000_000, logger: Logger) {
         self.source = source
@@ -52,10 +54,12 @@ final class WatermarkProbe {
             let r = try conn!.query("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint, pg_current_wal_insert_lsn()")
             guard let row = r.rows.first, row.count == 2, let micros = row[0].flatMap({ Int64($0) }),
                   let lsn = row[1].flatMap({ LSN(string: $0) }) else { return }
+            unavailable = false
             pending = Reading(position: Self.recordEnd(lsn, segmentSize: segmentSize, pageSize: pageSize),
                               time: PGTimestamp(rawValue: micros - PGTimestamp.epochOffsetSeconds * 1_000_000 - margin))
         } catch {
             conn = nil
+            unavailable = true
             if !failedOnce {
                 failedOnce = true
                 logger.warning("cannot read the source's WAL position for the archive's watermark; quiet stretches after the last commit are not restorable until it can",

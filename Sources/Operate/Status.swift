@@ -51,6 +51,8 @@ public struct ArchiveStatus: Codable, Sendable {
     public var restorableUntilLSN: String?
     public var restorableUntil: String?
     public var restorableUntilMicros: Int64?
+    /// Breaks in the chain of segments (replay refuses to cross them).
+    public var chainProblems: [String] = []
     public var transactions: Int
     public var changes: Int
     public var baseCopies: [Base]
@@ -127,7 +129,9 @@ public struct ArchiveStatus: Codable, Sendable {
                                    firstCommitTime: firstTime?.description, lastCommitTime: last?.commitTime.description,
                                    lastCommitMicros: last?.commitTime.rawValue,
                                    transactions: txns, changes: changes, baseCopies: bases, slot: nil)
-        let end = try ArchiveView.take(archive).end
+        let view = try ArchiveView.take(archive, allowGaps: true)
+        let end = view.end
+        status.chainProblems = view.problems
         status.watermarkLSN = end.watermark?.lsn.description
         status.watermarkTime = end.watermark?.time.description
         status.restorableUntilLSN = end.lsn?.description
@@ -169,6 +173,7 @@ public struct ArchiveStatus: Codable, Sendable {
         out += "archived: LSN \(firstLSN ?? "-") .. \(lastEndLSN ?? "-"), commits \(firstCommitTime ?? "-") .. \(lastCommitTime ?? "-")\n"
         out += "complete until: \(restorableUntil ?? "-") (LSN \(restorableUntilLSN ?? "-"))"
             + (watermarkTime.map { ", watermark \($0) at \(watermarkLSN ?? "-")" } ?? ", no watermark yet") + "\n"
+        for p in chainProblems { out += "BROKEN CHAIN: \(p)\n" }
         for b in baseCopies { out += "base copy: \(b.table) at \(b.lsn) (\(b.reason)), \(b.bytes) bytes\n" }
         if let loc = uploadLocation {
             let up = segments.filter { $0.uploaded == true }.count

@@ -8,8 +8,11 @@ public struct PGTimestamp: RawRepresentable, Hashable, Comparable, Sendable, Cus
     /// Seconds between 1970-01-01 and 2000-01-01.
     public static let epochOffsetSeconds: Int64 = 946_684_800
 
+    /// Dates beyond what the type can hold are clamped (never a trap).
     public init(date: Date) {
-        self.rawValue = Int64(((date.timeIntervalSince1970 - Double(Self.epochOffsetSeconds)) * 1_000_000).rounded())
+        let micros = ((date.timeIntervalSince1970 - Double(Self.epochOffsetSeconds)) * 1_000_000).rounded()
+        let limit = Double(Int64.max / 2)
+        self.rawValue = micros.isFinite ? Int64(min(max(micros, -limit), limit)) : 0
     }
 
     public static func now() -> PGTimestamp { PGTimestamp(date: Date()) }

@@ -16,8 +16,11 @@ public struct ReplayRequest: Sendable {
     public var destination: Destination
     /// Memory for the folded rows, in bytes; beyond it the fold runs in several passes, each over a share of the keys.
     public var foldMemory: Int
-    public init(archive: String, table: String, point: ReplayPoint, destination: Destination, foldMemory: Int = 1 << 30) {
+    /// Go on across a broken chain of segments (missing, foreign, replaced, reordered), naming it in the result.
+    public var allowGap: Bool
+    public init(archive: String, table: String, point: ReplayPoint, destination: Destination, foldMemory: Int = 1 << 30, allowGap: Bool = false) {
         self.archive = archive; self.table = table; self.point = point; self.destination = destination; self.foldMemory = foldMemory
+        self.allowGap = allowGap
     }
 }
 
@@ -72,7 +75,8 @@ public final class Replayer {
 
     public func run() throws -> ReplayResult {
         _ = try archive.requireIdentity()
-        let plan = try ReplayPlanner(archive: archive, table: qualified).plan(request.point)
+        let view = try ArchiveView.take(archive, allowGaps: request.allowGap)
+        let plan = try ReplayPlanner(archive: archive, table: qualified, view: view).plan(request.point)
         var sink: RowSink?
         do {
             let built = try Self.rebuild(plan: plan, archive: archive, table: qualified, foldMemory: request.foldMemory, logger: logger) { _ in
@@ -84,7 +88,8 @@ public final class Replayer {
             return ReplayResult(rows: built.rows, foldPasses: built.foldPasses, changesFolded: built.changes,
                                 transactionsApplied: built.transactions, baseLSN: plan.base.header.lsn,
                                 endLSN: plan.endLSN, endTime: plan.endTime,
-                                summary: "\(summary) as of \(Self.asOf(request.point, plan: plan)) (base \(plan.base.header.lsn), \(built.transactions) transactions, \(built.changes) changes folded)")
+                                summary: "\(summary) as of \(Self.asOf(request.point, plan: plan)) (base \(plan.base.header.lsn), \(built.transactions) transactions, \(built.changes) changes folded)"
+                                    + view.problems.map { "\nWARNING (--allow-gap): \($0)" }.joined())
         } catch {
             sink?.abort()
             throw error

@@ -1,3 +1,4 @@
+import Archive
 import ArgumentParser
 import Foundation
 import Operate
@@ -19,7 +20,10 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         try encryption.apply(archive: archive)
-        guard let seconds = Duration.seconds(keep), seconds > 0 else { throw ValidationError("--keep takes a duration such as 180d") }
+        guard let seconds = Duration.seconds(keep), seconds > 0 else { throw ValidationError("--keep '\(keep)': takes a duration above 0 and up to 100 years, such as 180d") }
+        _ = try ArchiveDirectory(archive).requireIdentity()
+        let lock = dryRun ? nil : try ArchiveLock.acquire(ArchiveDirectory(archive), for: "prune")
+        defer { withExtendedLifetime(lock) {} }
         let plan = try Retention.plan(archive: archive, keep: seconds)
         for (p, why) in plan.segments + plan.baseCopies {
             print("\(dryRun ? "would delete" : "delete") \((p as NSString).lastPathComponent): \(why)")

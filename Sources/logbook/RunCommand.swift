@@ -150,9 +150,13 @@ struct RunCommand: ParsableCommand {
 
 /// Durations on the command line: `90s`, `30m`, `12h`, `7d`, or seconds.
 enum Duration {
+    /// Seconds from `90s`, `5m`, `2h`, `180d` or a number; nil for anything negative, not finite,
+    /// or over 100 years.
     static func seconds(_ s: String) -> Double? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        if let last = s.last, let unit = units[last], let v = Double(s.dropLast()) { return v * unit }
-        return Double(s)
+        let value: Double?
+        if let last = s.last, let unit = units[last], let v = Double(s.dropLast()) { value = v * unit } else { value = Double(s) }
+        guard let value, value.isFinite, value >= 0, value <= 100 * 365.25 * 86400 else { return nil }
+        return value
     }
 }

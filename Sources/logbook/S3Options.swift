@@ -47,6 +47,8 @@ struct UploadCommand: ParsableCommand {
         }
         let logger = LoggingSetup.logger(verbose: false)
         _ = try Archive.ArchiveDirectory(archive).requireIdentity()
+        let lock = try ArchiveLock.acquire(Archive.ArchiveDirectory(archive), for: "upload")
+        defer { withExtendedLifetime(lock) {} }
         let uploader = Uploader(archive: archive, s3: try s3.config(url: s3Url), options: Uploader.Options(localKeep: keep), logger: logger)
         var attempt = 0
         while true {

@@ -29,11 +29,11 @@ struct StatusCommand: ParsableCommand {
         print(json ? try JSONOutput.string(status) : status.render(), terminator: json ? "\n" : "")
         if !json && (timeline ?? (isatty(STDOUT_FILENO) == 1)) { print(Timeline.render(status), terminator: "") }
         let age = try maxAge.map { a -> Double in
-            guard let s = Duration.seconds(a) else { throw ValidationError("--max-age takes a duration such as 5m") }
+            guard let s = Duration.seconds(a) else { throw ValidationError("--max-age '\(a)': takes a duration from 0 to 100 years, such as 90s, 5m, 2h or 2d") }
             return s
         }
         let lag = try maxLag.map { l -> Int64 in
-            guard let b = ByteSize.parse(l) else { throw ValidationError("--max-lag takes a size such as 512MB or 1GB") }
+            guard let b = ByteSize.parse(l) else { throw ValidationError("--max-lag '\(l)': takes a size from 0 to 8 EB, such as 512MB or 1GB") }
             return b
         }
         guard age != nil || lag != nil else { return }
@@ -49,8 +49,10 @@ enum ByteSize {
         let units: [(String, Int64)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("B", 1)]
         let u = s.uppercased()
         for (suffix, mult) in units where u.hasSuffix(suffix) {
-            return Int64(u.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * mult }
+            guard let n = Int64(u.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n >= 0 else { return nil }
+            let (v, overflow) = n.multipliedReportingOverflow(by: mult)
+            return overflow ? nil : v
         }
-        return Int64(s)
+        return Int64(s).flatMap { $0 >= 0 ? $0 : nil }
     }
 }

@@ -128,6 +128,9 @@ struct CompactCommand: ParsableCommand {
 
     func run() throws {
         try encryption.apply(archive: archive)
+        _ = try Archive.ArchiveDirectory(archive).requireIdentity()
+        let lock = try ArchiveLock.acquire(Archive.ArchiveDirectory(archive), for: "compact")
+        defer { withExtendedLifetime(lock) {} }
         let results = try Compactor.compact(archive: archive, tables: tables, logger: LoggingSetup.logger(verbose: false))
         if results.isEmpty { print("nothing to compact: every base copy is at the last sealed commit") }
         for r in results { print("\(r.table): new base copy at \(r.lsn), \(r.rows) rows (\((r.path as NSString).lastPathComponent))") }
