@@ -149,6 +149,10 @@ public enum ArchiveVerifier {
                 report.problems.append("\(name): missing: \(a.segment) anchored this base copy, and it was not pruned (deleted or renamed)")
             }
         }
+        // Segments that name another cluster, database or slot than archive.json (a copied-in file, or an edited archive.json).
+        if let view = try? ArchiveView.take(archive, allowGaps: true) {
+            report.problems += view.problems.filter { $0.contains("belongs to another archive") }
+        }
         return report
     }
 }

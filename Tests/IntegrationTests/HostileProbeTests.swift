@@ -2,6 +2,7 @@ import Archive
 import Capture
 import Foundation
 import LibPQ
+import Operate
 import PGWire
 import Replay
 import XCTest
@@ -42,6 +43,17 @@ final class HostileProbeTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains("FFFFFFFFFFFFFFFF.seg belongs to another archive"), "[\(box.server)] \(e)")
             }
             try FileManager.default.removeItem(atPath: copied)
+
+            // archive.json edited to name another cluster: every segment is foreign to it.
+            let idPath = box.archive + "/archive.json"
+            let original = try String(contentsOfFile: idPath, encoding: .utf8)
+            let id = try XCTUnwrap(try ArchiveDirectory(box.archive).readIdentity())
+            try original.replacingOccurrences(of: id.systemIdentifier, with: "1234567890").write(toFile: idPath, atomically: true, encoding: .utf8)
+            let report = try ArchiveVerifier.verify(archive: box.archive)
+            XCTAssertTrue(report.problems.contains { $0.contains("belongs to another archive") }, "[\(box.server)] \(report.problems)")
+            XCTAssertThrowsError(try Replay(box).run(table: "public.t", target: target, replace: true))
+            try original.write(toFile: idPath, atomically: true, encoding: .utf8)
+            XCTAssertTrue(try ArchiveVerifier.verify(archive: box.archive).ok)
         }
     }
 
