@@ -9,7 +9,7 @@ import PGWire
 ///     B base copy  # uploaded  = local sealed  - open  M mark  ! gap   one column = 2.5 days
 public enum Timeline {
     public static func render(_ s: ArchiveStatus, width: Int = 64) -> String {
-        let times = s.segments.flatMap { [$0.first, $0.last] } + s.baseCopies.compactMap(\.snapshotMicros)
+        let times = s.segments.flatMap { [$0.first, $0.last] } + s.baseCopies.compactMap(\.snapshotMicros) + [s.restorableUntilMicros].compactMap { $0 }
         guard let lo = times.min(), let hi = times.max() else { return "timeline: nothing archived yet\n" }
         let span = max(hi - lo, 1)
         func column(_ t: Int64) -> Int { min(width - 1, max(0, Int((Double(t - lo) / Double(span)) * Double(width - 1)))) }
@@ -27,14 +27,15 @@ public enum Timeline {
         var firstBase: [String: Int64] = [:]
         for b in s.baseCopies { if let t = b.snapshotMicros { firstBase[b.table] = min(firstBase[b.table] ?? t, t) } }
         let from = firstBase.values.max()
-        let to = s.lastCommitMicros
+        // To the watermark: quiet stretches after the last commit are restorable too.
+        let to = s.restorableUntilMicros ?? s.lastCommitMicros
         var out = ""
         if let from, let to, to >= from {
             out += "restorable \(show(from)) .. \(show(to)) (\(duration(Double(to - from) / 1e6)))"
             if !s.gaps.isEmpty { out += " except \(s.gaps.count) gap\(s.gaps.count == 1 ? "" : "s")" }
             out += "\n"
         } else {
-            out += "restorable: not yet (no base copy and commit after it)\n"
+            out += "restorable: not yet (no base copy, or nothing archived after it)\n"
         }
         out += "\(show(lo))\(String(repeating: " ", count: max(1, width + 2 - 2 * 20)))\(show(hi))\n"
         out += "|" + String(cells) + "|\n"

@@ -24,7 +24,8 @@ extension Replayer {
     /// then the folded rows follow. So the destination loads the base while the fold runs, instead
     /// of waiting for it. A table without a key (matched by whole-row value) is folded first, as a
     /// base row's fate depends on the fold.
-    static func rebuild(plan: ReplayPlan, archive: ArchiveDirectory, table: String, foldMemory: Int = 1 << 30,
+    /// `flatten`: a partitioned table is rebuilt as a plain one.
+    static func rebuild(plan: ReplayPlan, archive: ArchiveDirectory, table: String, foldMemory: Int = 1 << 30, flatten: Bool = false,
                         logger: Logger, makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt {
         let keyed = !plan.base.header.definition.foldKey.isEmpty
         let progress = LoadProgress(label: "replay \(table)")
@@ -32,13 +33,15 @@ extension Replayer {
             let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
             try scan.run(.fold)
             let fold = scan.fold!
-            let sink = try makeSink(scan.definition)
-            try sink.begin(scan.definition)
-            var rows = try loadBase(plan.base, target: scan.definition, truncated: fold.truncated, untouched: fold.multiset.isEmpty,
+            var def = scan.definition
+            if flatten { def.partitionKey = nil; def.partitions = nil }
+            let sink = try makeSink(def)
+            try sink.begin(def)
+            var rows = try loadBase(plan.base, target: def, truncated: fold.truncated, untouched: fold.multiset.isEmpty,
                                     into: sink, progress: progress) { line in fold.consumeBaseRow(line) }.kept
-            rows += try send(copyBatches(fold, target: scan.definition, fold.finalRows()), to: sink)
+            rows += try send(copyBatches(fold, target: def, fold.finalRows()), to: sink)
             progress.finish()
-            return Rebuilt(sink: sink, definition: scan.definition, rows: rows, changes: fold.changes, transactions: scan.transactionsApplied)
+            return Rebuilt(sink: sink, definition: def, rows: rows, changes: fold.changes, transactions: scan.transactionsApplied)
         }
         /// Folds the changes of one share of the keys (all of them when nil) and prepares the rows
         /// that wait for nothing as COPY batches.
@@ -64,7 +67,9 @@ extension Replayer {
             let keysScan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
             try keysScan.run(.keys)
             keys = keysScan.fold!
-            def = keysScan.definition
+            var d = keysScan.definition
+            if flatten { d.partitionKey = nil; d.partitions = nil }
+            def = d
             sink = try makeSink(def)
             try sink.begin(def)
         } catch {

@@ -18,6 +18,8 @@ public struct ReplayRequest: Sendable {
     public var foldMemory: Int
     /// Go on across a broken chain of segments (missing, foreign, replaced, reordered), naming it in the result.
     public var allowGap: Bool
+    /// A partitioned table rebuilt as a plain table (its partitions' rows in one table).
+    public var flatten = false
     public init(archive: String, table: String, point: ReplayPoint, destination: Destination, foldMemory: Int = 1 << 30, allowGap: Bool = false) {
         self.archive = archive; self.table = table; self.point = point; self.destination = destination; self.foldMemory = foldMemory
         self.allowGap = allowGap
@@ -79,7 +81,8 @@ public final class Replayer {
         let plan = try ReplayPlanner(archive: archive, table: qualified, view: view).plan(request.point)
         var sink: RowSink?
         do {
-            let built = try Self.rebuild(plan: plan, archive: archive, table: qualified, foldMemory: request.foldMemory, logger: logger) { _ in
+            let built = try Self.rebuild(plan: plan, archive: archive, table: qualified, foldMemory: request.foldMemory,
+                                         flatten: request.flatten, logger: logger) { _ in
                 let made = try makeSink()
                 sink = made
                 return made

@@ -55,6 +55,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Memory for the folded changes, in MiB; beyond it the fold takes several passes over the archive, each over a share of the keys.")
     var foldMemoryMib = 1024
     @Flag(help: "Go on across a broken chain of segments (a missing, foreign, replaced or reordered file): the result names what was crossed.") var allowGap = false
+    @Flag(help: "Rebuild a partitioned table as one plain table (the rows of all its partitions).") var flatten = false
     @Flag(name: .shortAndLong) var verbose = false
 
     func run() throws {
@@ -67,9 +68,10 @@ struct ReplayCommand: ParsableCommand {
         case (nil, let o?): destination = .file(path: o, format: format)
         default: throw ValidationError("give exactly one of --target or --output")
         }
-        let replayer = try Replayer(ReplayRequest(archive: archive, table: table, point: try point.point(), destination: destination,
-                                                  foldMemory: foldMemoryMib << 20, allowGap: allowGap),
-                                    logger: LoggingSetup.logger(verbose: verbose))
+        var request = ReplayRequest(archive: archive, table: table, point: try point.point(), destination: destination,
+                                    foldMemory: foldMemoryMib << 20, allowGap: allowGap)
+        request.flatten = flatten
+        let replayer = try Replayer(request, logger: LoggingSetup.logger(verbose: verbose))
         let result = try replayer.run()
         print(result.summary)
     }

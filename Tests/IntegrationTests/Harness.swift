@@ -75,6 +75,7 @@ final class Sandbox {
         o.slot = slot
         o.publication = slot
         o.flushInterval = 0.2
+        o.watermarkInterval = 0.2
         return o
     }
 

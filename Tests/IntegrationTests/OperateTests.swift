@@ -110,6 +110,7 @@ final class OperateTests: XCTestCase {
             try waitUntil("a compacted base copy appears") {
                 (try? BaseCopyReader.headers(in: ArchiveDirectory(box.archive)).contains { $0.header.reason == "compacted" }) == true
             }
+            try box.waitUntilConfirmed(try box.currentLSN())   // every round archived before the stop
             try capture.stop()
             XCTAssertGreaterThanOrEqual(try ArchiveDirectory(box.archive).sealedSegments().count, 5, "one segment per transaction")
             try box.assertLatestReplayEqualsLive("t", "[\(box.server)] replay with a compacted base")

@@ -166,6 +166,11 @@ final class SchemaShapesTests: XCTestCase {
             try Replay(box).run(table: "public.eld_events", target: target, point: .mark("first-shape"), into: "public.eld_events_first")
             XCTAssertEqual(try t.query("SELECT count(*) FROM pg_inherits WHERE inhparent = 'eld_events_first'::regclass").scalar, "2")
             XCTAssertEqual(try t.query("SELECT to_regclass('eld_events_first_2026_10') IS NOT NULL").scalar, "t")
+            // --flatten: one plain table with the rows of every partition.
+            try Replay(box).run(table: "public.eld_events", target: target, into: "public.eld_events_flat", flatten: true)
+            XCTAssertEqual(try t.query("SELECT relkind FROM pg_class WHERE oid = 'eld_events_flat'::regclass").scalar, "r")
+            assertSameRows(try box.dump("eld_events_flat", orderBy: "id, recorded_at", on: target), try box.dump("eld_events", orderBy: "id, recorded_at"),
+                           "[\(box.server)] flattened")
         }
     }
 
