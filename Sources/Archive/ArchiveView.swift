@@ -17,9 +17,11 @@ public struct ArchiveView: Sendable {
     /// What is wrong with the chain of segments (a missing, foreign, replaced or reordered file),
     /// one line each; a view with problems is only handed out when they were allowed.
     public let problems: [String]
+    /// The archive's gaps: those the newest segments carry (in the hash chain) and `gaps.json`.
+    public let gaps: [ArchiveGap]
 
-    public init(archive: ArchiveDirectory, files: [File], end: ArchiveEnd, problems: [String] = []) {
-        self.archive = archive; self.files = files; self.end = end; self.problems = problems
+    public init(archive: ArchiveDirectory, files: [File], end: ArchiveEnd, problems: [String] = [], gaps: [ArchiveGap] = []) {
+        self.archive = archive; self.files = files; self.end = end; self.problems = problems; self.gaps = gaps
     }
 
     /// Takes the view now. `includeOpen`: whether the segment being written is part of it.
@@ -35,6 +37,7 @@ public struct ArchiveView: Sendable {
         var files = sealed.map { File(path: $0, limit: nil) }
         let identity = try archive.readIdentity()
         var problems: [String] = []
+        var carried: [ArchiveGap] = []
         func name(_ p: String) -> String { "segments/" + (p as NSString).lastPathComponent }
         func foreign(_ h: SegmentHeader, _ p: String) {
             guard let identity, h.systemIdentifier != identity.systemIdentifier || h.database != identity.database || h.slot != identity.slot else { return }
@@ -52,6 +55,7 @@ public struct ArchiveView: Sendable {
             }
             if let l = f.last { end.merge(commitEnd: l.endLSN, time: l.commitTime) }
             if let w = f.watermark { end.merge(w) }
+            carried = ArchiveDirectory.union(carried, f.gaps ?? [])
             previous = (p, f.sha256, f.last?.endLSN ?? previous.last)
         }
         let sealedNames = Set(sealed.map { ArchiveFiles.stem($0) })
@@ -70,6 +74,7 @@ public struct ArchiveView: Sendable {
             }
             if let first = try? reader.next(), first.header.kind == .fileHeader, let h = try? first.decodeJSON(SegmentHeader.self, path: p) {
                 foreign(h, p)
+                carried = ArchiveDirectory.union(carried, h.gaps ?? [])
                 if let chained = h.previousSHA256, chained != previous.sha {
                     problems.append("\(name(p)) was opened after a segment that is not in the archive: the hash chain is broken (the last sealed segment is missing or was replaced); transactions from \(previous.last ?? .zero) to \(h.firstLSN) cannot be trusted")
                 }
@@ -84,11 +89,20 @@ public struct ArchiveView: Sendable {
             files.append(File(path: p, limit: limit))
         }
         files.sort { ArchiveFiles.stem($0.path) < ArchiveFiles.stem($1.path) }
-        if !problems.isEmpty && !allowGaps {
-            throw ArchiveError(.corrupt, problems[0] + (problems.count > 1 ? " (and \(problems.count - 1) more problems)" : ""), path: archive.root,
+        // gaps.json is an index of the gaps; the segments are the record.
+        let listed: [ArchiveGap]
+        do { listed = try archive.readGapsFile() } catch let e as ArchiveError { listed = []; problems.append(e.message) }
+        for g in carried where !listed.contains(where: { $0.fromLSN == g.fromLSN && $0.toLSN == g.toLSN }) {
+            problems.append("gaps.json does not list the gap from \(g.fromLSN) to \(g.toLSN) (\(g.reason)) that the segments record")
+        }
+        let gaps = ArchiveDirectory.union(listed, carried)
+        // A gaps.json that lost entries is repaired by what the segments carry; replay still refuses the gap itself.
+        let blocking = problems.filter { !$0.hasPrefix("gaps.json") }
+        if !blocking.isEmpty && !allowGaps {
+            throw ArchiveError(.corrupt, blocking[0] + (blocking.count > 1 ? " (and \(blocking.count - 1) more problems)" : ""), path: archive.root,
                                fix: "put the right file back (an off-site copy) and run `logbook verify --archive`; or pass --allow-gap to go on knowingly (the result names the gap)")
         }
-        return ArchiveView(archive: archive, files: files, end: end, problems: problems)
+        return ArchiveView(archive: archive, files: files, end: end, problems: problems, gaps: gaps)
     }
 }
 

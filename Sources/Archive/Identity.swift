@@ -100,7 +100,7 @@ public struct ArchiveDirectory: Sendable {
 }
 
 /// A gap in the archive: times that cannot be restored (a lost slot, then a new base copy).
-public struct ArchiveGap: Codable, Sendable {
+public struct ArchiveGap: Codable, Sendable, Equatable {
     public var fromLSN: LSN
     public var fromTime: PGTimestamp?
     public var toLSN: LSN
@@ -113,9 +113,25 @@ public struct ArchiveGap: Codable, Sendable {
 
 
 extension ArchiveDirectory {
-    /// Recorded gaps (a lost slot, then new base copies), oldest first.
+    /// Gaps listed in `gaps.json` (a lost slot, then new base copies), oldest first. Readers use
+    /// `ArchiveView.gaps`, which adds those the segments carry.
     public func readGaps() -> [ArchiveGap] {
+        (try? readGapsFile()) ?? []
+    }
+
+    /// `gaps.json`, failing when it is there but unreadable.
+    public func readGapsFile() throws -> [ArchiveGap] {
         guard let d = FileManager.default.contents(atPath: gapsPath) else { return [] }
-        return (try? JSONDecoder().decode([ArchiveGap].self, from: d)) ?? []
+        do { return try JSONDecoder().decode([ArchiveGap].self, from: d) } catch {
+            throw ArchiveError(.corrupt, "gaps.json is not readable: \(error)", path: gapsPath,
+                               fix: "the segments still record every gap: `logbook verify --archive` lists them; restore gaps.json from an off-site copy")
+        }
+    }
+
+    /// Gaps from `gaps.json` and from a segment, each once, oldest first.
+    static func union(_ a: [ArchiveGap], _ b: [ArchiveGap]) -> [ArchiveGap] {
+        var out = a
+        for g in b where !out.contains(where: { $0.fromLSN == g.fromLSN && $0.toLSN == g.toLSN }) { out.append(g) }
+        return out.sorted { $0.toLSN < $1.toLSN }
     }
 }

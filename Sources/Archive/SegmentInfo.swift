@@ -43,6 +43,8 @@ public struct SegmentHeader: Codable, Sendable {
     /// `sha256` of the segment sealed before this one was opened (nil for the first, and in
     /// archives written before this field): an open segment chains to its predecessor too.
     public var previousSHA256: String?
+    /// Every gap of the archive when the segment was opened (see `SegmentFooter.gaps`).
+    public var gaps: [ArchiveGap]?
 }
 
 /// The last frame of a sealed segment (JSON).
@@ -65,6 +67,9 @@ public struct SegmentFooter: Codable, Sendable {
     public var baseCopies: [String: String]?
     /// The last watermark written in this segment (after its last commit, if any).
     public var watermark: Watermark?
+    /// Every gap of the archive when the segment was sealed: in the hash chain, so that deleting or
+    /// garbling `gaps.json` cannot forget one.
+    public var gaps: [ArchiveGap]?
 }
 
 /// A named restore point: a `pg_logical_emit_message` with the prefix `logbook.mark`.

@@ -81,8 +81,16 @@ public final class SegmentWriter {
             let footer = try SegmentScanner.footer(of: last, zstd: zstd)
             previousSHA256 = footer.sha256
             anchoredBaseCopies = footer.baseCopies ?? [:]
+            carriedGaps = footer.gaps ?? []
         }
     }
+
+    /// The archive's gaps: those the last sealed segment carried, and `gaps.json`.
+    func knownGaps() -> [ArchiveGap]? {
+        let all = ArchiveDirectory.union(carriedGaps, archive.readGaps())
+        return all.isEmpty ? nil : all
+    }
+    var carriedGaps: [ArchiveGap] = []
 
     /// Base copy file name to its recorded SHA-256, as the last seal saw them.
     var anchoredBaseCopies: [String: String] = [:]
@@ -218,7 +226,7 @@ public final class SegmentWriter {
                                    transactions: segTransactions, changes: segChanges, frames: file.frameCount + 1,
                                    tables: tablesInSegment.sorted(), sha256: file.sha256, previousSHA256: previousSHA256,
                                    marks: segMarks.isEmpty ? nil : segMarks, baseCopies: try currentBaseCopies(),
-                                   watermark: segWatermark)
+                                   watermark: segWatermark, gaps: knownGaps())
         try file.writeJSONFrame(.footer, footer)
         try file.sync()
         durable = lastWritten
@@ -251,7 +259,7 @@ public final class SegmentWriter {
         let f = try FrameFileWriter(creating: path, zstd: zstd)
         let header = SegmentHeader(systemIdentifier: identity.systemIdentifier, database: identity.database, slot: identity.slot,
                                    firstLSN: firstLSN, createdAt: ISO8601DateFormatter().string(from: Date()),
-                                   previousSHA256: previousSHA256)
+                                   previousSHA256: previousSHA256, gaps: knownGaps())
         try f.writeJSONFrame(.fileHeader, header)
         try FileIO.fsyncDirectory(archive.segmentsPath)
         file = f

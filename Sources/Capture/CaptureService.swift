@@ -131,8 +131,12 @@ public final class CaptureService: @unchecked Sendable {
         var needsSlot = !slot.exists
         // The slot is never confirmed past what the archive holds: one that is ahead of it means
         // archive files were lost (deleted, or an older copy put back).
-        let archiveEnd = max(try ArchiveView.take(archive, allowGaps: true).end.lsn ?? .zero,
-                             try BaseCopyReader.headers(in: archive).map(\.header.lsn).max() ?? .zero)
+        let endBefore = try ArchiveView.take(archive, allowGaps: true).end
+        let newestBase = try BaseCopyReader.headers(in: archive).max { $0.header.lsn < $1.header.lsn }?.header
+        let archiveEnd = max(endBefore.lsn ?? .zero, newestBase?.lsn ?? .zero)
+        // Where a gap would start: the end of what the archive can restore, by LSN and by time.
+        let gapStart = (lsn: archiveEnd, time: max(endBefore.time ?? newestBase?.snapshotTime ?? PGTimestamp(rawValue: 0),
+                                                   newestBase?.snapshotTime ?? PGTimestamp(rawValue: 0)))
         let slotAhead = slot.exists && !slot.lost && archiveHasHistory && (slot.confirmedFlush.map { $0 > archiveEnd } ?? false)
         if slotAhead && !options.resnapshot {
             throw CaptureError(.slotAhead,
@@ -155,10 +159,10 @@ public final class CaptureService: @unchecked Sendable {
             logger.info("created replication slot", metadata: ["slot": "\(options.slot)", "lsn": "\(lsn)"])
             let reason = archiveHasHistory ? "resnapshot" : "initial"
             if archiveHasHistory {
-                try Setup.recordGap(ArchiveGap(fromLSN: lastArchived?.endLSN ?? .zero, fromTime: lastArchived?.commitTime, toLSN: lsn,
+                try Setup.recordGap(ArchiveGap(fromLSN: gapStart.lsn, fromTime: gapStart.time, toLSN: lsn,
                                                detectedAt: ISO8601DateFormatter().string(from: Date()), reason: "slot lost; new base copies taken"),
                                     archive: archive)
-                logger.warning("recorded a gap in the archive", metadata: ["from": "\(lastArchived?.endLSN ?? .zero)", "to": "\(lsn)"])
+                logger.warning("recorded a gap in the archive", metadata: ["from": "\(gapStart.lsn)", "to": "\(lsn)"])
             }
             try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: tables, reason: reason,
                                      archive: archive, logger: logger)

@@ -141,7 +141,7 @@ public struct ArchiveStatus: Codable, Sendable {
         status.uploadLocation = ledger?.location
         status.uploadedFiles = ledger?.objects.count
         status.marks = marks
-        status.gaps = archive.readGaps().map { Gap(fromLSN: $0.fromLSN.description, toLSN: $0.toLSN.description,
+        status.gaps = view.gaps.map { Gap(fromLSN: $0.fromLSN.description, toLSN: $0.toLSN.description,
                                                    fromMicros: $0.fromTime?.rawValue, reason: $0.reason) }
         if let p = PublishPosition.read(archive) {
             status.kafkaPosition = p.lsn.description

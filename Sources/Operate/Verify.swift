@@ -151,7 +151,7 @@ public enum ArchiveVerifier {
         }
         // Segments that name another cluster, database or slot than archive.json (a copied-in file, or an edited archive.json).
         if let view = try? ArchiveView.take(archive, allowGaps: true) {
-            report.problems += view.problems.filter { $0.contains("belongs to another archive") }
+            report.problems += view.problems.filter { $0.contains("belongs to another archive") || $0.hasPrefix("gaps.json") }
         }
         return report
     }

@@ -58,7 +58,7 @@ struct ReplayPlanner {
             p.endTime = endTime
             return p
         }
-        let gaps = archive.readGaps()
+        let gaps = view.gaps
         switch point {
         case .latest:
             return stamp(ReplayPlan(base: bases.last!, rule: .all, view: view))
@@ -71,7 +71,9 @@ struct ReplayPlanner {
             }
             for g in gaps {
                 let resumed = bases.first { $0.header.lsn == g.toLSN }?.header.snapshotTime
-                if let from = g.fromTime, t > from, let resumed, t < resumed {
+                // A gap recorded without a start time starts at the first base copy (the conservative reading).
+                let from = g.fromTime ?? first.header.snapshotTime
+                if t > from, let resumed, t < resumed {
                     throw ReplayError(.inGap, "\(t) falls in a gap of the archive (\(g.reason)): nothing was archived from \(from) to \(resumed)",
                                       fix: "choose a time outside the gap; " + range())
                 }

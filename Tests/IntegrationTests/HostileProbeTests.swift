@@ -94,8 +94,24 @@ final class HostileProbeTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains("archive files are missing") && "\(e)".contains("--resnapshot"), "\(e)")
             }
             _ = try box.captureToNow(["public.t"]) { $0.resnapshot = true }
-            XCTAssertEqual(ArchiveDirectory(box.archive).readGaps().count, 1, "[\(box.server)] the stretch is a recorded gap")
+            let dir = ArchiveDirectory(box.archive)
+            XCTAssertEqual(dir.readGaps().count, 1, "[\(box.server)] the stretch is a recorded gap")
             try box.assertLatestReplayEqualsLive("t", "[\(box.server)] from the new base copies")
+
+            // The gap is in the hash-chained segments too: gaps.json emptied, garbled or deleted forgets nothing.
+            try box.sql("UPDATE t SET v = 'after the gap' WHERE id = 1")
+            _ = try box.captureToNow(["public.t"])   // seals a segment that carries the gap
+            let gap = try XCTUnwrap(dir.readGaps().first)
+            let resumed = try XCTUnwrap(try BaseCopyReader.headers(in: dir).first { $0.header.lsn == gap.toLSN }?.header.snapshotTime)
+            let inside = PGTimestamp(rawValue: (try XCTUnwrap(gap.fromTime).rawValue + resumed.rawValue) / 2)
+            for damage in ["[]", "{ not json", nil] as [String?] {
+                if let damage { try damage.write(toFile: dir.gapsPath, atomically: true, encoding: .utf8) } else { try FileManager.default.removeItem(atPath: dir.gapsPath) }
+                XCTAssertThrowsError(try Replay(box).run(table: "public.t", target: try box.scratchDatabase("gap"), point: .time(inside))) { e in
+                    XCTAssertEqual((e as? ReplayError)?.code, .inGap, "[\(box.server)] gaps.json \(damage ?? "deleted"): \(e)")
+                }
+                let report = try ArchiveVerifier.verify(archive: box.archive)
+                XCTAssertTrue(report.problems.contains { $0.hasPrefix("gaps.json") }, "[\(box.server)] \(damage ?? "deleted"): \(report.problems)")
+            }
         }
     }
 
