@@ -35,22 +35,14 @@ public struct ArchiveEnd: Sendable, Equatable, CustomStringConvertible {
 
     /// The position every pass of a command stops at: transactions whose commit record ends at or
     /// before it are in, and none after it.
-    public var lsn: LSN? {
-        switch (commitEnd, watermark?.lsn) {
-        case let (a?, b?): return max(a, b)
-        case let (a?, nil): return a
-        case let (nil, b?): return b
-        default: return nil
-        }
-    }
+    public var lsn: LSN? { Self.later(commitEnd, watermark?.lsn) }
     /// The latest server time up to which the archive is known complete.
-    public var time: PGTimestamp? {
-        switch (commitTime, watermark?.time) {
-        case let (a?, b?): return max(a, b)
-        case let (a?, nil): return a
-        case let (nil, b?): return b
-        default: return nil
-        }
+    public var time: PGTimestamp? { Self.later(commitTime, watermark?.time) }
+
+    static func later<T: Comparable>(_ a: T?, _ b: T?) -> T? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return max(a, b)
     }
 
     public var description: String {
