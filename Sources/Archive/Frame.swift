@@ -102,6 +102,11 @@ public enum FrameKind: UInt8, Sendable {
     /// last LSN and commit time carry its position and server time, so it is found without reading
     /// the payload.
     case watermark = 5
+
+    /// In an encrypted archive, rows and changes (records, COPY data, headers naming definitions and
+    /// snapshots) are sealed; a footer is not: it holds only positions, times, counts, hashes and
+    /// names, so that `verify` checks checksums, content hashes and the hash chain without the key.
+    public var isSealedWhenEncrypted: Bool { self != .footer }
 }
 
 /// File names and magic of archive files.

@@ -29,7 +29,7 @@ public final class FrameFileWriter {
                            lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
         var payload = try zstd.compress(raw)
         var flags: UInt8 = 0
-        if let key = ArchiveEncryption.key {
+        if let key = ArchiveEncryption.key, kind.isSealedWhenEncrypted {
             // The header (with the sealed length) is the additional data: no field of it can be altered.
             var h = FrameHeader(kind: kind, storedLength: payload.count + ArchiveKey.overhead, rawLength: raw.count, firstLSN: firstLSN,
                                 lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
@@ -181,27 +181,28 @@ public final class FrameFileReader {
         return true
     }
 
+    /// The next frame's header and stored payload, its checksum checked but neither decrypted nor
+    /// decompressed (what can be checked without the encryption key); nil at a clean end of file.
+    public func nextStored() throws -> (header: FrameHeader, offset: Int, stored: [UInt8])? {
+        if offset == fileSize { return nil }
+        let start = offset
+        let (header, _, payload) = try readChecked()
+        offset = start + FrameHeader.size + header.storedLength
+        return (header, start, payload)
+    }
+
+    /// The frame of a stored payload that is not encrypted, decompressed.
+    public func decompressPlain(_ header: FrameHeader, stored: [UInt8], at offset: Int) throws -> Frame {
+        do { return Frame(header: header, offset: offset, raw: try stored.withUnsafeBytes { try zstd.decompress($0, rawLength: header.rawLength) }) } catch let e as ArchiveError {
+            throw ArchiveError(.corrupt, e.message, path: path, offset: offset)
+        }
+    }
+
     /// The next frame, nil at a clean end of file; throws `Problem` on damage.
     public func next() throws -> Frame? {
         if offset == fileSize { return nil }
         let start = offset
-        guard let hbytes = try readExactly(FrameHeader.size, at: start) else {
-            throw Problem(error: ArchiveError(.corrupt, "torn frame: the file ends inside a frame header", path: path, offset: start), isTornTail: true)
-        }
-        let header: FrameHeader
-        do { header = try FrameHeader.decode(hbytes, at: 0) } catch let e as WireDecodeError {
-            throw Problem(error: ArchiveError(.corrupt, "bad frame header: \(e.what)", path: path, offset: start), isTornTail: false)
-        }
-        guard let payload = try readExactly(header.storedLength, at: start + FrameHeader.size) else {
-            throw Problem(error: ArchiveError(.corrupt, "torn frame: the file ends inside a frame of \(header.storedLength) bytes", path: path, offset: start), isTornTail: true)
-        }
-        var crc = hbytes.withUnsafeBytes { CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<40])) }
-        crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
-        guard crc == header.crc else {
-            let atEnd = start + FrameHeader.size + header.storedLength == fileSize
-            throw Problem(error: ArchiveError(.corrupt, "frame checksum mismatch (stored \(String(header.crc, radix: 16)), computed \(String(crc, radix: 16)))",
-                                              path: path, offset: start), isTornTail: atEnd)
-        }
+        let (header, hbytes, payload) = try readChecked()
         var compressed = payload
         if header.isEncrypted {
             guard let key = ArchiveEncryption.key else {
@@ -220,5 +221,28 @@ public final class FrameFileReader {
         }
         offset = start + FrameHeader.size + header.storedLength
         return Frame(header: header, offset: start, raw: raw)
+    }
+
+    /// Reads the frame at `offset`: its header and stored payload, whole and matching the CRC.
+    private func readChecked() throws -> (FrameHeader, [UInt8], [UInt8]) {
+        let start = offset
+        guard let hbytes = try readExactly(FrameHeader.size, at: start) else {
+            throw Problem(error: ArchiveError(.corrupt, "torn frame: the file ends inside a frame header", path: path, offset: start), isTornTail: true)
+        }
+        let header: FrameHeader
+        do { header = try FrameHeader.decode(hbytes, at: 0) } catch let e as WireDecodeError {
+            throw Problem(error: ArchiveError(.corrupt, "bad frame header: \(e.what)", path: path, offset: start), isTornTail: false)
+        }
+        guard let payload = try readExactly(header.storedLength, at: start + FrameHeader.size) else {
+            throw Problem(error: ArchiveError(.corrupt, "torn frame: the file ends inside a frame of \(header.storedLength) bytes", path: path, offset: start), isTornTail: true)
+        }
+        var crc = hbytes.withUnsafeBytes { CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<40])) }
+        crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
+        guard crc == header.crc else {
+            let atEnd = start + FrameHeader.size + header.storedLength == fileSize
+            throw Problem(error: ArchiveError(.corrupt, "frame checksum mismatch (stored \(String(header.crc, radix: 16)), computed \(String(crc, radix: 16)))",
+                                              path: path, offset: start), isTornTail: atEnd)
+        }
+        return (header, hbytes, payload)
     }
 }

@@ -32,11 +32,7 @@ public enum ArchiveVerifier {
         var previousEnd: LSN?
         var previousName = ""
         // After pruning, the first kept segment chains to the recorded head of the pruned prefix.
-        var previousHash: String? = Retention.prunedRecord(archive)?.headSHA256
-        var isFirstSealed = true
-        var previousSealedName = "none"
-        // After a damaged segment the chain cannot be followed into the next one: already reported.
-        var chainUnknown = false
+        var chain = HashChainFollower(prunedHead: Retention.prunedRecord(archive)?.headSHA256)
         // The base copies the newest sealed segment anchors, and which one anchors them.
         var anchors: (segment: String, baseCopies: [String: String])?
         for seg in try archive.sealedSegments() + archive.openSegments() {
@@ -77,6 +73,7 @@ public enum ArchiveVerifier {
                 if !isOpen {
                     guard let footer = reader.footer else {
                         report.problems.append("\(name): sealed segment has no footer (truncated?)")
+                        chain.damaged(name)
                         continue
                     }
                     if footer.transactions != txns || footer.last != last {
@@ -92,19 +89,12 @@ public enum ArchiveVerifier {
                     } else {
                         report.problems.append("\(name): footer has no SHA-256")
                     }
-                    if !chainUnknown, !isFirstSealed || footer.previousSHA256 != nil, footer.previousSHA256 != previousHash,
-                       !(isFirstSealed && footer.previousSHA256 == nil) {
-                        report.problems.append("\(name): hash chain broken: it follows a segment hashed \(footer.previousSHA256?.prefix(16) ?? "none"), but the segment before it is \(previousSealedName) hashed \(previousHash?.prefix(16) ?? "none") (a segment was deleted, replaced or reordered)")
-                    }
-                    previousHash = footer.sha256
-                    previousSealedName = name
+                    if let p = chain.sealed(name, footer: footer) { report.problems.append(p) }
                     if let b = footer.baseCopies { anchors = (name, b) }
                     report.headSegment = name
                     report.headSHA256 = footer.sha256
                     report.headLast = footer.last ?? report.headLast
                     if report.firstLSN == nil { report.firstLSN = footer.firstLSN }
-                    isFirstSealed = false
-                    chainUnknown = false
                 }
                 if let f = first, let p = previousEnd, f < p {
                     report.problems.append("\(name): first commit \(f) is before the end \(p) of \(previousName) (segments out of order or replaced)")
@@ -112,7 +102,7 @@ public enum ArchiveVerifier {
                 if let l = last { previousEnd = l.endLSN; previousName = name }
             } catch let e as ArchiveError {
                 report.problems.append("\(name)\(e.offset.map { " at byte \($0)" } ?? ""): \(e.message)")
-                if !isOpen { chainUnknown = true; isFirstSealed = false; previousSealedName = name }
+                if !isOpen { chain.damaged(name) }
             }
         }
         var present = Set<String>()

@@ -46,12 +46,34 @@ final class EncryptionTests: XCTestCase {
             let verify = try LogbookBinary.run(["verify", "--archive", box.archive, "--encryption-key-file", key])
             XCTAssertEqual(verify.status, 0, verify.out + verify.err)
 
+            // Integrity without the key: checksums, content hashes and the chain, from what is stored in the clear.
+            let keyless = try LogbookBinary.run(["verify", "--archive", box.archive])
+            XCTAssertEqual(keyless.status, 0, keyless.out + keyless.err)
+            XCTAssertTrue(keyless.out.contains("integrity without the key") && keyless.out.contains(" 0 problems"), keyless.out)
+            XCTAssertFalse(keyless.out.contains(" 0 frames"), keyless.out)
+            // ... which still catches a byte changed in a sealed segment, a base copy, or a deleted segment.
+            for victim in [files.first { $0.hasSuffix(".seg") }, files.first { $0.hasSuffix(".base") }].compactMap({ $0 }) {
+                let copy = box.archive + "-damaged-" + UUID().uuidString
+                try FileManager.default.copyItem(atPath: box.archive, toPath: copy)
+                defer { try? FileManager.default.removeItem(atPath: copy) }
+                let h = try FileHandle(forUpdating: URL(fileURLWithPath: copy + "/" + victim))
+                let size = try h.seekToEnd()
+                try h.seek(toOffset: size / 2)
+                let b = try XCTUnwrap(h.readData(ofLength: 1).first)
+                try h.seek(toOffset: size / 2)
+                h.write(Data([b ^ 0x20]))
+                try h.close()
+                let damaged = try LogbookBinary.run(["verify", "--archive", copy])
+                XCTAssertEqual(damaged.status, 1, "[\(box.server)] \(victim): \(damaged.out)")
+                XCTAssertTrue(damaged.out.contains("PROBLEM") && damaged.out.contains((victim as NSString).lastPathComponent), damaged.out)
+            }
+
             // Without it, or with another: one line that names the fix, for every reading command.
             for args in [["replay", "--archive", box.archive, "--table", "public.t", "--output", "/dev/null"],
-                         ["verify", "--archive", box.archive], ["status", "--archive", box.archive]] {
+                         ["verify", "--archive", box.archive, "--against", box.conninfo], ["status", "--archive", box.archive]] {
                 let missing = try LogbookBinary.run(args)
                 XCTAssertEqual(missing.status, 1)
-                XCTAssertTrue(missing.err.contains("is encrypted") && missing.err.contains("--encryption-key-file"), missing.err)
+                XCTAssertTrue(missing.err.contains("is encrypted") && missing.err.contains("--encryption-key-file"), missing.out + missing.err)
                 let bad = try LogbookBinary.run(args + ["--encryption-key-file", wrong])
                 XCTAssertEqual(bad.status, 1)
                 XCTAssertTrue(bad.err.contains("wrong encryption key"), bad.err)
