@@ -6,7 +6,13 @@ public struct OptionSpec: Sendable, Hashable {
     public var name: String
     /// A flag takes no value (`--verbose`); in the file it is `true` or `false`.
     public var isFlag: Bool
-    public init(name: String, isFlag: Bool) { self.name = name; self.isFlag = isFlag }
+    /// The option takes a number, size or duration (its value name is one of `numericValueNames`),
+    /// so a TOML integer or float is right for it; any other option takes text.
+    public var takesNumber: Bool
+    public init(name: String, isFlag: Bool, takesNumber: Bool = false) { self.name = name; self.isFlag = isFlag; self.takesNumber = takesNumber }
+
+    /// Value names (`--flush-interval <seconds>`) of the options that take a number, size or duration.
+    public static let numericValueNames: Set<String> = ["seconds", "MiB", "count", "duration", "size"]
 }
 
 /// A command (`run`, `config check`) and its options.
@@ -39,6 +45,7 @@ public struct CommandSpec: Sendable {
             var names: [Name]?
             var isOptional: Bool?
             var shouldDisplay: Bool?
+            var valueName: String?
         }
         struct Name: Decodable { var kind: String; var name: String }
         let dump = try JSONDecoder().decode(Dump.self, from: Data(json.utf8))
@@ -57,7 +64,8 @@ public struct CommandSpec: Sendable {
                 }
                 guard let long = a.names?.first(where: { $0.kind == "long" })?.name,
                       !["help", "version", "config"].contains(long), !long.hasPrefix("experimental") else { continue }
-                options.append(OptionSpec(name: long, isFlag: a.kind == "flag"))
+                options.append(OptionSpec(name: long, isFlag: a.kind == "flag",
+                                          takesNumber: a.valueName.map(OptionSpec.numericValueNames.contains) ?? false))
             }
             out.append(CommandSpec(path: path, options: options, requiredPositionals: positionals))
         }

@@ -8,6 +8,8 @@ public struct ConfigFile: Sendable {
     public enum Value: Sendable, Equatable {
         case text(String)
         case bool(Bool)
+        /// A TOML integer or float, kept as written; only options that take a number accept it.
+        case number(String)
     }
 
     public let path: String
@@ -17,8 +19,11 @@ public struct ConfigFile: Sendable {
     public let readableByOthers: Bool
 
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path) else {
             throw SettingsError("cannot read the configuration file \(path)", fix: "check the path and that this user can read it")
+        }
+        guard let text = String(data: data, encoding: .utf8), !text.contains("\0") else {
+            throw SettingsError("\(path) is not a text file (not UTF-8, or it holds NUL bytes)", fix: "point --config at the TOML file (see logbook config check --help)")
         }
         let mode = ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int) ?? 0
         try self.init(path: path, text: text, readableByOthers: mode & 0o044 != 0)
@@ -49,8 +54,8 @@ public struct ConfigFile: Sendable {
         switch v.type {
         case .bool: return .bool(v.bool ?? false)
         case .string: return .text(v.string ?? "")
-        case .int: return .text(String(v.int ?? 0))
-        case .double: return .text(String(v.double ?? 0))
+        case .int: return .number(String(v.int ?? 0))
+        case .double: return .number(String(v.double ?? 0))
         case .array:
             var items: [String] = []
             for item in v.array ?? [] {

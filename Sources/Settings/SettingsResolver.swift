@@ -57,6 +57,13 @@ public struct SettingsResolver: Sendable {
                 if spec.isFlag, case .text = value {
                     throw SettingsError("\(file.path): \(section.isEmpty ? "" : section + ".")\(key) is a flag", fix: "write \(key) = true or false")
                 }
+                if spec.isFlag, case .number = value {
+                    throw SettingsError("\(file.path): \(section.isEmpty ? "" : section + ".")\(key) is a flag", fix: "write \(key) = true or false")
+                }
+                if !spec.isFlag, !spec.takesNumber, case .number(let n) = value {
+                    throw SettingsError("\(file.path): \(section.isEmpty ? "" : section + ".")\(key) takes text (a path, name, list or connection string), not the number \(n)",
+                                        fix: "write \(key) = \"…\" as in --\(spec.name) …")
+                }
                 if !spec.isFlag, case .bool = value {
                     throw SettingsError("\(file.path): \(section.isEmpty ? "" : section + ".")\(key) takes a value, not true/false",
                                         fix: "write \(key) = \"…\" as in --\(spec.name) …")
@@ -116,7 +123,7 @@ public struct SettingsResolver: Sendable {
             switch value {
             case .bool(true): extra.append("--" + option.name)
             case .bool(false): break
-            case .text(let s): extra.append("--\(option.name)=\(s)")
+            case .text(let s), .number(let s): extra.append("--\(option.name)=\(s)")
             }
         }
         // Options go right after the command words, so a `--` or positionals later stay as they were.

@@ -36,6 +36,7 @@ enum Configuration {
     static func shown(_ key: String, _ value: ConfigFile.Value) -> String {
         switch value {
         case .bool(let b): return String(b)
+        case .number(let n): return n
         case .text(let s):
             if key.contains("password") || key.contains("secret") || key.hasSuffix("-key") { return s.isEmpty ? "" : "****" }
             if key.contains("sasl") || key.contains("ssl-key") { return "****" }

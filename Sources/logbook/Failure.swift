@@ -22,7 +22,14 @@ enum Failure {
         case let e as SettingsError: line = e.description
         case let e as S3Error: line = e.description
         case let e as MetricsAddressError: line = e.description
-        default: return error // ArgumentParser's own errors (usage, --help) print themselves.
+        default:
+            // A bad or missing option value: one line (not the whole usage), exit status 64.
+            if Logbook.exitCode(for: error) == .validationFailure {
+                let message = Logbook.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+                FileHandle.standardError.write(Data("logbook: error: \(message) (see --help)\n".utf8))
+                return ExitCode.validationFailure
+            }
+            return error // --help, --version and the like print themselves.
         }
         FileHandle.standardError.write(Data("logbook: error: \(line)\n".utf8))
         return ExitCode(1)

@@ -10,9 +10,14 @@ struct KafkaMockCommand: ParsableCommand {
         commandName: "kafka-mock",
         abstract: "Run librdkafka's mock Kafka cluster on loopback (for demos and benchmarks).",
         shouldDisplay: false)
-    @Option(help: "Number of brokers.") var brokers: Int32 = 3
+    @Option(help: ArgumentHelp("Number of brokers.", valueName: "count")) var brokers: Int32 = 3
     @Option(help: "Topics to create first (comma-separated), with --partitions each.") var topics: String?
-    @Option var partitions: Int32 = 3
+    @Option(help: ArgumentHelp(valueName: "count")) var partitions: Int32 = 3
+
+    func validate() throws {
+        try OptionCheck.count("brokers", Int(brokers), 1...16)
+        try OptionCheck.count("partitions", Int(partitions), 1...1024)
+    }
 
     func run() throws {
         let cluster = try KafkaMockCluster(brokers: brokers)

@@ -15,12 +15,14 @@ struct PruneCommand: ParsableCommand {
         """)
     @Option(help: "Archive folder.") var archive: String
     @OptionGroup var encryption: EncryptionOptions
-    @Option(help: "The window to keep restorable, e.g. 180d (FMCSA: at least six months).") var keep: String
+    @Option(help: ArgumentHelp("The window to keep restorable, e.g. 180d (FMCSA: at least six months).", valueName: "duration")) var keep: String
     @Flag(help: "List what would be deleted, and why, without deleting.") var dryRun = false
+
+    func validate() throws { _ = try OptionCheck.duration("keep", keep, zero: false, example: "180d") }
 
     func run() throws {
         try encryption.apply(archive: archive)
-        guard let seconds = Duration.seconds(keep), seconds > 0 else { throw ValidationError("--keep '\(keep)': takes a duration above 0 and up to 100 years, such as 180d") }
+        let seconds = try OptionCheck.duration("keep", keep, zero: false)
         _ = try ArchiveDirectory(archive).requireIdentity()
         let lock = dryRun ? nil : try ArchiveLock.acquire(ArchiveDirectory(archive), for: "prune")
         defer { withExtendedLifetime(lock) {} }

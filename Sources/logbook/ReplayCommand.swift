@@ -52,14 +52,15 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Replace an existing table in the target, in one transaction.") var replace = false
     @Option(help: "Write to this file instead of a database.") var output: String?
     @Option(help: "File format: csv, copy or sql.") var format = "copy"
-    @Option(help: "Memory for the folded changes, in MiB; beyond it the fold takes several passes over the archive, each over a share of the keys.")
+    @Option(help: ArgumentHelp("Memory for the folded changes, in MiB; beyond it the fold takes several passes over the archive, each over a share of the keys.", valueName: "MiB"))
     var foldMemoryMib = 1024
     @Flag(help: "Go on across a broken chain of segments (a missing, foreign, replaced or reordered file): the result names what was crossed.") var allowGap = false
     @Flag(help: "Rebuild a partitioned table as one plain table (the rows of all its partitions).") var flatten = false
     @Flag(name: .shortAndLong) var verbose = false
 
+    func validate() throws { try OptionCheck.count("fold-memory-mib", foldMemoryMib, 1...1_048_576, unit: "MiB") }
+
     func run() throws {
-        guard foldMemoryMib > 0 else { throw ValidationError("--fold-memory-mib takes a number of MiB above 0") }
         let archive = try s3.localArchive(self.archive)
         try encryption.apply(archive: archive)
         let destination: ReplayRequest.Destination
@@ -100,7 +101,9 @@ struct MarkCommand: ParsableCommand {
     @Option(help: "Source connection string.") var source: String?
     @Option(help: "Archive folder: wait until the mark is durable in it before returning.") var archive: String?
     @OptionGroup var encryption: EncryptionOptions
-    @Option(help: "Seconds to wait for the archive (with --archive).") var wait: Double = 60
+    @Option(help: ArgumentHelp("Seconds to wait for the archive (with --archive).", valueName: "seconds")) var wait: Double = 60
+
+    func validate() throws { try OptionCheck.seconds("wait", wait, 0...86_400) }
 
     func run() throws {
         try encryption.apply(archive: archive)

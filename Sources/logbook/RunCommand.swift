@@ -26,12 +26,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Replication slot name.") var slot = "logbook"
     @Option(help: "Publication name.") var publication = "logbook"
     @Option(help: "Exit 0 once everything up to this LSN is archived.") var endpos: String?
-    @Option(help: "Seconds between fsync + confirm.") var flushInterval: Double = 1.0
-    @Option(help: "Seconds between watermarks while nothing is pending: how close to now a quiet database restores.") var watermarkInterval: Double = 2.0
-    @Option(help: "Seal a segment once it reaches this many MiB.") var segmentMib: Int = 64
-    @Option(help: "Seal a segment once it is this many seconds old.") var segmentSeconds: Double = 3600
-    @Option(help: "Write new base copies from the archive this often (e.g. 7d, 12h; 0 = never).") var compactEvery = "7d"
-    @Option(help: "Prune what no point of this window needs, hourly (e.g. 180d; without --s3-url: with it, use --local-keep).") var retention: String?
+    @Option(help: ArgumentHelp("Seconds between fsync + confirm.", valueName: "seconds")) var flushInterval: Double = 1.0
+    @Option(help: ArgumentHelp("Seconds between watermarks while nothing is pending: how close to now a quiet database restores.", valueName: "seconds")) var watermarkInterval: Double = 2.0
+    @Option(help: ArgumentHelp("Seal a segment once it reaches this many MiB.", valueName: "MiB")) var segmentMib: Int = 64
+    @Option(help: ArgumentHelp("Seal a segment once it is this many seconds old.", valueName: "seconds")) var segmentSeconds: Double = 3600
+    @Option(help: ArgumentHelp("Write new base copies from the archive this often (e.g. 7d, 12h; 0 = never).", valueName: "duration")) var compactEvery = "7d"
+    @Option(help: ArgumentHelp("Prune what no point of this window needs, hourly (e.g. 180d; without --s3-url: with it, use --local-keep).", valueName: "duration")) var retention: String?
     @Flag(help: "After a lost slot: take new base copies and record the gap.") var resnapshot = false
     @Flag(help: "Do not ask the server to stream large in-progress transactions.") var noStreaming = false
     @Option(help: "Serve Prometheus metrics at http://ADDRESS/metrics and health at /healthz (e.g. 127.0.0.1:9187).") var metricsAddress: String?
@@ -39,8 +39,19 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Upload sealed files to S3-compatible storage: s3://bucket/prefix (credentials: AWS_* variables or ~/.aws/credentials).") var s3Url: String?
     @OptionGroup var s3: S3Options
     @OptionGroup var backupLog: BackupLogOptions
-    @Option(help: "With --s3-url: keep local copies for this window (e.g. 7d); older ones are removed once uploaded.") var localKeep: String?
+    @Option(help: ArgumentHelp("With --s3-url: keep local copies for this window (e.g. 7d); older ones are removed once uploaded.", valueName: "duration")) var localKeep: String?
     @Flag(name: .shortAndLong, help: "Log every confirm.") var verbose = false
+
+    func validate() throws {
+        if let endpos, LSN(string: endpos) == nil { throw ValidationError("--endpos '\(endpos)': takes an LSN such as 0/16B3748") }
+        try OptionCheck.seconds("flush-interval", flushInterval, 0.01...3600)
+        try OptionCheck.seconds("watermark-interval", watermarkInterval, 0.1...3600)
+        try OptionCheck.seconds("segment-seconds", segmentSeconds, 0.1...604_800)
+        try OptionCheck.count("segment-mib", segmentMib, 1...4096, unit: "MiB")
+        _ = try OptionCheck.duration("compact-every", compactEvery, zero: true, example: "7d, 12h or 0 (never)")
+        if let retention { _ = try OptionCheck.duration("retention", retention, zero: false, example: "180d") }
+        if let localKeep { _ = try OptionCheck.duration("local-keep", localKeep, zero: true) }
+    }
 
     func run() throws {
         try encryption.apply(archive: archive)
@@ -52,20 +63,13 @@ struct RunCommand: ParsableCommand {
             guard let lsn = LSN(string: endpos) else { throw ValidationError("--endpos takes an LSN such as 0/16B3748") }
             options.endpos = lsn
         }
-        for (name, value, range) in [("--flush-interval", flushInterval, 0.01...3600.0), ("--watermark-interval", watermarkInterval, 0.1...3600.0),
-                                     ("--segment-seconds", segmentSeconds, 0.1...604_800.0)] where !(value.isFinite && range.contains(value)) {
-            throw ValidationError("\(name) \(value): takes seconds from \(range.lowerBound) to \(range.upperBound)")
-        }
-        guard (1...4096).contains(segmentMib) else { throw ValidationError("--segment-mib \(segmentMib): takes 1 to 4096") }
         options.flushInterval = flushInterval
         options.watermarkInterval = watermarkInterval
         options.segment.rollBytes = segmentMib << 20
         options.segment.rollSeconds = segmentSeconds
         options.resnapshot = resnapshot
         options.streaming = !noStreaming
-        guard let cadence = Duration.seconds(compactEvery) else {
-            throw ValidationError("--compact-every takes a duration such as 7d, 12h, 30m or 0")
-        }
+        let cadence = try OptionCheck.duration("compact-every", compactEvery, zero: true)
         let logger = LoggingSetup.logger(verbose: verbose)
         var metricsServer: MetricsServer?
         if let metricsAddress {
@@ -90,7 +94,7 @@ struct RunCommand: ParsableCommand {
             onSealed.append { scheduler.segmentSealed() }
         }
         if let retention {
-            guard let keep = Duration.seconds(retention), keep > 0 else { throw ValidationError("--retention takes a duration such as 180d") }
+            let keep = try OptionCheck.duration("retention", retention, zero: false)
             guard s3Url == nil else {
                 throw ValidationError("with --s3-url, local copies are pruned by --local-keep (only once uploaded); the bucket's lifecycle rules keep the rest")
             }
@@ -116,10 +120,7 @@ struct RunCommand: ParsableCommand {
         // Off-site: an uploader that follows the sealed files.
         var uploading: Follower?
         if let s3Url {
-            let keep = try localKeep.map { k -> Double in
-                guard let s = Duration.seconds(k) else { throw ValidationError("--local-keep takes a duration such as 7d") }
-                return s
-            }
+            let keep = try localKeep.map { try OptionCheck.duration("local-keep", $0, zero: true) }
             let mark = options.durableMark ?? DurableMark()
             options.durableMark = mark
             let uploader = Uploader(archive: archive, s3: try s3.config(url: s3Url), options: Uploader.Options(localKeep: keep), logger: logger)

@@ -37,14 +37,16 @@ struct UploadCommand: ParsableCommand {
     @Option(help: "Archive folder.") var archive: String
     @Option(help: "Bucket and prefix: s3://bucket/prefix.") var s3Url: String
     @OptionGroup var s3: S3Options
-    @Option(help: "Keep local copies for this window (e.g. 7d); older ones are removed once uploaded.") var localKeep: String?
-    @Option(help: "Attempts per pass when the store is unreachable or failing.") var attempts: Int = 5
+    @Option(help: ArgumentHelp("Keep local copies for this window (e.g. 7d); older ones are removed once uploaded.", valueName: "duration")) var localKeep: String?
+    @Option(help: ArgumentHelp("Attempts per pass when the store is unreachable or failing.", valueName: "count")) var attempts: Int = 5
+
+    func validate() throws {
+        if let localKeep { _ = try OptionCheck.duration("local-keep", localKeep, zero: true) }
+        try OptionCheck.count("attempts", attempts, 1...1000)
+    }
 
     func run() throws {
-        let keep = try localKeep.map { k -> Double in
-            guard let s = Duration.seconds(k) else { throw ValidationError("--local-keep takes a duration such as 7d") }
-            return s
-        }
+        let keep = try localKeep.map { try OptionCheck.duration("local-keep", $0, zero: true) }
         let logger = LoggingSetup.logger(verbose: false)
         _ = try Archive.ArchiveDirectory(archive).requireIdentity()
         let lock = try ArchiveLock.acquire(Archive.ArchiveDirectory(archive), for: "upload")

@@ -16,10 +16,15 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var encryption: EncryptionOptions
     @OptionGroup var s3: S3Options
     @Option(help: "Source connection string, to report the slot's lag.") var source: String?
-    @Option(help: "Alert when the newest archived commit is older than this (90s, 5m, 2h, 2d).") var maxAge: String?
-    @Option(help: "Alert when the slot trails the source by more than this (e.g. 512MB, 1GB).") var maxLag: String?
+    @Option(help: ArgumentHelp("Alert when the newest archived commit is older than this (90s, 5m, 2h, 2d).", valueName: "duration")) var maxAge: String?
+    @Option(help: ArgumentHelp("Alert when the slot trails the source by more than this (e.g. 512MB, 1GB).", valueName: "size")) var maxLag: String?
     @Flag(help: "Print JSON.") var json = false
     @Flag(inversion: .prefixedNo, help: "Draw the restorable window as a timeline (default: when stdout is a terminal).") var timeline: Bool?
+
+    func validate() throws {
+        if let maxAge { _ = try OptionCheck.duration("max-age", maxAge, zero: true, example: "90s, 5m, 2h or 2d") }
+        if let maxLag { _ = try OptionCheck.size("max-lag", maxLag) }
+    }
 
     func run() throws {
         let archive = try s3.localArchive(self.archive)
@@ -28,14 +33,8 @@ struct StatusCommand: ParsableCommand {
         let status = try ArchiveStatus.read(archive: archive, source: src.isEmpty ? nil : src)
         print(json ? try JSONOutput.string(status) : status.render(), terminator: json ? "\n" : "")
         if !json && (timeline ?? (isatty(STDOUT_FILENO) == 1)) { print(Timeline.render(status), terminator: "") }
-        let age = try maxAge.map { a -> Double in
-            guard let s = Duration.seconds(a) else { throw ValidationError("--max-age '\(a)': takes a duration from 0 to 100 years, such as 90s, 5m, 2h or 2d") }
-            return s
-        }
-        let lag = try maxLag.map { l -> Int64 in
-            guard let b = ByteSize.parse(l) else { throw ValidationError("--max-lag '\(l)': takes a size from 0 to 8 EB, such as 512MB or 1GB") }
-            return b
-        }
+        let age = try maxAge.map { try OptionCheck.duration("max-age", $0, zero: true) }
+        let lag = try maxLag.map { try OptionCheck.size("max-lag", $0) }
         guard age != nil || lag != nil else { return }
         let breaches = status.breaches(maxAge: age, maxLag: lag)
         for b in breaches { FileHandle.standardError.write(Data("BREACH \(b)\n".utf8)) }

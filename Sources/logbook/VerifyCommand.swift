@@ -22,9 +22,11 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var backupLog: BackupLogOptions
     @Option(help: "The archived database, for the restore test.") var against: String?
     @Option(name: .customLong("table"), help: "schema.table to restore-test (repeatable; default: all).") var tables: [String] = []
-    @Option(help: "Seconds to wait for the archive to reach the source's position.") var wait: Double = 60
+    @Option(help: ArgumentHelp("Seconds to wait for the archive to reach the source's position.", valueName: "seconds")) var wait: Double = 60
     @Option(help: "Sign the result with this Ed25519 key (logbook keygen --signing-key) into --manifest.") var signWith: String?
     @Option(help: "Where to write the signed manifest (chain head, range, base copies); check it later with logbook audit.") var manifest: String?
+
+    func validate() throws { try OptionCheck.seconds("wait", wait, 0...86_400) }
 
     func run() throws {
         let archive = try s3.localArchive(self.archive)

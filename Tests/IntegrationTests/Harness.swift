@@ -165,18 +165,46 @@ enum LogbookBinary {
     @discardableResult
     static func run(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = try start(args, env: env)
-        let out = p.stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = p.stderr.fileHandleForReading.readDataToEndOfFile()
+        let (out, err) = p.readBoth()
         p.process.waitUntilExit()
         return (p.process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 
-    struct Running { let process: Process; let stdout: Pipe; let stderr: Pipe }
+    /// Runs logbook in `directory`, killed (SIGKILL) if it has not ended after `timeout` seconds.
+    static func run(_ args: [String], timeout: Double, directory: String? = nil, env: [String: String] = [:]) throws
+        -> (status: Int32, out: String, err: String, timedOut: Bool, signalled: Bool) {
+        let p = try start(args, env: env, directory: directory)
+        let timedOut = LockedFlag()
+        let killer = DispatchWorkItem { if p.process.isRunning { timedOut.set(); kill(p.process.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+        let (out, err) = p.readBoth()
+        p.process.waitUntilExit()
+        killer.cancel()
+        return (p.process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self),
+                timedOut.isSet, p.process.terminationReason == .uncaughtSignal)
+    }
 
-    static func start(_ args: [String], env: [String: String] = [:]) throws -> Running {
+    struct Running {
+        let process: Process; let stdout: Pipe; let stderr: Pipe
+
+        /// Both outputs to their ends, read at once (a full stderr pipe cannot stall stdout).
+        func readBoth() -> (Data, Data) {
+            let errBox = DataBox()
+            let group = DispatchGroup()
+            group.enter()
+            let handle = stderr.fileHandleForReading
+            DispatchQueue.global().async { errBox.data = handle.readDataToEndOfFile(); group.leave() }
+            let out = stdout.fileHandleForReading.readDataToEndOfFile()
+            group.wait()
+            return (out, errBox.data)
+        }
+    }
+
+    static func start(_ args: [String], env: [String: String] = [:], directory: String? = nil) throws -> Running {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var e = ProcessInfo.processInfo.environment
         for (k, v) in env { e[k] = v }
         p.environment = e
@@ -280,3 +308,13 @@ func runCommand(_ args: [String]) -> Int32 {
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     return (status >> 8) & 0xFF
 }
+
+/// A flag set from another thread.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
+
+final class DataBox: @unchecked Sendable { var data = Data() }

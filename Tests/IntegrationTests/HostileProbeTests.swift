@@ -130,29 +130,4 @@ final class HostileProbeTests: XCTestCase {
             }
         }
     }
-
-    /// Every worst value of a size, duration or count ends in one line, never a signal or a hang.
-    func testWorstOptionValuesEndInOneLine() throws {
-        try forEachServer { box in
-            try box.sql("CREATE TABLE t (id int PRIMARY KEY)")
-            _ = try box.captureToNow(["public.t"])
-            let run = ["run", "--source", box.conninfo, "--archive", box.archive, "--tables", "public.t", "--slot", box.slot, "--publication", box.slot]
-            let cases: [[String]] = [
-                ["status", "--archive", box.archive, "--max-lag", "9999999999TB"],
-                ["status", "--archive", box.archive, "--max-lag", "-5MB"],
-                ["status", "--archive", box.archive, "--max-age", "nan"],
-                ["prune", "--archive", box.archive, "--keep", "999999999d"],
-                ["prune", "--archive", box.archive, "--keep", "-1d"],
-                run + ["--flush-interval", "0"], run + ["--flush-interval", "nan"], run + ["--segment-mib", "0"],
-                run + ["--watermark-interval", "inf"],
-                ["replay", "--archive", box.archive, "--table", "public.t", "--output", "/dev/null", "--fold-memory-mib", "0"],
-            ]
-            for args in cases {
-                let r = try LogbookBinary.run(args)
-                XCTAssertTrue(r.status == 1 || r.status == 64, "[\(box.server)] \(args.suffix(2)): exit \(r.status) \(r.err)")
-                XCTAssertFalse(r.err.contains("Fatal error") || r.err.contains("runtime failure"), "\(args.suffix(2)): \(r.err)")
-                XCTAssertFalse(r.err.isEmpty, "\(args.suffix(2)): says why")
-            }
-        }
-    }
 }
