@@ -1,6 +1,6 @@
 # Logbook: the two set-up commands are `make demo` and `make test`; both work on a fresh
 # Debian 12 machine with Swift (they install what is missing and start their own PostgreSQL).
-.PHONY: build release test demo bench deps compose-check clean
+.PHONY: build release test demo bench fuzz deps compose-check clean
 
 build:
 	swift build
@@ -19,6 +19,11 @@ test:
 # to a point in time.
 demo:
 	bash scripts/demo.sh
+
+# The archive fuzz test at length: random damage to a real archive, replay must refuse or be right.
+# FUZZ_ITERATIONS (default 3000) and FUZZ_SEED (printed on a failure) reproduce a run.
+fuzz:
+	LOGBOOK_FUZZ_ITERATIONS=$${FUZZ_ITERATIONS:-3000} LOGBOOK_FUZZ_SEED=$${FUZZ_SEED:-} bash scripts/test.sh --filter ArchiveFuzzTests
 
 # pg_recvlogical / pg_dump / pg_restore side by side with logbook; writes docs/benchmarks.md.
 bench:

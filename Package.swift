@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "logbook", targets: ["logbook"]),
-        .library(name: "LogbookEngine", targets: ["Capture", "Replay", "Operate", "FanOut"]),
+        .library(name: "LogbookEngine", targets: ["Capture", "Replay", "History", "Operate", "FanOut"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -72,6 +72,12 @@ let package = Package(
         .target(name: "Settings", dependencies: [
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
+        // Every version of a row, and the net changes between two points, from the archive alone
+        // (segments' key indexes pick what to read).
+        .target(name: "History", dependencies: [
+            "PGWire", "Archive", "Replay",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Status, inspect, verify (integrity and restore tests), compaction.
         .target(name: "Operate", dependencies: [
             "PGWire", "LibPQ", "Archive", "Replay",
@@ -79,7 +85,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "logbook", dependencies: [
-            "Capture", "Replay", "Operate", "FanOut", "Archive", "PGWire", "LibPQ", "Monitoring", "Settings", "OffSite",
+            "Capture", "Replay", "History", "Operate", "FanOut", "Archive", "PGWire", "LibPQ", "Monitoring", "Settings", "OffSite",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -90,7 +96,7 @@ let package = Package(
         .testTarget(name: "OffSiteTests", dependencies: ["OffSite"]),
         .testTarget(name: "FoldTests", dependencies: ["Replay", "PGWire", "Archive"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Capture", "Replay", "Operate", "FanOut", "Archive", "LibPQ", "PGWire", "OffSite",
+            "Capture", "Replay", "History", "Operate", "FanOut", "Archive", "LibPQ", "PGWire", "OffSite",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

@@ -19,9 +19,13 @@ public struct ArchiveView: Sendable {
     public let problems: [String]
     /// The archive's gaps: those the newest segments carry (in the hash chain) and `gaps.json`.
     public let gaps: [ArchiveGap]
+    /// The base copies the newest sealed segment anchors in the hash chain (file name to SHA-256).
+    public let anchoredBaseCopies: [String: String]
 
-    public init(archive: ArchiveDirectory, files: [File], end: ArchiveEnd, problems: [String] = [], gaps: [ArchiveGap] = []) {
+    public init(archive: ArchiveDirectory, files: [File], end: ArchiveEnd, problems: [String] = [], gaps: [ArchiveGap] = [],
+                anchoredBaseCopies: [String: String] = [:]) {
         self.archive = archive; self.files = files; self.end = end; self.problems = problems; self.gaps = gaps
+        self.anchoredBaseCopies = anchoredBaseCopies
     }
 
     /// Takes the view now. `includeOpen`: whether the segment being written is part of it.
@@ -38,10 +42,16 @@ public struct ArchiveView: Sendable {
         let identity = try archive.readIdentity()
         var problems: [String] = []
         var carried: [ArchiveGap] = []
+        var anchored: [String: String] = [:]
         func name(_ p: String) -> String { "segments/" + (p as NSString).lastPathComponent }
         func foreign(_ h: SegmentHeader, _ p: String) {
             guard let identity, h.systemIdentifier != identity.systemIdentifier || h.database != identity.database || h.slot != identity.slot else { return }
             problems.append("\(name(p)) belongs to another archive (cluster \(h.systemIdentifier), database \(h.database), slot \(h.slot); this one is \(identity.systemIdentifier), \(identity.database), \(identity.slot))")
+        }
+        // A segment is named after its first LSN: another name means it was renamed or copied in.
+        func misnamed(_ h: SegmentHeader, _ p: String) {
+            guard ArchiveFiles.stem(p) != h.firstLSN.fileName else { return }
+            problems.append("\(name(p)) is named for another position: its header says it begins at \(h.firstLSN) (\(h.firstLSN.fileName)); it was renamed or copied in")
         }
         // The chain: each footer names the hash of the segment sealed before it (after pruning, the
         // first kept one names the last pruned one).
@@ -49,6 +59,7 @@ public struct ArchiveView: Sendable {
         for p in sealed {
             let (h, f) = try SegmentScanner.headerAndFooter(of: p, zstd: zstd)
             foreign(h, p)
+            misnamed(h, p)
             if f.previousSHA256 != previous.sha {
                 let after = previous.path.map { "does not follow \(name($0))" } ?? "chains to a segment that is not in the archive"
                 problems.append("\(name(p)) \(after): the hash chain is broken (a segment is missing, or one was replaced or reordered); transactions from \(previous.last ?? .zero) to \(f.firstLSN) cannot be trusted")
@@ -56,10 +67,16 @@ public struct ArchiveView: Sendable {
             if let l = f.last { end.merge(commitEnd: l.endLSN, time: l.commitTime) }
             if let w = f.watermark { end.merge(w) }
             carried = ArchiveDirectory.union(carried, f.gaps ?? [])
+            if let b = f.baseCopies { anchored = b }
             previous = (p, f.sha256, f.last?.endLSN ?? previous.last)
         }
         let sealedNames = Set(sealed.map { ArchiveFiles.stem($0) })
-        for p in open where !sealedNames.contains(ArchiveFiles.stem(p)) {
+        let stillOpen = open.filter { !sealedNames.contains(ArchiveFiles.stem($0)) }
+        // The archiver writes one segment at a time, after every sealed one.
+        if stillOpen.count > 1 {
+            problems.append("\(stillOpen.count) open segments (\(stillOpen.map(name).joined(separator: ", "))): an archiver writes one at a time; all but one were copied in or left by another archive")
+        }
+        for p in stillOpen {
             let reader: FrameFileReader
             do { reader = try FrameFileReader(path: p, zstd: zstd) } catch let e as ArchiveError where e.code == .io || e.code == .corrupt {
                 // Sealed (renamed) since it was listed, or created a moment ago with nothing in it yet.
@@ -74,6 +91,10 @@ public struct ArchiveView: Sendable {
             }
             if let first = try? reader.next(), first.header.kind == .fileHeader, let h = try? first.decodeJSON(SegmentHeader.self, path: p) {
                 foreign(h, p)
+                misnamed(h, p)
+                if let l = previous.last, h.firstLSN < l {
+                    problems.append("\(name(p)) begins at \(h.firstLSN), before the end \(l) of the last sealed segment: it was replaced or copied in")
+                }
                 carried = ArchiveDirectory.union(carried, h.gaps ?? [])
                 if let chained = h.previousSHA256, chained != previous.sha {
                     problems.append("\(name(p)) was opened after a segment that is not in the archive: the hash chain is broken (the last sealed segment is missing or was replaced); transactions from \(previous.last ?? .zero) to \(h.firstLSN) cannot be trusted")
@@ -102,17 +123,20 @@ public struct ArchiveView: Sendable {
             throw ArchiveError(.corrupt, blocking[0] + (blocking.count > 1 ? " (and \(blocking.count - 1) more problems)" : ""), path: archive.root,
                                fix: "put the right file back (an off-site copy) and run `logbook verify --archive`; or pass --allow-gap to go on knowingly (the result names the gap)")
         }
-        return ArchiveView(archive: archive, files: files, end: end, problems: problems, gaps: gaps)
+        return ArchiveView(archive: archive, files: files, end: end, problems: problems, gaps: gaps, anchoredBaseCopies: anchored)
     }
 }
 
 /// The hash of the last pruned segment (`pruned.json`): what the first kept segment chains to.
-enum PrunedHead {
-    struct Record: Decodable { var headSHA256: String? }
-    static func read(_ archive: ArchiveDirectory) -> String? {
+public enum PrunedHead {
+    struct Record: Decodable { var headSHA256: String?; var baseCopies: [String]? }
+    static func record(_ archive: ArchiveDirectory) -> Record? {
         guard let d = FileManager.default.contents(atPath: archive.root + "/pruned.json") else { return nil }
-        return (try? JSONDecoder().decode(Record.self, from: d))?.headSHA256
+        return try? JSONDecoder().decode(Record.self, from: d)
     }
+    static func read(_ archive: ArchiveDirectory) -> String? { record(archive)?.headSHA256 }
+    /// The base copies retention deleted (no longer expected in the folder).
+    public static func prunedBaseCopies(_ archive: ArchiveDirectory) -> [String] { record(archive)?.baseCopies ?? [] }
 }
 
 extension ArchiveFiles {

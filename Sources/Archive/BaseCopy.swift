@@ -43,12 +43,17 @@ public final class BaseCopyWriter {
     /// `<LSN>-<table>.base`, the table's name kept to letters, digits, `.`, `_` and `-` (anything
     /// else as `%XX`, so no name can reach outside the folder); the header holds the name itself.
     public static func fileName(lsn: LSN, table: String) -> String {
+        "\(lsn.fileName)\(fileSuffix(table: table))"
+    }
+
+    /// What every base copy file name of `table` ends with: `-<table>.base`.
+    public static func fileSuffix(table: String) -> String {
         var safe = ""
         for b in table.utf8 {
             let c = Character(UnicodeScalar(b))
             if c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "_" || c == "-") { safe.append(c) } else { safe += String(format: "%%%02X", b) }
         }
-        return "\(lsn.fileName)-\(safe).\(ArchiveFiles.baseExtension)"
+        return "-\(safe).\(ArchiveFiles.baseExtension)"
     }
 
     public init(archive: ArchiveDirectory, header: BaseHeader, frameBytes: Int = 1 << 20) throws {

@@ -102,6 +102,8 @@ public enum FrameKind: UInt8, Sendable {
     /// last LSN and commit time carry its position and server time, so it is found without reading
     /// the payload.
     case watermark = 5
+    /// Binary: the keys the segment's changes touch, per table (`KeyIndex`), just before the footer.
+    case keyIndex = 6
 
     /// In an encrypted archive, rows and changes (records, COPY data, headers naming definitions and
     /// snapshots) are sealed; a footer is not: it holds only positions, times, counts, hashes and

@@ -73,7 +73,8 @@ public struct Frame: Sendable {
 
     public func decodeJSON<T: Decodable>(_ type: T.Type, path: String) throws -> T {
         do { return try JSONDecoder().decode(type, from: Data(raw)) } catch {
-            throw ArchiveError(.corrupt, "frame holds unreadable JSON: \(error)", path: path, offset: offset)
+            throw ArchiveError(.corrupt, "frame holds no \(String(describing: T.self)): \(describeDecoding(error))", path: path, offset: offset,
+                               fix: "restore this file from an off-site copy, or remove it if it is not part of the archive")
         }
     }
 }

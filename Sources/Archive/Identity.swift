@@ -46,13 +46,26 @@ public struct ArchiveDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: identityPath) else { return nil }
         let data = try FileIO.readFile(identityPath)
         do { return try JSONDecoder().decode(ArchiveIdentity.self, from: Data(data)) } catch {
-            throw ArchiveError(.corrupt, "archive.json is not readable: \(error)", path: identityPath)
+            throw ArchiveError(.corrupt, "archive.json is damaged: \(describeDecoding(error))", path: identityPath,
+                               fix: "restore archive.json from an off-site copy (every segment's header names the cluster, database and slot it belongs to)")
         }
     }
 
     /// Reads the identity, failing with a clear line if the folder is not an archive.
     public func requireIdentity() throws -> ArchiveIdentity {
         guard let id = try readIdentity() else {
+            var dir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &dir), dir.boolValue else {
+                throw ArchiveError(.notAnArchive, "no such folder", path: root, fix: "point --archive at the folder `logbook run` writes to")
+            }
+            guard access(root, R_OK | X_OK) == 0 else {
+                throw ArchiveError(.io, "cannot read the folder: \(String(cString: strerror(errno)))", path: root,
+                                   fix: "run as the user that owns the archive, or give this user read access (chmod/chown)")
+            }
+            if FileManager.default.fileExists(atPath: segmentsPath) {
+                throw ArchiveError(.corrupt, "archive.json is missing, though the folder holds segments", path: root,
+                                   fix: "restore archive.json from an off-site copy of this archive")
+            }
             throw ArchiveError(.notAnArchive, "not a Logbook archive (no archive.json)", path: root,
                                fix: "point --archive at the folder `logbook run` writes to")
         }
@@ -123,7 +136,7 @@ extension ArchiveDirectory {
     public func readGapsFile() throws -> [ArchiveGap] {
         guard let d = FileManager.default.contents(atPath: gapsPath) else { return [] }
         do { return try JSONDecoder().decode([ArchiveGap].self, from: d) } catch {
-            throw ArchiveError(.corrupt, "gaps.json is not readable: \(error)", path: gapsPath,
+            throw ArchiveError(.corrupt, "gaps.json is damaged: \(describeDecoding(error))", path: gapsPath,
                                fix: "the segments still record every gap: `logbook verify --archive` lists them; restore gaps.json from an off-site copy")
         }
     }
@@ -133,5 +146,17 @@ extension ArchiveDirectory {
         var out = a
         for g in b where !out.contains(where: { $0.fromLSN == g.fromLSN && $0.toLSN == g.toLSN }) { out.append(g) }
         return out.sorted { $0.toLSN < $1.toLSN }
+    }
+}
+
+/// A JSON decoding error in a few words (which key or value, not the decoder's debug text).
+public func describeDecoding(_ error: Error) -> String {
+    guard let e = error as? DecodingError else { return "\(error)" }
+    func path(_ c: [CodingKey]) -> String { c.isEmpty ? "" : " at " + c.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+    switch e {
+    case .dataCorrupted(let c): return c.codingPath.isEmpty ? "not valid JSON" : "a bad value\(path(c.codingPath))"
+    case .keyNotFound(let k, let c): return "no '\(k.stringValue)'\(path(c.codingPath))"
+    case .typeMismatch(_, let c), .valueNotFound(_, let c): return "a value of the wrong type\(path(c.codingPath))"
+    @unknown default: return "\(error)"
     }
 }

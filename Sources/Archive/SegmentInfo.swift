@@ -70,6 +70,8 @@ public struct SegmentFooter: Codable, Sendable {
     /// Every gap of the archive when the segment was sealed: in the hash chain, so that deleting or
     /// garbling `gaps.json` cannot forget one.
     public var gaps: [ArchiveGap]?
+    /// Where the segment's key index frame (`KeyIndex`) starts; nil when it has none.
+    public var keyIndexOffset: Int?
 }
 
 /// A named restore point: a `pg_logical_emit_message` with the prefix `logbook.mark`.

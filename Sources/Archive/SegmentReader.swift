@@ -66,6 +66,7 @@ public final class SegmentReader {
                 pendingIndex = 0
                 currentFrame = frame.header
                 currentFrameOffset = frame.offset
+            case .keyIndex: break
             case .watermark:
                 lastWatermark = Watermark(lsn: frame.header.lastEndLSN, time: frame.header.lastCommitTime)
             case .copyData:

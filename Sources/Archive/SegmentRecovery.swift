@@ -67,7 +67,7 @@ enum SegmentRecovery {
                 running.watermark = Watermark(lsn: frame.header.lastEndLSN, time: frame.header.lastCommitTime)
                 atCut = running
                 cut = (frame, 0, 1)
-            case .footer, .copyData: break
+            case .footer, .copyData, .keyIndex: break
             }
         }
         guard let header, let cut else {

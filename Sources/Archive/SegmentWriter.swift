@@ -34,6 +34,9 @@ public final class SegmentWriter {
     var segFirstCommitTime: PGTimestamp?
     var segLast: CommitPosition?
     var segWatermark: Watermark?
+    /// The key hashes of the segment's changes per table, and the tables any key of which it may touch: its `KeyIndex`.
+    var segKeys: [String: [UInt64]] = [:]
+    var segEveryKey = Set<String>()
 
     // The frame being built.
     var buffer = RecordBuffer()
@@ -218,15 +221,25 @@ public final class SegmentWriter {
         }
     }
 
-    /// Writes the footer, fsyncs, and renames the open segment to its sealed name.
+    /// Notes the key of a change just appended (for the segment's key index).
+    public func indexKey(table: String, hash: UInt64) { segKeys[table, default: []].append(hash) }
+    /// Notes a change just appended that may touch any key of `table` (a TRUNCATE, a keyless row).
+    public func indexEveryKey(table: String) { segEveryKey.insert(table) }
+
+    /// Writes the key index and the footer, fsyncs, and renames the open segment to its sealed name.
     public func seal() throws {
         guard let file, !inTransaction else { return }
         try writeFrame()
+        var indexOffset: Int?
+        if !segKeys.isEmpty || !segEveryKey.isEmpty {
+            indexOffset = file.bytesWritten
+            try file.writeFrame(.keyIndex, raw: KeyIndex(keys: segKeys, everyKey: segEveryKey).encode())
+        }
         let footer = SegmentFooter(firstLSN: segmentFirstLSN, last: segLast, firstCommitTime: segFirstCommitTime,
                                    transactions: segTransactions, changes: segChanges, frames: file.frameCount + 1,
                                    tables: tablesInSegment.sorted(), sha256: file.sha256, previousSHA256: previousSHA256,
                                    marks: segMarks.isEmpty ? nil : segMarks, baseCopies: try currentBaseCopies(),
-                                   watermark: segWatermark, gaps: knownGaps())
+                                   watermark: segWatermark, gaps: knownGaps(), keyIndexOffset: indexOffset)
         try file.writeJSONFrame(.footer, footer)
         try file.sync()
         durable = lastWritten
@@ -273,6 +286,8 @@ public final class SegmentWriter {
         segFirstCommitTime = nil
         segLast = nil
         segWatermark = nil
+        segKeys = [:]
+        segEveryKey = []
     }
 
     func writeFrame() throws {

@@ -21,6 +21,9 @@ final class ChangeRouter {
     var streamXid: UInt32?
     var definedShape: [UInt32: RelationMessage] = [:]
     var definedDefinition: [UInt32: TableDefinition] = [:]
+    /// Per relation: its table and where its key's columns are in a tuple (nil: a table without a
+    /// key, whose rows any key lookup must read), for the segments' key index.
+    var indexKeys: [UInt32: (table: String, positions: [Int]?)] = [:]
     var typeRecords: [UInt32: [UInt8]] = [:]
     var catalog: PostgresConnection?
     private(set) var transactions = 0
@@ -126,8 +129,26 @@ final class ChangeRouter {
         guard inTransaction else { throw CaptureError(.protocolError, "row change outside a transaction") }
         if skipping { return }
         try writer.appendChange(raw, relations: [relation])
+        try noteKeys(relation: relation, raw: raw)
         metrics.change(relation)
         changes += 1
+    }
+
+    /// Notes the key (old and new, for an update that moves a row) of a change for the segment's index.
+    func noteKeys(relation: UInt32, raw: [UInt8]) throws {
+        guard let key = indexKeys[relation] else { return }
+        guard let positions = key.positions else { writer.indexEveryKey(table: key.table); return }
+        let v = try RowChangeView(raw)
+        for tuple in [v.oldTuple, v.newTuple] {
+            guard let tuple else { continue }
+            var values: [ArraySlice<UInt8>?] = []
+            values.reserveCapacity(positions.count)
+            for p in positions {
+                guard let c = v.column(p, of: tuple) else { values.append(nil); continue }
+                values.append(c.kind == UInt8(ascii: "n") ? nil : v.bytes[c.value])
+            }
+            writer.indexKey(table: key.table, hash: KeyIndex.hash(values))
+        }
     }
 
     func beginTransaction(_ b: BeginMessage, raw: [UInt8]) throws {
@@ -165,13 +186,17 @@ final class ChangeRouter {
         case .origin:
             break
         case .insert(let m):
-            if !skipping { try writer.appendChange(raw, relations: [m.relation]); metrics.change(m.relation); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: [m.relation]); try noteKeys(relation: m.relation, raw: raw); metrics.change(m.relation); changes += 1 }
         case .update(let m):
-            if !skipping { try writer.appendChange(raw, relations: [m.relation]); metrics.change(m.relation); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: [m.relation]); try noteKeys(relation: m.relation, raw: raw); metrics.change(m.relation); changes += 1 }
         case .delete(let m):
-            if !skipping { try writer.appendChange(raw, relations: [m.relation]); metrics.change(m.relation); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: [m.relation]); try noteKeys(relation: m.relation, raw: raw); metrics.change(m.relation); changes += 1 }
         case .truncate(let m):
-            if !skipping { try writer.appendChange(raw, relations: m.relations); m.relations.forEach(metrics.change); changes += 1 }
+            if !skipping {
+                try writer.appendChange(raw, relations: m.relations)
+                for r in m.relations { if let t = indexKeys[r]?.table { writer.indexEveryKey(table: t) } }
+                m.relations.forEach(metrics.change); changes += 1
+            }
         case .message:
             if !skipping { try writer.appendChange(raw, relations: []); changes += 1 }
         default:
@@ -260,6 +285,8 @@ final class ChangeRouter {
         }
         definedShape[r.oid] = r
         definedDefinition[r.oid] = def
+        let positions = def.foldKey.map { k in r.columns.firstIndex { $0.name == k } }
+        indexKeys[r.oid] = (def.qualifiedName, def.foldKey.isEmpty || positions.contains(nil) ? nil : positions.compactMap { $0 })
     }
 
     /// PostgreSQL publishes nothing when a partition is attached, detached or dropped: say so.

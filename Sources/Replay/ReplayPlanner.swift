@@ -37,6 +37,12 @@ struct ReplayPlanner {
         let all = try BaseCopyReader.headers(in: archive)
         let bases = all.filter { $0.header.table == table }.sorted { $0.header.lsn < $1.header.lsn }
         guard let first = bases.first else {
+            let suffix = BaseCopyWriter.fileSuffix(table: table)
+            let pruned = Set(PrunedHead.prunedBaseCopies(archive))
+            if let lost = view.anchoredBaseCopies.keys.sorted().first(where: { $0.hasSuffix(suffix) && !pruned.contains($0) }) {
+                throw ReplayError(.inconsistent, "base/\(lost) is missing: the archive's hash chain records it, and no other base copy of \(table) is left",
+                                  fix: "put the file back from an off-site copy and run `logbook verify --archive`")
+            }
             let names = Set(all.map(\.header.table)).sorted()
             throw ReplayError(.unknownTable, "the archive has no base copy of \(table)",
                               fix: names.isEmpty ? "run logbook run with this table in --tables first" : "archived tables: \(names.joined(separator: ", "))")

@@ -37,7 +37,11 @@ public struct ReplayResult: Sendable {
     /// the same replay of the latest state again is `--at-lsn` this position.
     public var endLSN: LSN
     public var endTime: PGTimestamp
+    /// Seconds spent checking the chain of segments (identity, hash links, order) before any row was read.
+    public var chainCheckSeconds: Double = 0
     public var summary: String
+    /// The table's definition at the point (the columns of the rows written, in order; its key).
+    public var definition: TableDefinition?
 }
 
 /// Rebuilds one table as of a point: picks the newest base copy that serves the point, folds
@@ -77,7 +81,9 @@ public final class Replayer {
 
     public func run() throws -> ReplayResult {
         _ = try archive.requireIdentity()
+        let started = DispatchTime.now().uptimeNanoseconds
         let view = try ArchiveView.take(archive, allowGaps: request.allowGap)
+        let chainCheck = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let plan = try ReplayPlanner(archive: archive, table: qualified, view: view).plan(request.point)
         var sink: RowSink?
         do {
@@ -90,9 +96,10 @@ public final class Replayer {
             let summary = try built.sink.finish(rows: built.rows)
             return ReplayResult(rows: built.rows, foldPasses: built.foldPasses, changesFolded: built.changes,
                                 transactionsApplied: built.transactions, baseLSN: plan.base.header.lsn,
-                                endLSN: plan.endLSN, endTime: plan.endTime,
-                                summary: "\(summary) as of \(Self.asOf(request.point, plan: plan)) (base \(plan.base.header.lsn), \(built.transactions) transactions, \(built.changes) changes folded)"
-                                    + view.problems.map { "\nWARNING (--allow-gap): \($0)" }.joined())
+                                endLSN: plan.endLSN, endTime: plan.endTime, chainCheckSeconds: chainCheck,
+                                summary: "\(summary) as of \(Self.asOf(request.point, plan: plan)) (base \(plan.base.header.lsn), \(built.transactions) transactions, \(built.changes) changes folded; chain of \(view.files.count) segments checked in \(String(format: "%.3f", chainCheck)) s)"
+                                    + view.problems.map { "\nWARNING (--allow-gap): \($0)" }.joined(),
+                                definition: built.definition)
         } catch {
             sink?.abort()
             throw error

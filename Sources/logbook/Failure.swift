@@ -2,6 +2,7 @@ import Archive
 import ArgumentParser
 import Capture
 import FanOut
+import History
 import Foundation
 import LibPQ
 import Monitoring
@@ -22,6 +23,7 @@ enum Failure {
         case let e as SettingsError: line = e.description
         case let e as S3Error: line = e.description
         case let e as MetricsAddressError: line = e.description
+        case let e as HistoryError: line = e.description
         default:
             // A bad or missing option value: one line (not the whole usage), exit status 64.
             if Logbook.exitCode(for: error) == .validationFailure {

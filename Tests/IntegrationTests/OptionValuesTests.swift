@@ -120,4 +120,11 @@ final class FailureList: @unchecked Sendable {
     private var items: [String] = []
     func add(_ s: String) { lock.withLock { items.append(s) } }
     var all: [String] { lock.withLock { items } }
+    /// Appends a line to a file (a log of outcomes for a long run).
+    func log(_ file: String, _ line: String) {
+        lock.withLock {
+            if let h = FileHandle(forWritingAtPath: file) { h.seekToEndOfFile(); h.write(Data((line + "\n").utf8)); h.closeFile() }
+            else { FileManager.default.createFile(atPath: file, contents: Data((line + "\n").utf8)) }
+        }
+    }
 }

@@ -4,9 +4,9 @@ import XCTest
 final class SettingsTests: XCTestCase {
     let commands = [
         CommandSpec(path: ["run"], options: [OptionSpec(name: "archive", isFlag: false), OptionSpec(name: "source", isFlag: false),
-                                             OptionSpec(name: "segment-mib", isFlag: false), OptionSpec(name: "verbose", isFlag: true),
+                                             OptionSpec(name: "segment-mib", isFlag: false, takesNumber: true), OptionSpec(name: "verbose", isFlag: true),
                                              OptionSpec(name: "tables", isFlag: false)]),
-        CommandSpec(path: ["status"], options: [OptionSpec(name: "archive", isFlag: false), OptionSpec(name: "max-age", isFlag: false)]),
+        CommandSpec(path: ["status"], options: [OptionSpec(name: "archive", isFlag: false), OptionSpec(name: "max-age", isFlag: false, takesNumber: true)]),
     ]
 
     func testPrecedenceFlagThenEnvironmentThenSectionThenTopLevel() throws {
@@ -45,6 +45,10 @@ final class SettingsTests: XCTestCase {
         XCTAssertTrue(problem("[run]\nverbose = 'yes'\n")?.contains("is a flag") == true)
         XCTAssertTrue(problem("[run]\narchive = true\n")?.contains("takes a value") == true)
         XCTAssertTrue(problem("[run\narchive = 'x'\n")?.contains("t.toml:1") == true)
+        // A number where the option takes text (a path): refused; where it takes a number: taken.
+        XCTAssertTrue(problem("archive = 42\n")?.contains("takes text") == true)
+        XCTAssertTrue(problem("[run]\nverbose = 1\n")?.contains("is a flag") == true)
+        XCTAssertNil(problem("[status]\nmax-age = 90\n"))
     }
 
     func testEnvironmentFlagsAndBadBooleans() throws {
