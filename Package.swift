@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "logbook", targets: ["logbook"]),
-        .library(name: "LogbookEngine", targets: ["Capture", "Replay", "History", "Operate", "FanOut"]),
+        .library(name: "LogbookEngine", targets: ["Sidecar", "Capture", "Replay", "History", "Operate", "FanOut"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // C libraries: one system-library target each, imported only by its wrapper.
@@ -52,6 +53,7 @@ let package = Package(
         ]),
         // Prometheus exposition and /healthz over HTTP (SwiftNIO), for `logbook run --metrics-address`.
         .target(name: "Monitoring", dependencies: [
+            "PGWire",
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -70,6 +72,7 @@ let package = Package(
         ]),
         // The configuration file (TOML), LOGBOOK_* variables and flags, merged in that order.
         .target(name: "Settings", dependencies: [
+            "PGWire",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // Every version of a row, and the net changes between two points, from the archive alone
@@ -84,7 +87,15 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // `logbook run` as one ServiceGroup: capture, publisher, uploader, backup_log recorder,
+        // compaction and retention, metrics; one lifecycle, graceful shutdown in a stated order.
+        .target(name: "Sidecar", dependencies: [
+            "Capture", "FanOut", "OffSite", "Operate", "Monitoring",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "logbook", dependencies: [
+            "Sidecar",
             "Capture", "Replay", "History", "Operate", "FanOut", "Archive", "PGWire", "LibPQ", "Monitoring", "Settings", "OffSite",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -96,7 +107,7 @@ let package = Package(
         .testTarget(name: "OffSiteTests", dependencies: ["OffSite"]),
         .testTarget(name: "FoldTests", dependencies: ["Replay", "PGWire", "Archive"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Capture", "Replay", "History", "Operate", "FanOut", "Archive", "LibPQ", "PGWire", "OffSite",
+            "Sidecar", "Capture", "Replay", "History", "Operate", "FanOut", "Archive", "LibPQ", "PGWire", "OffSite",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

@@ -138,6 +138,9 @@ MID_SECS=$(median "${M[@]}"); MID_RSS=$(median "${MR[@]}")
 P_ALL="${P[*]}"; L_ALL="${L[*]}"; M_ALL="${M[*]}"
 CHAIN_SECS=$(median "${CH[@]}"); CHAIN_PCT=$(awk "BEGIN{printf \"%.2f\", 100*$CHAIN_SECS/$LAT_SECS}")
 
+# History: one record across 300 segments, with the key indexes and with a full scan.
+ADMIN="$ADMIN" LOGBOOK="$LOGBOOK" LOGBOOK_BENCH_DIR="$B" bash scripts/bench-history.sh >&2
+
 VERSION=$(psql "$ADMIN" -Atc "SHOW server_version")
 {
 cat <<MD
@@ -196,6 +199,7 @@ loopback, 6 partitions) in the same run; afterwards kcat read the partitions' en
 
 Target: ≥ 100,000 messages/s, so that publishing keeps up with capture.
 MD
+cat "$B/history.md"
 cat docs/bench-notes.md
 } > docs/benchmarks.md
 cat docs/benchmarks.md

@@ -1,7 +1,8 @@
+import PGWire
 /// An error about the archive: what is wrong, where (file and byte offset), and what to do.
 public struct ArchiveError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Base: String { case corrupt, io, compression, identityMismatch, notAnArchive, outOfRange, unsupported, key, locked }
+        fileprivate enum Base: String { case corrupt, io, compression, identityMismatch, notAnArchive, outOfRange, unsupported, key, locked, invalidState }
         fileprivate let base: Base
         public static let corrupt = Code(base: .corrupt)
         public static let io = Code(base: .io)
@@ -13,6 +14,8 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
         /// Encryption key missing, unreadable or not this archive's.
         public static let key = Code(base: .key)
         public static let locked = Code(base: .locked)
+        /// A call out of order (a bug in the caller, reported instead of trapping).
+        public static let invalidState = Code(base: .invalidState)
         public var description: String { base.rawValue }
     }
 
@@ -38,4 +41,9 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
         if let fix { s += " — " + fix }
         return s
     }
+}
+
+extension ArchiveError: LogbookError {
+    public var errorCode: String { code.description }
+    public var errorFix: String? { fix }
 }

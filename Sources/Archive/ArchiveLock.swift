@@ -29,7 +29,7 @@ public final class ArchiveLock: @unchecked Sendable {
         }
         let me = Array("pid \(getpid()) logbook \(command)\n".utf8)
         _ = ftruncate(fd, 0)
-        _ = me.withUnsafeBytes { pwrite(fd, $0.baseAddress!, $0.count, 0) }
+        _ = me.withUnsafeBytes { p in p.baseAddress.map { pwrite(fd, $0, p.count, 0) } }
         return ArchiveLock(fd: fd, path: path)
     }
 

@@ -11,6 +11,11 @@ public struct ArchiveKey: @unchecked Sendable {
 
     public init(bytes: [UInt8]) throws {
         guard bytes.count == 32 else { throw ArchiveError(.key, "an encryption key has 32 bytes, this one \(bytes.count)", fix: Self.howToMake) }
+        self.init(key32: bytes)
+    }
+
+    /// `bytes` has 32 bytes.
+    private init(key32 bytes: [UInt8]) {
         key = SymmetricKey(data: bytes)
         var h = SHA256()
         h.update(data: Array("logbook archive key v1".utf8))
@@ -42,7 +47,10 @@ public struct ArchiveKey: @unchecked Sendable {
 
     /// nonce (12) + ciphertext + tag (16), binding `aad`.
     public func seal(_ plain: [UInt8], aad: [UInt8]) throws -> [UInt8] {
-        [UInt8](try AES.GCM.seal(plain, using: key, nonce: AES.GCM.Nonce(), authenticating: aad).combined!)
+        guard let sealed = try AES.GCM.seal(plain, using: key, nonce: AES.GCM.Nonce(), authenticating: aad).combined else {
+            throw ArchiveError(.key, "AES-GCM gave no sealed box", fix: "report this: the nonce size is the standard one")
+        }
+        return [UInt8](sealed)
     }
 
     public func open(_ sealed: [UInt8], aad: [UInt8]) throws -> [UInt8] {
@@ -51,9 +59,18 @@ public struct ArchiveKey: @unchecked Sendable {
 
     public static let overhead = 28
 
+    /// Creates a new random key in `file` (owner-only, never over an existing file).
+    public static func create(file: String) throws -> ArchiveKey {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var rng = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = rng.next() }
+        try createPrivateFile(file, Data(bytes), mode: 0o600)
+        return ArchiveKey(key32: bytes)
+    }
+
     /// A fresh random key that lives only in memory (for temporary files such as spools).
     public static func ephemeral() -> ArchiveKey {
-        try! ArchiveKey(bytes: SymmetricKey(size: .bits256).withUnsafeBytes { [UInt8]($0) })
+        ArchiveKey(key32: SymmetricKey(size: .bits256).withUnsafeBytes { [UInt8]($0) })
     }
 }
 
@@ -92,5 +109,15 @@ public enum ArchiveEncryption {
                                fix: "use the key file this archive was created with")
         default: return
         }
+    }
+}
+
+/// Writes a new file with `mode`; refuses to replace one (a key is never overwritten).
+public func createPrivateFile(_ path: String, _ bytes: Data, mode: Int) throws {
+    guard !FileManager.default.fileExists(atPath: path) else {
+        throw ArchiveError(.key, "\(path) exists", fix: "logbook keygen never overwrites a key: choose another file name")
+    }
+    guard FileManager.default.createFile(atPath: path, contents: bytes, attributes: [.posixPermissions: mode]) else {
+        throw ArchiveError(.io, "cannot create \(path)", fix: "check that the folder exists and this user can write to it")
     }
 }

@@ -155,15 +155,7 @@ public final class FrameFileReader {
 
     func readExactly(_ n: Int, at off: Int) throws -> [UInt8]? {
         guard off + n <= fileSize else { return nil }
-        var buf = [UInt8](repeating: 0, count: n)
-        var done = 0
-        while done < n {
-            let r = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, n - done, off_t(off + done)) }
-            if r < 0 { if errno == EINTR { continue }; throw ArchiveError(.io, "read failed: \(String(cString: strerror(errno)))", path: path, offset: off) }
-            if r == 0 { return nil }
-            done += r
-        }
-        return buf
+        return try FileIO.preadExactly(fd, count: n, at: off, path: path)
     }
 
     /// The kind of the next frame, read from its header alone; nil at the end of the file (a

@@ -103,8 +103,7 @@ public func fileSHA256(_ path: String, length: Int) throws -> String {
     var buf = [UInt8](repeating: 0, count: 1 << 20)
     var done = 0
     while done < length {
-        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, min($0.count, length - done), off_t(done)) }
-        if n < 0 { if errno == EINTR { continue }; throw ArchiveError(.io, "read failed: \(String(cString: strerror(errno)))", path: path) }
+        let n = try FileIO.pread(fd, into: &buf, count: min(buf.count, length - done), at: done, path: path)
         if n == 0 { break }
         h.update(data: buf[0..<n])
         done += n

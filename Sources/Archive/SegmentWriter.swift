@@ -118,7 +118,7 @@ public final class SegmentWriter {
     }
 
     public func beginTransaction(_ begin: BeginMessage, raw: [UInt8]) throws {
-        precondition(!inTransaction, "beginTransaction inside a transaction")
+        guard !inTransaction else { throw ArchiveError(.invalidState, "a transaction began inside another (xid \(begin.xid))", path: archive.root) }
         try openSegmentIfNeeded(firstLSN: begin.finalLSN)
         inTransaction = true
         txnMarks.removeAll()
@@ -150,7 +150,7 @@ public final class SegmentWriter {
     }
 
     public func commitTransaction(_ commit: CommitMessage, raw: [UInt8]) throws {
-        precondition(inTransaction, "commitTransaction outside a transaction")
+        guard inTransaction else { throw ArchiveError(.invalidState, "a commit at \(commit.commitLSN) outside a transaction", path: archive.root) }
         buffer.append(raw)
         let pos = CommitPosition(commitLSN: commit.commitLSN, endLSN: commit.endLSN, commitTime: commit.commitTime)
         bufferLast = pos

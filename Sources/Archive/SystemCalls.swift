@@ -3,8 +3,14 @@ import Foundation
 /// The archive's file system calls: retry `EINTR`, turn failures into `ArchiveError` with the
 /// path. `FileIO.faultInjector` lets tests make a call fail (e.g. `ENOSPC`) without a full disk.
 public enum FileIO {
-    public enum Call: Sendable { case write, fsync, open, rename }
-    nonisolated(unsafe) public static var faultInjector: (@Sendable (Call, String) -> Int32?)? = nil
+    public enum Call: Sendable { case write, fsync, open, rename, read, truncate, unlink }
+    private static let injectorLock = NSLock()
+    nonisolated(unsafe) private static var injector: (@Sendable (Call, String) -> Int32?)?
+    /// Tests set it to make calls fail with an errno (read and written under a lock).
+    public static var faultInjector: (@Sendable (Call, String) -> Int32?)? {
+        get { injectorLock.withLock { injector } }
+        set { injectorLock.withLock { injector = newValue } }
+    }
 
     static func fail(_ call: Call, _ path: String, _ err: Int32) -> ArchiveError {
         let fix: String? = switch err {
@@ -30,9 +36,10 @@ public enum FileIO {
 
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         try check(.write, path)
+        guard let base = bytes.baseAddress else { return }
         var off = 0
         while off < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
+            let n = Glibc.write(fd, base + off, bytes.count - off)
             if n < 0 { if errno == EINTR { continue }; throw fail(.write, path, errno) }
             off += n
         }
@@ -62,7 +69,43 @@ public enum FileIO {
     }
 
     public static func truncate(_ fd: Int32, _ length: Int, path: String) throws {
-        if ftruncate(fd, off_t(length)) != 0 { throw fail(.write, path, errno) }
+        try check(.truncate, path)
+        while ftruncate(fd, off_t(length)) != 0 {
+            if errno != EINTR { throw fail(.truncate, path, errno) }
+        }
+    }
+
+    /// Reads up to `count` bytes at `offset` into the start of `buffer` (which must hold them),
+    /// retrying `EINTR`; returns how many were read (0 at the end of the file).
+    public static func pread(_ fd: Int32, into buffer: inout [UInt8], count: Int, at offset: Int, path: String) throws -> Int {
+        try check(.read, path)
+        let n = min(count, buffer.count)
+        guard n > 0 else { return 0 }
+        while true {
+            let r = buffer.withUnsafeMutableBytes { p in p.baseAddress.map { Glibc.pread(fd, $0, n, off_t(offset)) } ?? 0 }
+            if r >= 0 { return r }
+            if errno != EINTR { throw fail(.read, path, errno) }
+        }
+    }
+
+    /// Exactly `count` bytes at `offset`, or nil when the file ends before them.
+    public static func preadExactly(_ fd: Int32, count: Int, at offset: Int, path: String) throws -> [UInt8]? {
+        var buf = [UInt8](repeating: 0, count: count)
+        var done = 0
+        var chunk = [UInt8](repeating: 0, count: min(count, 1 << 20))
+        while done < count {
+            let r = try pread(fd, into: &chunk, count: min(chunk.count, count - done), at: offset + done, path: path)
+            if r == 0 { return nil }
+            buf.replaceSubrange(done..<(done + r), with: chunk[0..<r])
+            done += r
+        }
+        return buf
+    }
+
+    /// Removes a file; one that is already gone is not an error.
+    public static func unlink(_ path: String) throws {
+        try check(.unlink, path)
+        if Glibc.unlink(path) != 0 && errno != ENOENT { throw fail(.unlink, path, errno) }
     }
 
     /// Creates a folder (and its parents) readable by the owner only.

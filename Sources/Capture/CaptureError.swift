@@ -1,3 +1,4 @@
+import PGWire
 /// A failure of `logbook run` a user can act on: one line, with the fix.
 public struct CaptureError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -41,4 +42,9 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { fix.map { "\(message) — \($0)" } ?? message }
+}
+
+extension CaptureError: LogbookError {
+    public var errorCode: String { code.description }
+    public var errorFix: String? { fix }
 }

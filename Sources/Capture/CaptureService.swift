@@ -37,7 +37,12 @@ public final class CaptureService: @unchecked Sendable {
         let lock = try ArchiveLock.acquire(archive, for: "run")
         defer { withExtendedLifetime(lock) {} }
         guard !tables.isEmpty else { throw CaptureError(.invalidOption, "no tables to archive", fix: "pass --tables schema.table[,...]") }
-        var session = try prepare(tables: tables)
+        var session: Session
+        do { session = try prepare(tables: tables) } catch let s as Setup.Stopped {
+            logger.notice("stopped during the base copy; the next start takes it again", metadata: ["table": "\(s.table)"])
+            return
+        }
+        if stop.isRequested { return }
         var attempt = 0
         while true {
             do {
@@ -165,7 +170,7 @@ public final class CaptureService: @unchecked Sendable {
                 logger.warning("recorded a gap in the archive", metadata: ["from": "\(gapStart.lsn)", "to": "\(lsn)"])
             }
             try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: tables, reason: reason,
-                                     archive: archive, logger: logger)
+                                     archive: archive, logger: logger, stop: stop)
         } else {
             // Tables added to --tables since the archive began: a base copy of their own, consistent
             // with a temporary slot's snapshot, without stopping the stream of the others.
@@ -175,7 +180,7 @@ public final class CaptureService: @unchecked Sendable {
                 let (lsn, snapshot) = try Setup.createSlot(tmp, name: "\(options.slot)_add_\(getpid())", temporary: true,
                                                            serverVersion: tmp.serverVersionNum)
                 try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: newTables, reason: "added",
-                                         archive: archive, logger: logger)
+                                         archive: archive, logger: logger, stop: stop)
             }
         }
         let version = repl.serverVersionNum

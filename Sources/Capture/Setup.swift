@@ -66,8 +66,12 @@ enum Setup {
     }
 
     /// Copies each table inside the exported snapshot into a base-copy file valid at `lsn`.
+    /// A stop was requested during a base copy: the partial file is removed at the next start,
+    /// which takes the copy again (consistent with a snapshot of its own).
+    struct Stopped: Error { var table: String }
+
     static func takeBaseCopies(source: String, snapshot: String, lsn: LSN, tables: [TableName], reason: String,
-                               archive: ArchiveDirectory, logger: Logger) throws {
+                               archive: ArchiveDirectory, logger: Logger, stop: StopSignal) throws {
         let conn = try Preflight.connect(source, replication: false)
         try conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try conn.query("SET TRANSACTION SNAPSHOT \(PostgresConnection.quoteLiteral(snapshot))")
@@ -87,6 +91,7 @@ enum Setup {
             let estimate = Int(Double(try conn.query("SELECT reltuples FROM pg_class WHERE oid = $1", [String(def.relationOID)]).scalar ?? "") ?? -1)
             let copy = def.partitionKey != nil ? "COPY (SELECT \(cols) FROM \(t.quoted)) TO STDOUT" : "COPY \(t.quoted) (\(cols)) TO STDOUT"
             try conn.copyOut(copy) { chunk in
+                if stop.isRequested { throw Stopped(table: t.description) }
                 try writer.append(chunk)
                 progress.update(rows: writer.rows, bytes: writer.rawBytes, total: estimate)
             }

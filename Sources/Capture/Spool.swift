@@ -54,8 +54,7 @@ final class Spool {
         var pending: [UInt8] = []
         var consumed = 0
         while true {
-            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, pos) }
-            if n < 0 { throw ArchiveError(.io, "cannot read spool: \(String(cString: strerror(errno)))", path: path) }
+            let n = try FileIO.pread(fd, into: &chunk, count: chunk.count, at: Int(pos), path: path)
             if n == 0 { break }
             pos += off_t(n)
             if consumed > 0 { pending.removeFirst(consumed); consumed = 0 }
@@ -75,10 +74,10 @@ final class Spool {
     func replaySealed(_ sealer: ArchiveKey, _ body: ([UInt8]) throws -> Void) throws {
         var pos: off_t = 0
         func read(_ n: Int) throws -> [UInt8]? {
-            var b = [UInt8](repeating: 0, count: n)
-            let got = b.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, n, pos) }
-            if got == 0 { return nil }
-            guard got == n else { throw ArchiveError(.corrupt, "spool ends inside a block", path: path) }
+            guard let b = try FileIO.preadExactly(fd, count: n, at: Int(pos), path: path) else {
+                if try FileIO.preadExactly(fd, count: 1, at: Int(pos), path: path) == nil { return nil }
+                throw ArchiveError(.corrupt, "spool ends inside a block", path: path)
+            }
             pos += off_t(n)
             return b
         }

@@ -1,3 +1,4 @@
+import PGWire
 /// A failure of the Kafka fan-out: one line, with the fix. Never contains a configured secret.
 public struct KafkaError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -14,4 +15,9 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     public var fix: String?
     public init(_ code: Code, _ message: String, fix: String? = nil) { self.code = code; self.message = message; self.fix = fix }
     public var description: String { fix.map { "\(message) — \($0)" } ?? message }
+}
+
+extension KafkaError: LogbookError {
+    public var errorCode: String { code.description }
+    public var errorFix: String? { fix }
 }

@@ -40,6 +40,8 @@ public final class KafkaProducer: @unchecked Sendable {
             }
         }
         guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &err, err.count) else {
+            // rd_kafka_new takes the configuration only when it succeeds.
+            rd_kafka_conf_destroy(conf)
             throw KafkaError(.client, "cannot create the Kafka producer: \(String(cString: err))", fix: "check --kafka-brokers and --kafka-config")
         }
         rk = handle
@@ -50,9 +52,12 @@ public final class KafkaProducer: @unchecked Sendable {
         rd_kafka_destroy(rk)
     }
 
-    func topic(_ name: String) -> OpaquePointer {
+    func topic(_ name: String) throws -> OpaquePointer {
         if let t = topics[name] { return t }
-        let t = rd_kafka_topic_new(rk, name, nil)!
+        guard let t = rd_kafka_topic_new(rk, name, nil) else {
+            throw KafkaError(.client, "cannot create a handle for topic \(name): \(String(cString: rd_kafka_err2str(rd_kafka_last_error())))",
+                             fix: "check the topic name (--kafka-topic-prefix) and --kafka-config")
+        }
         topics[name] = t
         return t
     }
@@ -60,7 +65,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Queues one message (key and value may be nil: a tombstone has no value). Blocks, polling,
     /// while librdkafka's queue is full.
     public func produce(topic name: String, key: [UInt8]?, value: [UInt8]?) throws {
-        let t = topic(name)
+        let t = try topic(name)
         while true {
             let r: Int32 = (value ?? []).withUnsafeBytes { v in
                 (key ?? []).withUnsafeBytes { k in

@@ -94,3 +94,8 @@ public struct HistoryError: Error, CustomStringConvertible, Sendable {
     public init(_ message: String, fix: String) { self.message = message; self.fix = fix }
     public var description: String { "\(message) — \(fix)" }
 }
+
+extension HistoryError: LogbookError {
+    public var errorCode: String { "history" }
+    public var errorFix: String? { fix }
+}

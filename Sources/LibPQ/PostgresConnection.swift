@@ -110,8 +110,8 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     public func putCopyData(_ bytes: UnsafeRawBufferPointer) throws {
-        guard bytes.count > 0 else { return }
-        let r = PQputCopyData(conn, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+        guard bytes.count > 0, let base = bytes.baseAddress else { return }
+        let r = PQputCopyData(conn, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
         if r != 1 { throw PostgresError(.copy, lastError) }
     }
 

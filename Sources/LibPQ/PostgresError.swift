@@ -1,3 +1,4 @@
+import PGWire
 /// An error from the server or libpq, with the SQLSTATE when the server sent one.
 /// The message never contains the connection string or its password.
 public struct PostgresError: Error, Sendable, CustomStringConvertible {
@@ -28,4 +29,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }
+}
+
+extension PostgresError: LogbookError {
+    public var errorCode: String { code.description }
+    public var errorFix: String? { nil }
 }

@@ -59,22 +59,36 @@ extension PostgresConnection {
 
     /// Sends a CopyData message (a standby status update) and flushes it.
     public func sendCopyData(_ bytes: [UInt8]) throws {
-        let r = bytes.withUnsafeBytes { PQputCopyData(conn, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count)) }
+        let r = bytes.withUnsafeBytes { p in p.baseAddress.map { PQputCopyData(conn, $0.assumingMemoryBound(to: CChar.self), Int32(p.count)) } ?? 1 }
         if r != 1 || PQflush(conn) != 0 { throw PostgresError(.connection, lastError) }
     }
 
-    /// Ends our side of COPY BOTH and reads what the server sends until it ends too.
-    public func endReplication() {
+    /// Ends our side of COPY BOTH and reads what the server still sends until it ends too — for at
+    /// most `seconds` (a walsender in the middle of streaming a large transaction may have much
+    /// more to send; the connection is then simply closed by its owner).
+    public func endReplication(seconds: Double = 5) {
         _ = PQputCopyEnd(conn, nil)
         _ = PQflush(conn)
-        var spins = 0
-        while spins < 1000 {
+        let deadline = Date().addingTimeInterval(seconds)
+        drain: while Date() < deadline {
             var buf: UnsafeMutablePointer<CChar>?
-            let n = PQgetCopyData(conn, &buf, 0)
+            let n = PQgetCopyData(conn, &buf, 1)
             if let buf { PQfreemem(buf) }
-            if n < 0 { break }
-            spins += 1
+            switch n {
+            case ..<0: break drain                       // the server ended the copy (-1) or it failed (-2)
+            case 0:
+                var pfd = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+                _ = poll(&pfd, 1, 100)
+                if PQconsumeInput(conn) == 0 { break drain }
+            default: continue
+            }
         }
-        while let res = PQgetResult(conn) { PQclear(res) }
+        // The copy's end and the command's result; a copy still going on gives a COPY result forever.
+        for _ in 0..<8 {
+            guard let res = PQgetResult(conn) else { break }
+            let status = PQresultStatus(res)
+            PQclear(res)
+            if status == PGRES_COPY_BOTH || status == PGRES_COPY_OUT || status == PGRES_COPY_IN { break }
+        }
     }
 }

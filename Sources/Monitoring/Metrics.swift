@@ -4,8 +4,11 @@ import Prometheus
 /// The process-wide Prometheus registry behind swift-metrics. Libraries (capture, fan-out,
 /// upload) record through swift-metrics; only `logbook run --metrics-address` bootstraps it.
 public enum MetricsBackend {
-    /// Bootstraps swift-metrics with a Prometheus registry once and returns it.
-    public static func bootstrapPrometheus() -> PrometheusCollectorRegistry {
+    /// Bootstraps swift-metrics with a Prometheus registry the first time and returns that registry
+    /// every time (swift-metrics takes one backend per process; a program may run the sidecar twice).
+    public static func bootstrapPrometheus() -> PrometheusCollectorRegistry { shared }
+
+    private static let shared: PrometheusCollectorRegistry = {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // Fsync and upload latencies: from 100 µs to 10 s.
@@ -16,5 +19,5 @@ public enum MetricsBackend {
         ]
         MetricsSystem.bootstrap(factory)
         return registry
-    }
+    }()
 }

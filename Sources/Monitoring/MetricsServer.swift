@@ -1,3 +1,4 @@
+import PGWire
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -111,4 +112,9 @@ public struct MetricsAddressError: Error, CustomStringConvertible {
     public var description: String {
         "--metrics-address \(address) is not host:port; use e.g. 127.0.0.1:9187"
     }
+}
+
+extension MetricsAddressError: LogbookError {
+    public var errorCode: String { "metricsAddress" }
+    public var errorFix: String? { nil }
 }

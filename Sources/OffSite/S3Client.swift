@@ -40,7 +40,11 @@ public struct S3Client: Sendable {
     /// Uploads a file. `sha256` (hex) is signed as the payload hash and sent as the object's
     /// checksum, so the store refuses the object if a byte differs; also kept as metadata.
     public func put(key: String, file: String, sha256: String, md5: String, size: Int) async throws {
-        let digest = Data((0..<32).map { i in UInt8(sha256.dropFirst(i * 2).prefix(2), radix: 16)! })
+        let bytes = (0..<32).compactMap { i in UInt8(sha256.dropFirst(i * 2).prefix(2), radix: 16) }
+        guard sha256.count == 64, bytes.count == 32 else {
+            throw S3Error(code: "InvalidDigest", message: "not a SHA-256 in hex: \(sha256.prefix(70))", fix: "pass the file's SHA-256 as 64 hex digits")
+        }
+        let digest = Data(bytes)
         var headers = [("content-length", String(size)), ("content-type", "application/octet-stream"), ("content-md5", md5),
                        ("x-amz-sdk-checksum-algorithm", "SHA256"), ("x-amz-checksum-sha256", digest.base64EncodedString()),
                        ("x-amz-meta-sha256", sha256)]

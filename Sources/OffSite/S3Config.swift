@@ -1,3 +1,4 @@
+import PGWire
 import Foundation
 
 /// `s3://bucket/prefix`.
@@ -110,4 +111,9 @@ public struct S3Error: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(message) — \(fix)" }
     /// Worth retrying: the store is unreachable, busy or failing, not refusing.
     public var isTransient: Bool { status == nil || status! >= 500 || status == 429 || code == "RequestTimeout" }
+}
+
+extension S3Error: LogbookError {
+    public var errorCode: String { code }
+    public var errorFix: String? { fix }
 }

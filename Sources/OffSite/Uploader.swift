@@ -65,6 +65,22 @@ public final class Uploader: @unchecked Sendable {
 
     /// One pass: uploads what is pending, oldest first. Returns how many files were uploaded.
     @discardableResult
+    /// Uploads what is pending, retrying a store that is unreachable or failing up to `attempts`
+    /// times with backoff (1 s, 2 s, 4 s … up to 30 s). Returns how many files were uploaded.
+    public func uploadPending(attempts: Int) throws -> Int {
+        var attempt = 0
+        while true {
+            do {
+                return try uploadPending()
+            } catch let e as S3Error where e.isTransient && attempt + 1 < attempts {
+                attempt += 1
+                let delay = min(30.0, pow(2.0, Double(attempt - 1)))
+                logger.warning("upload failed, retrying", metadata: ["attempt": "\(attempt)", "in_seconds": "\(delay)", "error": "\(e)"])
+                Thread.sleep(forTimeInterval: delay)
+            }
+        }
+    }
+
     public func uploadPending() throws -> Int {
         let todo = try pending()
         pendingGauge.record(Double(todo.count))

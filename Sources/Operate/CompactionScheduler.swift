@@ -4,15 +4,13 @@ import Logging
 import PGWire
 import Replay
 
-/// Runs `Compactor` in the background of `logbook run` once the newest base copies are older than
-/// the cadence (weekly by default, as the seed's full backups), so that replay never folds more than
-/// one cadence of changes. One compaction at a time; checked whenever a segment is sealed.
-public final class CompactionScheduler: @unchecked Sendable {
+/// Runs `Compactor` for `logbook run` once the newest base copies are older than the cadence
+/// (weekly by default, as the seed's full backups), so that replay never folds more than one
+/// cadence of changes. Checked whenever a segment is sealed, on the `MaintenanceWorker`'s thread.
+public struct CompactionScheduler: Sendable {
     let archive: String
     let every: TimeInterval
     let logger: Logger
-    private let lock = NSLock()
-    private var running = false
 
     public init(archive: String, every: TimeInterval, logger: Logger) {
         self.archive = archive
@@ -29,22 +27,14 @@ public final class CompactionScheduler: @unchecked Sendable {
         return now.timeIntervalSince(oldest.date) >= every
     }
 
-    public func segmentSealed() {
-        let start = lock.withLock { () -> Bool in
-            if running { return false }
-            running = true
-            return true
+    /// Compacts when due (blocking). Failures are logged: the archive stays as it was.
+    public func runIfDue() {
+        guard isDue() else { return }
+        do {
+            let done = try Compactor.compact(archive: archive, logger: logger)
+            logger.info("scheduled compaction finished", metadata: ["tables": "\(done.map(\.table).joined(separator: ","))"])
+        } catch {
+            logger.error("scheduled compaction failed", metadata: ["error": "\(error)"])
         }
-        guard start else { return }
-        guard isDue() else { lock.withLock { running = false }; return }
-        Thread { [self] in
-            defer { lock.withLock { running = false } }
-            do {
-                let done = try Compactor.compact(archive: archive, logger: logger)
-                logger.info("scheduled compaction finished", metadata: ["tables": "\(done.map(\.table).joined(separator: ","))"])
-            } catch {
-                logger.error("scheduled compaction failed", metadata: ["error": "\(error)"])
-            }
-        }.start()
     }
 }

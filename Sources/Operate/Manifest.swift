@@ -66,6 +66,14 @@ public struct SigningKey: @unchecked Sendable {
     }
 
     public static func generate() -> SigningKey { SigningKey(privateKey: Curve25519.Signing.PrivateKey()) }
+
+    /// Creates a new key pair: the private key in `file` (owner-only), the public key in `file.pub`.
+    public static func create(file: String) throws -> SigningKey {
+        let key = generate()
+        try createPrivateFile(file, key.rawPrivateKey, mode: 0o600)
+        try createPrivateFile(file + ".pub", Data((key.publicKeyBase64 + "\n").utf8), mode: 0o644)
+        return key
+    }
     public var rawPrivateKey: Data { privateKey.rawRepresentation }
 
     public static func load(file: String) throws -> SigningKey {

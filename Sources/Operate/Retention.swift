@@ -113,7 +113,8 @@ public final class RetentionScheduler: @unchecked Sendable {
         self.logger = logger
     }
 
-    public func segmentSealed(now: Date = Date()) {
+    /// Prunes when the interval has passed since the last pass (blocking). Failures are logged.
+    public func runIfDue(now: Date = Date()) {
         let start = lock.withLock { () -> Bool in
             if running || now.timeIntervalSince(lastRun) < interval { return false }
             running = true
@@ -121,7 +122,7 @@ public final class RetentionScheduler: @unchecked Sendable {
             return true
         }
         guard start else { return }
-        Thread { [self] in
+        do {
             defer { lock.withLock { running = false } }
             do {
                 let plan = try Retention.plan(archive: archive, keep: keep)
@@ -132,6 +133,6 @@ public final class RetentionScheduler: @unchecked Sendable {
             } catch {
                 logger.error("scheduled retention failed", metadata: ["error": "\(error)"])
             }
-        }.start()
+        }
     }
 }

@@ -9,7 +9,7 @@ public struct QualifiedName: Hashable, Sendable, CustomStringConvertible {
     public struct ParseError: Error, Sendable, CustomStringConvertible {
         public var input: String
         public var why: String
-        public var description: String { "'\(input)' is not a table name: \(why)" }
+        public var description: String { "'\(input)' is not a table name: \(why) — \(errorFix ?? "")" }
     }
 
     /// Parses `schema.table`, `table`, with quoted parts keeping case, spaces, dots and quotes.

@@ -1,3 +1,4 @@
+import Foundation
 import Archive
 import LibPQ
 import PGWire
@@ -15,5 +16,19 @@ public enum MarkWriter {
         let r = try conn.query("SELECT pg_logical_emit_message(true, $1, $2)::text", [prefix, name])
         guard let s = r.scalar, let lsn = LSN(string: s) else { throw ReplayError(.target, "the server returned no LSN for the mark") }
         return lsn
+    }
+
+    /// Waits until the archive holds the mark written at `lsn` (polling its durable end every 100 ms),
+    /// at most `seconds`.
+    public static func waitUntilArchived(name: String, lsn: LSN, archive path: String, seconds: Double) throws {
+        let dir = ArchiveDirectory(path)
+        let deadline = Date().addingTimeInterval(seconds)
+        while (try SegmentScanner.lastCommitIncludingOpen(in: dir)?.commitLSN ?? .zero) < lsn {
+            guard Date() < deadline else {
+                throw ReplayError(.outOfRange, "mark '\(name)' was written at \(lsn) but is not in \(path) after \(Int(seconds)) s",
+                                  fix: "check that logbook run is streaming (logbook status --source …); the mark will be archived once it is")
+            }
+            usleep(100_000)
+        }
     }
 }

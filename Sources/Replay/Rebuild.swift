@@ -250,8 +250,8 @@ extension Replayer {
             while start < n {
                 // Lines are found with memchr: the base copy is most of the bytes a replay reads.
                 let nl = chunk.withUnsafeBufferPointer { p -> Int in
-                    guard let hit = memchr(p.baseAddress! + start, Int32(CopyText.newline), n - start) else { return n }
-                    return p.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    guard let base = p.baseAddress, let hit = memchr(base + start, Int32(CopyText.newline), n - start) else { return n }
+                    return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
                 }
                 guard nl < n else { break } // frames hold whole lines; a partial tail is not a row
                 let line = chunk[start..<nl]

@@ -1,3 +1,4 @@
+import PGWire
 /// A failure of `logbook replay` (or `mark`, `schema`): one line, with the fix.
 public struct ReplayError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -20,4 +21,9 @@ public struct ReplayError: Error, Sendable, CustomStringConvertible {
     public var fix: String?
     public init(_ code: Code, _ message: String, fix: String? = nil) { self.code = code; self.message = message; self.fix = fix }
     public var description: String { fix.map { "\(message) — \($0)" } ?? message }
+}
+
+extension ReplayError: LogbookError {
+    public var errorCode: String { code.description }
+    public var errorFix: String? { fix }
 }

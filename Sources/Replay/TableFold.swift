@@ -344,8 +344,9 @@ final class TableFold {
     /// Keyless tables: consumes one "delete" of this base row if the fold has one.
     func consumeBaseRow(_ line: ArraySlice<UInt8>) -> Bool {
         let k = Array(line)
-        if let e = multiset[k], e.count < 0 {
-            multiset[k]!.count += 1
+        if var e = multiset[k], e.count < 0 {
+            e.count += 1
+            multiset[k] = e
             return true
         }
         return false

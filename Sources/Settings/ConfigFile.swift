@@ -1,3 +1,4 @@
+import PGWire
 import Foundation
 import TOMLKit
 
@@ -78,4 +79,9 @@ public struct SettingsError: Error, CustomStringConvertible, Sendable {
     public let fix: String
     public init(_ message: String, fix: String) { self.message = message; self.fix = fix }
     public var description: String { "\(message) — \(fix)" }
+}
+
+extension SettingsError: LogbookError {
+    public var errorCode: String { "settings" }
+    public var errorFix: String? { fix }
 }

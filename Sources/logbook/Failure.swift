@@ -1,29 +1,13 @@
-import Archive
 import ArgumentParser
-import Capture
-import FanOut
-import History
 import Foundation
-import LibPQ
-import Monitoring
-import OffSite
-import Replay
-import Settings
+import PGWire
 
 /// Turns any error into the one line the user sees (with the fix), and an exit code.
 enum Failure {
     static func present(_ error: Error) -> Error {
         let line: String
         switch error {
-        case let e as CaptureError: line = e.description
-        case let e as ArchiveError: line = e.description
-        case let e as ReplayError: line = e.description
-        case let e as PostgresError: line = e.description
-        case let e as KafkaError: line = e.description
-        case let e as SettingsError: line = e.description
-        case let e as S3Error: line = e.description
-        case let e as MetricsAddressError: line = e.description
-        case let e as HistoryError: line = e.description
+        case let e as any LogbookError: line = e.description
         default:
             // A bad or missing option value: one line (not the whole usage), exit status 64.
             if Logbook.exitCode(for: error) == .validationFailure {

@@ -112,15 +112,7 @@ struct MarkCommand: ParsableCommand {
             print("mark '\(name)' written at \(lsn); replay to it with --at-mark \(name)")
             return
         }
-        let dir = ArchiveDirectory(archive)
-        let deadline = Date().addingTimeInterval(wait)
-        while (try SegmentScanner.lastCommitIncludingOpen(in: dir)?.commitLSN ?? .zero) < lsn {
-            guard Date() < deadline else {
-                throw ReplayError(.outOfRange, "mark '\(name)' was written at \(lsn) but is not in \(archive) after \(Int(wait)) s",
-                                  fix: "check that logbook run is streaming (logbook status --source …); the mark will be archived once it is")
-            }
-            usleep(100_000)
-        }
+        try MarkWriter.waitUntilArchived(name: name, lsn: lsn, archive: archive, seconds: wait)
         print("mark '\(name)' written at \(lsn) and archived; replay to it with --at-mark \(name)")
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 import Monitoring
 import OffSite
 import PGWire
+import Sidecar
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,93 +60,33 @@ struct RunCommand: ParsableCommand {
                                      tables: QualifiedName.splitList(tables))
         options.slot = slot
         options.publication = publication
-        if let endpos {
-            guard let lsn = LSN(string: endpos) else { throw ValidationError("--endpos takes an LSN such as 0/16B3748") }
-            options.endpos = lsn
-        }
+        options.endpos = endpos.flatMap { LSN(string: $0) }
         options.flushInterval = flushInterval
         options.watermarkInterval = watermarkInterval
         options.segment.rollBytes = segmentMib << 20
         options.segment.rollSeconds = segmentSeconds
         options.resnapshot = resnapshot
         options.streaming = !noStreaming
-        let cadence = try OptionCheck.duration("compact-every", compactEvery, zero: true)
-        let logger = LoggingSetup.logger(verbose: verbose)
-        var metricsServer: MetricsServer?
-        if let metricsAddress {
-            let health = CaptureHealth()
-            options.health = health
-            let registry = MetricsBackend.bootstrapPrometheus()
-            let stale = max(10, 3 * flushInterval)
-            metricsServer = try MetricsServer.start(address: metricsAddress, registry: registry) {
-                let h = health.snapshot
-                let age = h.lastDurable.map { Date().timeIntervalSince($0) }
-                let detail = "streaming=\(h.streaming) confirmed=\(h.confirmed)"
-                    + (age.map { String(format: " last_fsync_age_seconds=%.1f", $0) } ?? "")
-                    + (h.lastCommitTime.map { " last_commit=\($0)" } ?? "")
-                return MetricsServer.Health(healthy: h.streaming && (age ?? .infinity) <= stale, detail: detail)
-            }
-            logger.info("serving metrics", metadata: ["url": "http://\(metricsAddress.split(separator: ":").dropLast().joined(separator: ":")):\(metricsServer!.port)/metrics"])
-        }
-        defer { metricsServer?.stop() }
-        var onSealed: [@Sendable () -> Void] = []
-        if cadence > 0 {
-            let scheduler = CompactionScheduler(archive: archive, every: cadence, logger: logger)
-            onSealed.append { scheduler.segmentSealed() }
-        }
+        var config = SidecarConfiguration(capture: options)
+        config.compactEvery = try OptionCheck.duration("compact-every", compactEvery, zero: true)
+        config.metricsAddress = metricsAddress
         if let retention {
-            let keep = try OptionCheck.duration("retention", retention, zero: false)
             guard s3Url == nil else {
                 throw ValidationError("with --s3-url, local copies are pruned by --local-keep (only once uploaded); the bucket's lifecycle rules keep the rest")
             }
-            let scheduler = RetentionScheduler(archive: archive, keep: keep, logger: logger)
-            onSealed.append { scheduler.segmentSealed() }
+            config.retention = try OptionCheck.duration("retention", retention, zero: false)
         }
-        if !onSealed.isEmpty { options.onSegmentSealed = { [onSealed] in onSealed.forEach { $0() } } }
-        // Fan-out: a publisher that follows the archive on a thread of its own.
-        var publishing: Follower?
-        if let config = try kafka.config() {
-            let mark = options.durableMark ?? DurableMark()
-            options.durableMark = mark
-            let publisher = try Publisher(archive: archive, options: Publisher.Options(kafka: config), logger: logger)
-            logger.info("publishing to Kafka", metadata: ["settings": "\(config.masked.joined(separator: " "))"])
-            publishing = Follower.start {
-                do {
-                    try publisher.run(follow: true, durable: { mark.commitLSN }, shouldStop: { !mark.captureRunning })
-                } catch {
-                    logger.error("Kafka publisher stopped", metadata: ["error": "\(error)"])
-                }
-            }
-        }
-        // Off-site: an uploader that follows the sealed files.
-        var uploading: Follower?
+        config.kafka = try kafka.config()
         if let s3Url {
-            let keep = try localKeep.map { try OptionCheck.duration("local-keep", $0, zero: true) }
-            let mark = options.durableMark ?? DurableMark()
-            options.durableMark = mark
-            let uploader = Uploader(archive: archive, s3: try s3.config(url: s3Url), options: Uploader.Options(localKeep: keep), logger: logger)
-            logger.info("uploading sealed files", metadata: ["to": "\(s3Url)", "local_keep": "\(localKeep ?? "all")"])
-            uploading = Follower.start { uploader.run(shouldStop: { !mark.captureRunning }) }
+            config.upload = .init(s3: try s3.config(url: s3Url), localKeep: try localKeep.map { try OptionCheck.duration("local-keep", $0, zero: true) })
         } else if localKeep != nil {
             throw ValidationError("--local-keep needs --s3-url: local copies are only removed once they are in the store")
         }
-        // The seed's backup_log: its last pass comes after the uploader's, so the last uploads are in it.
-        var recording: Follower?
         if let target = try backupLog.conninfo(source: options.source), let table = backupLog.logTable {
-            let mark = options.durableMark ?? DurableMark()
-            options.durableMark = mark
-            let recorder = BackupLogRecorder(archive: archive, conninfo: target, table: table, logger: logger)
-            let upload = uploading
-            recording = Follower.start { recorder.run(shouldStop: { !mark.captureRunning && (upload?.isFinished ?? true) }) }
+            config.backupLog = .init(conninfo: target, table: table)
         }
-        defer {
-            publishing?.wait(seconds: 30)
-            uploading?.wait(seconds: 60)
-            recording?.wait(seconds: 60)
-        }
-        StopSignal.installSignalHandlers()
-        let service = CaptureService(options: options, logger: logger)
-        try service.run()
+        let sidecar = Sidecar(configuration: config, logger: LoggingSetup.logger(verbose: verbose))
+        try AsyncBridge.wait { try await sidecar.run() }
     }
 }
 

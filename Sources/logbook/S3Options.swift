@@ -52,18 +52,7 @@ struct UploadCommand: ParsableCommand {
         let lock = try ArchiveLock.acquire(Archive.ArchiveDirectory(archive), for: "upload")
         defer { withExtendedLifetime(lock) {} }
         let uploader = Uploader(archive: archive, s3: try s3.config(url: s3Url), options: Uploader.Options(localKeep: keep), logger: logger)
-        var attempt = 0
-        while true {
-            do {
-                let n = try uploader.uploadPending()
-                print("\(n) files uploaded to \(s3Url); \(try uploader.pending().count) pending")
-                return
-            } catch let e as S3Error where e.isTransient && attempt + 1 < attempts {
-                attempt += 1
-                let delay = min(30.0, pow(2.0, Double(attempt - 1)))
-                logger.warning("upload failed, retrying", metadata: ["attempt": "\(attempt)", "in_seconds": "\(delay)", "error": "\(e)"])
-                Thread.sleep(forTimeInterval: delay)
-            }
-        }
+        let n = try uploader.uploadPending(attempts: attempts)
+        print("\(n) files uploaded to \(s3Url); \(try uploader.pending().count) pending")
     }
 }

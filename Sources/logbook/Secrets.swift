@@ -13,8 +13,8 @@ enum Secrets {
             guard let p = CommandLine.unsafeArgv[i] else { continue }
             let arg = String(cString: p)
             guard let pw = ConnectionString.password(in: arg.hasPrefix("--") ? String(arg.drop(while: { $0 != "=" }).dropFirst()) : arg),
-                  !pw.isEmpty, let range = arg.range(of: pw) else { continue }
-            let start = arg.utf8.distance(from: arg.utf8.startIndex, to: range.lowerBound.samePosition(in: arg.utf8)!)
+                  !pw.isEmpty, let range = arg.range(of: pw), let at = range.lowerBound.samePosition(in: arg.utf8) else { continue }
+            let start = arg.utf8.distance(from: arg.utf8.startIndex, to: at)
             let count = pw.utf8.count
             for j in 0..<count { p[start + j] = CChar(UInt8(ascii: "*")) }
         }

@@ -103,25 +103,12 @@ struct KeygenCommand: ParsableCommand {
 
     func run() throws {
         guard encryptionKey != nil || signingKey != nil else { throw ValidationError("pass --encryption-key FILE or --signing-key FILE") }
-        func create(_ path: String, _ bytes: Data, mode: Int) throws {
-            guard !FileManager.default.fileExists(atPath: path) else {
-                throw ArchiveError(.key, "\(path) exists", fix: "logbook keygen never overwrites a key: choose another file name")
-            }
-            guard FileManager.default.createFile(atPath: path, contents: bytes, attributes: [.posixPermissions: mode]) else {
-                throw ArchiveError(.io, "cannot create \(path)", fix: "check that the folder exists and this user can write to it")
-            }
-        }
         if let encryptionKey {
-            var bytes = [UInt8](repeating: 0, count: 32)
-            var rng = SystemRandomNumberGenerator()
-            for i in bytes.indices { bytes[i] = rng.next() }
-            try create(encryptionKey, Data(bytes), mode: 0o600)
-            print("encryption key written to \(encryptionKey) (id \(try ArchiveKey(bytes: bytes).id)); keep a copy off-site: without it the archive cannot be read")
+            let key = try ArchiveKey.create(file: encryptionKey)
+            print("encryption key written to \(encryptionKey) (id \(key.id)); keep a copy off-site: without it the archive cannot be read")
         }
         if let signingKey {
-            let key = SigningKey.generate()
-            try create(signingKey, key.rawPrivateKey, mode: 0o600)
-            try create(signingKey + ".pub", Data((key.publicKeyBase64 + "\n").utf8), mode: 0o644)
+            let key = try SigningKey.create(file: signingKey)
             print("signing key written to \(signingKey), public key to \(signingKey).pub (key \(key.id))")
         }
     }

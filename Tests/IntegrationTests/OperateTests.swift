@@ -104,7 +104,10 @@ final class OperateTests: XCTestCase {
             XCTAssertFalse(CompactionScheduler(archive: box.archive, every: 3600, logger: box.logger).isDue())
             var o = box.options(tables: ["public.t"])
             o.segment.rollBytes = 1 // seal after every transaction
-            o.onSegmentSealed = { scheduler.segmentSealed() }
+            let worker = MaintenanceWorker(compaction: scheduler, retention: nil)
+            worker.start()
+            defer { worker.finish() }
+            o.onSegmentSealed = { worker.segmentSealed() }
             let capture = BackgroundCapture(o, logger: box.logger)
             for i in 1...5 { try box.sql("UPDATE t SET v = 'round \(i)' WHERE id <= \(i * 10)") }
             try waitUntil("a compacted base copy appears") {
@@ -304,8 +307,10 @@ final class OperateTests: XCTestCase {
             XCTAssertEqual(try Compactor.compact(archive: box.archive, logger: box.logger).count, 1)
             let dir = ArchiveDirectory(box.archive)
             let before = try dir.sealedSegments().count
-            let scheduler = RetentionScheduler(archive: box.archive, keep: 0.001, logger: box.logger)
-            scheduler.segmentSealed()
+            let worker = MaintenanceWorker(compaction: nil, retention: RetentionScheduler(archive: box.archive, keep: 0.001, logger: box.logger))
+            worker.start()
+            defer { worker.finish() }
+            worker.segmentSealed()
             try waitUntil("the scheduled retention pruned the segments before the compacted base copy") {
                 try dir.sealedSegments().count < before && dir.baseFiles().count == 1
             }

@@ -61,6 +61,8 @@ final class OptionValuesTests: XCTestCase {
             "upload": ["--archive", box.archive, "--s3-url", "s3://bucket/p", "--s3-endpoint", "http://127.0.0.1:9", "--attempts", "1"],
             "audit": ["--archive", box.archive, "--manifest", work + "/none.json", "--public-key", work + "/none.pub"],
             "keygen": ["--encryption-key", work + "/k"],
+            "history": ["--archive", box.archive, "--table", "public.t", "--key", "id=7"],
+            "diff": ["--archive", box.archive, "--table", "public.t", "--from", endpos],
             "config check": [config],
         ]
         // Serves until a signal, by design (a development tool): only its counts are tried.

@@ -108,7 +108,7 @@ public struct PgOutputDecoder: Sendable {
         var r = WireReader(bytes, offset: offset + 1)
         let xid: UInt32? = inStream ? try r.readUInt32("stream xid") : nil
         let relation = try r.readUInt32("relation OID")
-        let tag = PgOutputMessage.Tag(rawValue: tagByte)!
+        guard let tag = PgOutputMessage.Tag(rawValue: tagByte) else { throw WireDecodeError("not a row change", offset: offset, byte: tagByte) }
         var tupleTag = try r.readUInt8("tuple tag")
         switch tag {
         case .insert:

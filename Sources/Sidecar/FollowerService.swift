@@ -1,0 +1,26 @@
+import Capture
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A part that follows the archive (Kafka publisher, uploader, backup_log recorder): its loop on a
+/// thread of its own, reading only what the capture made durable, and ending by itself once the
+/// capture has stopped (after one last pass). It never stops before the capture does, so what the
+/// capture confirmed last is published, uploaded and recorded.
+struct FollowerService: Service, CustomStringConvertible {
+    /// Set by a follower when its last pass is done (the recorder waits for the uploader's).
+    final class Done: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var isSet: Bool { lock.withLock { value } }
+    }
+
+    let name: String
+    let body: @Sendable () -> Void
+    var description: String { name }
+
+    func run() async throws {
+        try await Blocking.run("logbook-\(name)", body)
+    }
+}
