@@ -38,7 +38,7 @@ until psql "$HDB" -Atc "SELECT count(*) FROM pg_replication_slots WHERE slot_nam
     # The audited record: event 4242, edited on days 60, 150 and the last.
     if [ "$d" = 60 ] || [ "$d" = 150 ] || [ "$d" = $((SEGMENTS - 1)) ]; then echo "UPDATE eld_history SET annotation = 'certified correction day $d' WHERE id = 4242;"; fi
     echo "COMMIT;"
-    echo "SELECT pg_sleep(0.15);"
+    echo "SELECT pg_sleep(0.35);"
   done
 } | psql "$HDB" -q > /dev/null
 END=$(psql "$HDB" -Atc "SELECT pg_current_wal_lsn()")

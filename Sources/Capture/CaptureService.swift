@@ -309,7 +309,12 @@ public final class CaptureService: @unchecked Sendable {
                 if let endpos = options.endpos, confirmed >= endpos { return }
                 throw PostgresError(.closed, "the server ended the replication stream")
             case .timeout:
-                break
+                // A quiet moment: a segment old enough is sealed now, not at the next commit.
+                if !writer.isInTransaction {
+                    let sealed = writer.segmentsSealed
+                    try writer.sealIfDue()
+                    if writer.segmentsSealed > sealed { options.onSegmentSealed?() }
+                }
             case .data(let bytes):
                 switch try ReplicationMessage.decode(bytes) {
                 case .keepalive(let k):

@@ -43,6 +43,27 @@ final class LifecycleTests: XCTestCase {
         }
     }
 
+    /// `--segment-seconds`: a segment old enough is sealed in a quiet moment, not only at the next commit
+    /// (so that it is uploaded, indexed and anchored without waiting for traffic).
+    func testAnOldSegmentIsSealedWhileTheDatabaseIsQuiet() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
+            _ = try box.captureToNow(["public.t"])
+            var o = box.options(tables: ["public.t"])
+            o.segment.rollSeconds = 0.5
+            let capture = BackgroundCapture(o, logger: box.logger)
+            try box.waitUntilStreaming()
+            let before = try ArchiveDirectory(box.archive).sealedSegments().count
+            try box.sql("INSERT INTO t VALUES (1, 'the only commit')")
+            try waitUntil("the segment holding the commit is sealed with no commit after it") {
+                try ArchiveDirectory(box.archive).sealedSegments().contains { try SegmentScanner.footer(of: $0).transactions == 1 }
+            }
+            XCTAssertGreaterThan(try ArchiveDirectory(box.archive).sealedSegments().count, before)
+            try capture.stop()
+            try box.assertLatestReplayEqualsLive("t", "[\(box.server)] after a seal in a quiet moment")
+        }
+    }
+
     func run(_ box: Sandbox, extra: [String] = []) throws -> LogbookBinary.Running {
         try LogbookBinary.start(["run", "--source", box.conninfo + " options='-c logical_decoding_work_mem=64kB'", "--archive", box.archive,
                                  "--tables", "public.big", "--slot", box.slot, "--publication", box.slot, "--flush-interval", "0.2"] + extra)
