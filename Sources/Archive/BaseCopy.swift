@@ -146,13 +146,7 @@ public final class BaseCopyReader {
         guard let last = try frames.lastFrameOffset() else {
             throw ArchiveError(.corrupt, "base copy has no frames", path: path)
         }
-        frames.seek(to: last)
-        let frame: Frame?
-        do { frame = try frames.next() } catch let p as FrameFileReader.Problem { throw p.error }
-        guard let frame, frame.header.kind == .footer else {
-            throw ArchiveError(.corrupt, "base copy ends without its footer", path: path, offset: last)
-        }
-        return try frame.decodeJSON(BaseFooter.self, path: path)
+        return try frames.frame(at: last, kind: .footer, what: "footer (the base copy ends without one)").decodeJSON(BaseFooter.self, path: path)
     }
 
     /// Reads only the header of every base copy of the archive.

@@ -58,6 +58,13 @@ public struct ArchiveKey: @unchecked Sendable {
     }
 
     public static let overhead = 28
+    public static let tagLength = 32
+
+    /// HMAC-SHA256 of `bytes` with a key derived from this one (for the footers, which stay in the clear).
+    public func tag(_ bytes: [UInt8]) -> [UInt8] {
+        let macKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Array("logbook footer tag v1".utf8), outputByteCount: 32)
+        return Array(HMAC<SHA256>.authenticationCode(for: bytes, using: macKey))
+    }
 
     /// Creates a new random key in `file` (owner-only, never over an existing file).
     public static func create(file: String) throws -> ArchiveKey {

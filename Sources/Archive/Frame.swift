@@ -5,7 +5,8 @@ import PGWire
 /// ```
 /// 0   u32  magic "LBFR" (0x4C424652)
 /// 4   u8   kind (FrameKind)
-/// 5   u8   flags (bit 0: payload encrypted with AES-256-GCM, see Encryption.swift)
+/// 5   u8   flags (bit 0: payload encrypted with AES-256-GCM, see Encryption.swift; bit 1: payload in
+///          the clear followed by a 32-byte HMAC-SHA256 tag, for the footers of an encrypted archive)
 /// 6   u16  reserved (0)
 /// 8   u32  stored payload length (zstd-compressed)
 /// 12  u32  raw payload length
@@ -29,6 +30,9 @@ public struct FrameHeader: Sendable, Equatable {
     public var flags: UInt8 = 0
     public static let encryptedFlag: UInt8 = 1
     public var isEncrypted: Bool { flags & Self.encryptedFlag != 0 }
+    public static let authenticatedFlag: UInt8 = 2
+    /// In the clear, with an HMAC tag (the footers of an encrypted archive: checkable without the key, forgeable only with it).
+    public var isAuthenticated: Bool { flags & Self.authenticatedFlag != 0 }
 
     public init(kind: FrameKind, storedLength: Int, rawLength: Int, firstLSN: LSN, lastEndLSN: LSN, lastCommitTime: PGTimestamp, crc: UInt32 = 0) {
         self.kind = kind
@@ -79,7 +83,7 @@ public struct FrameHeader: Sendable, Equatable {
         let kindByte = try r.readUInt8("frame kind")
         guard let kind = FrameKind(rawValue: kindByte) else { throw WireDecodeError("unknown frame kind", offset: offset + 4, byte: kindByte) }
         let flags = try r.readUInt8("frame flags")
-        guard flags & ~FrameHeader.encryptedFlag == 0 else { throw WireDecodeError("unknown frame flags", offset: offset + 5, byte: flags) }
+        guard flags & ~(FrameHeader.encryptedFlag | FrameHeader.authenticatedFlag) == 0, flags != 3 else { throw WireDecodeError("unknown frame flags", offset: offset + 5, byte: flags) }
         _ = try r.readUInt16("frame reserved")
         var h = FrameHeader(kind: kind, storedLength: Int(try r.readUInt32("stored length")), rawLength: Int(try r.readUInt32("raw length")),
                             firstLSN: try r.readLSN("first LSN"), lastEndLSN: try r.readLSN("last LSN"),

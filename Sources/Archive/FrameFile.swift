@@ -36,6 +36,14 @@ public final class FrameFileWriter {
             h.flags = FrameHeader.encryptedFlag
             payload = try key.seal(payload, aad: h.encodeWithoutCRC())
             flags = FrameHeader.encryptedFlag
+        } else if let key = ArchiveEncryption.key {
+            // A footer: in the clear, so integrity can be checked without the key, and tagged with an
+            // HMAC over its header and payload, so only the key's holder can write one.
+            var h = FrameHeader(kind: kind, storedLength: payload.count + ArchiveKey.tagLength, rawLength: raw.count, firstLSN: firstLSN,
+                                lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+            h.flags = FrameHeader.authenticatedFlag
+            payload += key.tag(h.encodeWithoutCRC() + payload)
+            flags = FrameHeader.authenticatedFlag
         }
         let header = FrameHeader.encode(kind: kind, payload: payload, rawLength: raw.count, firstLSN: firstLSN,
                                         lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime, flags: flags)
@@ -184,9 +192,22 @@ public final class FrameFileReader {
         return (header, start, payload)
     }
 
-    /// The frame of a stored payload that is not encrypted, decompressed.
+    /// The whole frame of `kind` that starts at `offset` (e.g. where a footer says), checked and opened.
+    public func frame(at offset: Int, kind: FrameKind, what: String) throws -> Frame {
+        seek(to: offset)
+        let frame: Frame?
+        do { frame = try next() } catch let p as Problem { throw p.error }
+        guard let frame, frame.header.kind == kind else {
+            throw ArchiveError(.corrupt, "no \(what) frame at byte \(offset)", path: path, offset: offset)
+        }
+        return frame
+    }
+
+    /// The frame of a stored payload that is not encrypted, decompressed (an authenticated one's
+    /// tag is left unchecked: that needs the key).
     public func decompressPlain(_ header: FrameHeader, stored: [UInt8], at offset: Int) throws -> Frame {
-        do { return Frame(header: header, offset: offset, raw: try stored.withUnsafeBytes { try zstd.decompress($0, rawLength: header.rawLength) }) } catch let e as ArchiveError {
+        let payload = header.isAuthenticated ? Array(stored.dropLast(ArchiveKey.tagLength)) : stored
+        do { return Frame(header: header, offset: offset, raw: try payload.withUnsafeBytes { try zstd.decompress($0, rawLength: header.rawLength) }) } catch let e as ArchiveError {
             throw ArchiveError(.corrupt, e.message, path: path, offset: offset)
         }
     }
@@ -197,6 +218,19 @@ public final class FrameFileReader {
         let start = offset
         let (header, hbytes, payload) = try readChecked()
         var compressed = payload
+        if let key = ArchiveEncryption.key, !header.isEncrypted {
+            // In an encrypted archive only footers are in the clear, and each carries the key's tag.
+            guard header.isAuthenticated, payload.count >= ArchiveKey.tagLength,
+                  key.tag(Array(hbytes[0..<40]) + payload.dropLast(ArchiveKey.tagLength)) == Array(payload.suffix(ArchiveKey.tagLength)) else {
+                throw Problem(error: ArchiveError(.key, header.isAuthenticated ? "a footer's tag does not match: it was altered, or written without this archive's key"
+                                                                                : "a frame in the clear in an encrypted archive: it was altered or copied in",
+                                                  path: path, offset: start,
+                                                  fix: "restore this file from an off-site copy and run `logbook verify --archive`"), isTornTail: false)
+            }
+            compressed = Array(payload.dropLast(ArchiveKey.tagLength))
+        } else if header.isAuthenticated {
+            compressed = Array(payload.dropLast(ArchiveKey.tagLength))
+        }
         if header.isEncrypted {
             guard let key = ArchiveEncryption.key else {
                 throw Problem(error: ArchiveError(.key, "this file is encrypted", path: path, offset: start,

@@ -80,6 +80,11 @@ public struct KeyIndex: Sendable, Equatable {
         return h ^ (h >> 31)
     }
 
+    /// The key index of a sealed segment, from the frame at `offset` (its footer's `keyIndexOffset`).
+    public static func read(segment path: String, at offset: Int) throws -> KeyIndex {
+        try decode(FrameFileReader(path: path).frame(at: offset, kind: .keyIndex, what: "key index").raw, path: path)
+    }
+
     static let magic: [UInt8] = Array("LBKI".utf8)
 
     /// `LBKI`, u16 version 1, u32 tables; per table (by name): u16 name length, name, u8 flags

@@ -202,7 +202,11 @@ public final class SegmentWriter {
         guard !inTransaction, buffer.isEmpty else { return }
         if let last = lastWatermark, w.lsn < last.lsn || w.time < last.time || w == last { return }
         if let c = lastWritten, w.lsn < c.endLSN { return }
-        try openSegmentIfNeeded(firstLSN: max(w.lsn, lastWritten?.endLSN ?? .zero))
+        let first = max(w.lsn, lastWritten?.endLSN ?? .zero)
+        // A segment holding only watermarks was sealed at this same position (a stop, then no WAL
+        // since): a new one would take its name. This watermark waits until the server's WAL moves.
+        if file == nil, FileManager.default.fileExists(atPath: archive.segmentsPath + "/" + first.fileName + "." + ArchiveFiles.sealedSegmentExtension) { return }
+        try openSegmentIfNeeded(firstLSN: first)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let json = [UInt8](try enc.encode(w))
@@ -214,8 +218,10 @@ public final class SegmentWriter {
     }
 
     /// Seals the open segment if it passed its size or age (only between transactions).
-    public func sealIfDue(now: Date = Date()) throws {
-        guard !inTransaction, let file else { return }
+    /// `quiet`: called in a quiet moment, when only a segment that holds transactions is sealed (one
+    /// of watermarks alone stays open, so that the next watermark does not need a new name).
+    public func sealIfDue(now: Date = Date(), quiet: Bool = false) throws {
+        guard !inTransaction, let file, !quiet || segTransactions > 0 else { return }
         if file.bytesWritten + buffer.bytes.count >= options.rollBytes || now.timeIntervalSince(openedAt) >= options.rollSeconds {
             try seal()
         }

@@ -312,7 +312,7 @@ public final class CaptureService: @unchecked Sendable {
                 // A quiet moment: a segment old enough is sealed now, not at the next commit.
                 if !writer.isInTransaction {
                     let sealed = writer.segmentsSealed
-                    try writer.sealIfDue()
+                    try writer.sealIfDue(quiet: true)
                     if writer.segmentsSealed > sealed { options.onSegmentSealed?() }
                 }
             case .data(let bytes):

@@ -52,7 +52,7 @@ struct Scan {
             guard let hashes else { out.append(f); continue }
             guard let at = footer.keyIndexOffset else { out.append(f); continue }
             do {
-                let index = try Self.keyIndex(f.path, at: at)
+                let index = try KeyIndex.read(segment: f.path, at: at)
                 if hashes.contains(where: { index.mayTouch(table: table, hash: $0) }) { out.append(f) }
             } catch {
                 warnings.append("\((f.path as NSString).lastPathComponent): its key index cannot be read (\(error)); the segment was read in full")
@@ -61,17 +61,6 @@ struct Scan {
         }
         read = out.count
         return out
-    }
-
-    static func keyIndex(_ path: String, at offset: Int) throws -> KeyIndex {
-        let reader = try FrameFileReader(path: path)
-        reader.seek(to: offset)
-        let frame: Frame?
-        do { frame = try reader.next() } catch let p as FrameFileReader.Problem { throw p.error }
-        guard let frame, frame.header.kind == .keyIndex else {
-            throw ArchiveError(.corrupt, "no key index frame where the footer says", path: path, offset: offset)
-        }
-        return try KeyIndex.decode(frame.raw, path: path)
     }
 
     // MARK: the shape of the table

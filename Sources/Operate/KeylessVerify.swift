@@ -118,24 +118,13 @@ public enum KeylessVerifier {
                     report.problems.append("\(name): base copy has no footer (truncated?)")
                     continue
                 }
-                guard let recorded = footer?.sha256 else { continue }
-                if try fileSHA256(base, length: footerOffset) != recorded {
-                    report.problems.append("\(name): content does not match its recorded SHA-256 (changed after it was written)")
-                } else if let a = anchors, let anchored = a.baseCopies[name], anchored != recorded {
-                    report.problems.append("\(name): replaced: \(a.segment) anchored it with SHA-256 \(anchored.prefix(16)), it now has \(recorded.prefix(16))")
-                }
-                if let a = anchors, a.baseCopies[name] == nil { report.unanchoredBaseCopies.append(name) }
+                guard let footer else { continue } // an encrypted footer: already reported
+                try report.checkBaseCopy(name, path: base, recorded: footer.sha256, hashedLength: footerOffset, anchors: anchors)
             } catch let e as ArchiveError {
                 report.problems.append("\(name)\(e.offset.map { " at byte \($0)" } ?? ""): \(e.message)")
             }
         }
-        report.anchoredBaseCopies = anchors?.baseCopies ?? [:]
-        if let a = anchors {
-            let pruned = Set(Retention.prunedRecord(archive)?.baseCopies ?? [])
-            for name in a.baseCopies.keys.sorted() where !present.contains(name) && !pruned.contains(name) {
-                report.problems.append("\(name): missing: \(a.segment) anchored this base copy, and it was not pruned (deleted or renamed)")
-            }
-        }
+        report.checkAnchoredBaseCopies(present: present, anchors: anchors, archive: archive)
         return report
     }
 

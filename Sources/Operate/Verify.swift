@@ -21,6 +21,31 @@ public struct IntegrityReport: Sendable {
     /// Base copies anchored by the head segment.
     public var anchoredBaseCopies: [String: String] = [:]
     public var ok: Bool { problems.isEmpty }
+
+    /// A base copy's content hash against its footer, and against the hash the chain anchored for it.
+    mutating func checkBaseCopy(_ name: String, path: String, recorded: String?, hashedLength: Int?,
+                                anchors: (segment: String, baseCopies: [String: String])?) throws {
+        if let recorded, let end = hashedLength {
+            if try fileSHA256(path, length: end) != recorded {
+                problems.append("\(name): content does not match its recorded SHA-256 (changed after it was written)")
+            } else if let a = anchors, let anchored = a.baseCopies[name], anchored != recorded {
+                problems.append("\(name): replaced: \(a.segment) anchored it with SHA-256 \(anchored.prefix(16)), it now has \(recorded.prefix(16))")
+            }
+        } else {
+            problems.append("\(name): footer has no SHA-256")
+        }
+        if let a = anchors, a.baseCopies[name] == nil { unanchoredBaseCopies.append(name) }
+    }
+
+    /// Base copies the newest sealed segment anchored that are neither in the folder nor pruned.
+    mutating func checkAnchoredBaseCopies(present: Set<String>, anchors: (segment: String, baseCopies: [String: String])?, archive: ArchiveDirectory) {
+        anchoredBaseCopies = anchors?.baseCopies ?? [:]
+        guard let a = anchors else { return }
+        let pruned = Set(Retention.prunedRecord(archive)?.baseCopies ?? [])
+        for name in a.baseCopies.keys.sorted() where !present.contains(name) && !pruned.contains(name) {
+            problems.append("\(name): missing: \(a.segment) anchored this base copy, and it was not pruned (deleted or renamed)")
+        }
+    }
 }
 
 public enum ArchiveVerifier {
@@ -118,27 +143,12 @@ public enum ArchiveVerifier {
                     report.problems.append("\(name): footer says \(f.rows) rows, the file holds \(rows)")
                 }
                 // Tamper evidence: its own content hash, and the hash the chain anchored for it.
-                if let recorded = reader.footer?.sha256, let end = reader.footerOffset {
-                    if try fileSHA256(base, length: end) != recorded {
-                        report.problems.append("\(name): content does not match its recorded SHA-256 (changed after it was written)")
-                    } else if let a = anchors, let anchored = a.baseCopies[name], anchored != recorded {
-                        report.problems.append("\(name): replaced: \(a.segment) anchored it with SHA-256 \(anchored.prefix(16)), it now has \(recorded.prefix(16))")
-                    }
-                } else {
-                    report.problems.append("\(name): footer has no SHA-256")
-                }
-                if let a = anchors, a.baseCopies[name] == nil { report.unanchoredBaseCopies.append(name) }
+                try report.checkBaseCopy(name, path: base, recorded: reader.footer?.sha256, hashedLength: reader.footerOffset, anchors: anchors)
             } catch let e as ArchiveError {
                 report.problems.append("\(name)\(e.offset.map { " at byte \($0)" } ?? ""): \(e.message)\(e.fix.map { " — \($0)" } ?? "")")
             }
         }
-        report.anchoredBaseCopies = anchors?.baseCopies ?? [:]
-        if let a = anchors {
-            let pruned = Set(Retention.prunedRecord(archive)?.baseCopies ?? [])
-            for name in a.baseCopies.keys.sorted() where !present.contains(name) && !pruned.contains(name) {
-                report.problems.append("\(name): missing: \(a.segment) anchored this base copy, and it was not pruned (deleted or renamed)")
-            }
-        }
+        report.checkAnchoredBaseCopies(present: present, anchors: anchors, archive: archive)
         // Segments that name another cluster, database or slot than archive.json (a copied-in file, or an edited archive.json).
         if let view = try? ArchiveView.take(archive, allowGaps: true) {
             report.problems += view.problems.filter { $0.contains("belongs to another archive") || $0.hasPrefix("gaps.json") }

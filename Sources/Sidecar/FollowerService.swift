@@ -22,5 +22,8 @@ struct FollowerService: Service, CustomStringConvertible {
 
     func run() async throws {
         try await Blocking.run("logbook-\(name)", body)
+        // Ended by itself (the capture stopped): it returns when the group reaches it in the
+        // shutdown order, not before (a service may not leave a group on its own).
+        try? await gracefulShutdown()
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import Monitoring
 import OffSite
 import Operate
+import PGWire
 import ServiceLifecycle
 
 /// What `logbook run` runs, as a value a program can build: the capture and the parts that follow
@@ -141,6 +142,19 @@ public struct Sidecar: Sendable {
         groupLogger.logLevel = max(logger.logLevel, .notice)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [], logger: groupLogger))
-        try await group.run()
+        do { try await group.run() } catch let e as ServiceGroupError {
+            throw SidecarError(message: "the service group stopped: \(e)")
+        }
     }
+}
+
+/// The service group itself failed (not one of its services, whose errors pass through unchanged).
+public struct SidecarError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { "\(message) — report this with the log: every service's own error is shown as it is" }
+}
+
+extension SidecarError: LogbookError {
+    public var errorCode: String { "serviceGroup" }
+    public var errorFix: String? { nil }
 }

@@ -68,6 +68,31 @@ final class EncryptionTests: XCTestCase {
                 XCTAssertTrue(damaged.out.contains("PROBLEM") && damaged.out.contains((victim as NSString).lastPathComponent), damaged.out)
             }
 
+            // A footer rewritten with a valid checksum but without the key: its tag gives it away to a reader with the key.
+            do {
+                let copy = box.archive + "-forged-" + UUID().uuidString
+                try FileManager.default.copyItem(atPath: box.archive, toPath: copy)
+                defer { try? FileManager.default.removeItem(atPath: copy) }
+                let seg = try XCTUnwrap(try ArchiveDirectory(copy).sealedSegments().first)
+                let reader = try FrameFileReader(path: seg)
+                var footerAt: (Int, FrameHeader)?
+                try reader.walkHeaders { at, h in if h.kind == .footer { footerAt = (at, h) } }
+                let (at, h) = try XCTUnwrap(footerAt)
+                XCTAssertTrue(h.isAuthenticated && !h.isEncrypted, "footers are in the clear, with a tag")
+                var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: seg)))
+                var payload = Array(bytes[(at + FrameHeader.size)..<(at + FrameHeader.size + h.storedLength)])
+                payload[payload.count - 1] ^= 0xFF
+                let header = FrameHeader.encode(kind: h.kind, payload: payload, rawLength: h.rawLength, firstLSN: h.firstLSN,
+                                                lastEndLSN: h.lastEndLSN, lastCommitTime: h.lastCommitTime, flags: h.flags)
+                bytes.replaceSubrange(at..<(at + FrameHeader.size + h.storedLength), with: header + payload)
+                try Data(bytes).write(to: URL(fileURLWithPath: seg))
+                let keyed = try LogbookBinary.run(["verify", "--archive", copy, "--encryption-key-file", key])
+                XCTAssertEqual(keyed.status, 1, keyed.out)
+                XCTAssertTrue(keyed.out.contains("tag does not match"), keyed.out)
+                let replayForged = try LogbookBinary.run(["replay", "--archive", copy, "--table", "public.t", "--output", "/dev/null", "--encryption-key-file", key])
+                XCTAssertEqual(replayForged.status, 1, replayForged.err)
+            }
+
             // Without it, or with another: one line that names the fix, for every reading command.
             for args in [["replay", "--archive", box.archive, "--table", "public.t", "--output", "/dev/null"],
                          ["verify", "--archive", box.archive, "--against", box.conninfo], ["status", "--archive", box.archive]] {

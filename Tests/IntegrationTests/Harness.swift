@@ -147,7 +147,7 @@ final class Sandbox {
     }
 
     func cleanUp() {
-        try? FileManager.default.removeItem(atPath: archive)
+        if ProcessInfo.processInfo.environment["LOGBOOK_KEEP_ARCHIVES"] == nil { try? FileManager.default.removeItem(atPath: archive) }
         if let a = try? PostgresConnection(conninfo: admin) {
             _ = try? a.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", [database])
         }

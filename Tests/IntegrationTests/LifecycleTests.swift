@@ -2,6 +2,7 @@ import Archive
 import Capture
 import Foundation
 import LibPQ
+import Operate
 import Sidecar
 import XCTest
 
@@ -61,6 +62,19 @@ final class LifecycleTests: XCTestCase {
             XCTAssertGreaterThan(try ArchiveDirectory(box.archive).sealedSegments().count, before)
             try capture.stop()
             try box.assertLatestReplayEqualsLive("t", "[\(box.server)] after a seal in a quiet moment")
+        }
+    }
+
+    /// Stopping and starting on a database that writes nothing: each stop leaves a segment of
+    /// watermarks, and the next session never takes its name (the hash chain stays whole).
+    func testStopsAndStartsOnAnIdleDatabaseKeepTheChain() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
+            try box.sql("INSERT INTO t VALUES (1, 'only row')")
+            for _ in 0..<4 { _ = try box.captureToNow(["public.t"]) }
+            let report = try Operate.ArchiveVerifier.verify(archive: box.archive)
+            XCTAssertTrue(report.ok, "[\(box.server)] \(report.problems)")
+            try box.assertLatestReplayEqualsLive("t", "[\(box.server)] after idle restarts")
         }
     }
 
