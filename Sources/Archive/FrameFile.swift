@@ -27,6 +27,18 @@ public final class FrameFileWriter {
     /// Compresses `raw` and appends it as one frame. Not durable until `sync()`.
     public func writeFrame(_ kind: FrameKind, raw: UnsafeRawBufferPointer, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
                            lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
+        let frame = try Self.encodeFrame(kind, raw: raw, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+        try FileIO.writeAll(fd, frame, path: path)
+        hasher.update(data: frame)
+        bytesWritten += frame.count
+        frameCount += 1
+    }
+
+    /// One whole frame (header and payload) as it is stored: compressed, then sealed with the
+    /// archive's key (or, for a footer, tagged with it) when the archive is encrypted. Recovery
+    /// rewrites frames through this too, so a recovered segment reads like any other.
+    static func encodeFrame(_ kind: FrameKind, raw: UnsafeRawBufferPointer, zstd: Zstd, firstLSN: LSN, lastEndLSN: LSN,
+                            lastCommitTime: PGTimestamp) throws -> [UInt8] {
         var payload = try zstd.compress(raw)
         var flags: UInt8 = 0
         if let key = ArchiveEncryption.key, kind.isSealedWhenEncrypted {
@@ -45,14 +57,15 @@ public final class FrameFileWriter {
             payload += key.tag(h.encodeWithoutCRC() + payload)
             flags = FrameHeader.authenticatedFlag
         }
-        let header = FrameHeader.encode(kind: kind, payload: payload, rawLength: raw.count, firstLSN: firstLSN,
-                                        lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime, flags: flags)
-        var frame = header
+        var frame = FrameHeader.encode(kind: kind, payload: payload, rawLength: raw.count, firstLSN: firstLSN,
+                                       lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime, flags: flags)
         frame.append(contentsOf: payload)
-        try FileIO.writeAll(fd, frame, path: path)
-        hasher.update(data: frame)
-        bytesWritten += frame.count
-        frameCount += 1
+        return frame
+    }
+
+    static func encodeFrame(_ kind: FrameKind, raw: [UInt8], zstd: Zstd, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
+                            lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws -> [UInt8] {
+        try raw.withUnsafeBytes { try encodeFrame(kind, raw: $0, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime) }
     }
 
     public func writeFrame(_ kind: FrameKind, raw: [UInt8], firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,

@@ -84,26 +84,20 @@ enum SegmentRecovery {
             try FileIO.truncate(fd, cut.frame.offset, path: path)
             var buf = RecordBuffer()
             for rec in try splitRecords(cut.frame.raw).prefix(cut.lastRecord + 1) { buf.append(rec) }
-            let payload = try zstd.compress(buf.bytes)
-            var bytes = FrameHeader.encode(kind: .records, payload: payload, rawLength: buf.bytes.count, firstLSN: cut.frame.header.firstLSN,
-                                           lastEndLSN: atCut.last?.endLSN ?? .zero, lastCommitTime: atCut.last?.commitTime ?? PGTimestamp(rawValue: 0))
-            bytes.append(contentsOf: payload)
-            _ = lseek(fd, off_t(cut.frame.offset), SEEK_SET)
+            let bytes = try FrameFileWriter.encodeFrame(.records, raw: buf.bytes, zstd: zstd, firstLSN: cut.frame.header.firstLSN,
+                                                        lastEndLSN: atCut.last?.endLSN ?? .zero,
+                                                        lastCommitTime: atCut.last?.commitTime ?? PGTimestamp(rawValue: 0))
+            try FileIO.seek(fd, cut.frame.offset, path: path)
             try FileIO.writeAll(fd, bytes, path: path)
         }
-        let contentLength = Int(lseek(fd, 0, SEEK_END))
+        let contentLength = try FileIO.seekToEnd(fd, path: path)
         let footer = SegmentFooter(firstLSN: header.firstLSN, last: atCut.last, firstCommitTime: atCut.firstCommitTime,
                                    transactions: atCut.transactions, changes: atCut.changes, frames: 0, tables: atCut.tables.sorted(),
                                    sha256: try fileSHA256(path, length: contentLength),
                                    previousSHA256: try SegmentScanner.lastSealedSHA256(in: archive), watermark: atCut.watermark)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        let raw = [UInt8](try enc.encode(footer))
-        let payload = try zstd.compress(raw)
-        var fbytes = FrameHeader.encode(kind: .footer, payload: payload, rawLength: raw.count, firstLSN: .zero, lastEndLSN: .zero,
-                                        lastCommitTime: PGTimestamp(rawValue: 0))
-        fbytes.append(contentsOf: payload)
-        _ = lseek(fd, 0, SEEK_END)
+        let fbytes = try FrameFileWriter.encodeFrame(.footer, raw: [UInt8](try enc.encode(footer)), zstd: zstd)
         try FileIO.writeAll(fd, fbytes, path: path)
         try FileIO.fsync(fd, path: path)
         let sealed = archive.segmentsPath + "/" + header.firstLSN.fileName + "." + ArchiveFiles.sealedSegmentExtension

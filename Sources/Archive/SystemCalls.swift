@@ -3,7 +3,7 @@ import Foundation
 /// The archive's file system calls: retry `EINTR`, turn failures into `ArchiveError` with the
 /// path. `FileIO.faultInjector` lets tests make a call fail (e.g. `ENOSPC`) without a full disk.
 public enum FileIO {
-    public enum Call: Sendable { case write, fsync, open, rename, read, truncate, unlink }
+    public enum Call: Sendable { case write, fsync, open, rename, read, truncate, unlink, seek }
     private static let injectorLock = NSLock()
     nonisolated(unsafe) private static var injector: (@Sendable (Call, String) -> Int32?)?
     /// Tests set it to make calls fail with an errno (read and written under a lock).
@@ -73,6 +73,19 @@ public enum FileIO {
         while ftruncate(fd, off_t(length)) != 0 {
             if errno != EINTR { throw fail(.truncate, path, errno) }
         }
+    }
+
+    /// Moves the file offset to `offset`.
+    public static func seek(_ fd: Int32, _ offset: Int, path: String) throws {
+        if lseek(fd, off_t(offset), SEEK_SET) < 0 { throw fail(.seek, path, errno) }
+    }
+
+    /// Moves the file offset to the end; returns the file's length.
+    @discardableResult
+    public static func seekToEnd(_ fd: Int32, path: String) throws -> Int {
+        let end = lseek(fd, 0, SEEK_END)
+        if end < 0 { throw fail(.seek, path, errno) }
+        return Int(end)
     }
 
     /// Reads up to `count` bytes at `offset` into the start of `buffer` (which must hold them),

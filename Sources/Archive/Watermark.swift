@@ -29,8 +29,11 @@ public struct ArchiveEnd: Sendable, Equatable, CustomStringConvertible {
     mutating func merge(commitEnd e: LSN, time t: PGTimestamp) {
         if commitEnd.map({ e > $0 }) ?? true { commitEnd = e; commitTime = t }
     }
+    /// A watermark replaces the one held when it is behind in neither part and ahead in one: one
+    /// carrying a position alone (a stop, a source without the probe) keeps the last known time
+    /// and still moves the end forward, as far as the archiver confirmed.
     mutating func merge(_ w: Watermark) {
-        if watermark.map({ w.lsn >= $0.lsn && w.time > $0.time }) ?? true { watermark = w }
+        if watermark.map({ w.lsn >= $0.lsn && w.time >= $0.time && w != $0 }) ?? true { watermark = w }
     }
 
     /// The position every pass of a command stops at: transactions whose commit record ends at or

@@ -40,6 +40,29 @@ final class WatermarkTests: XCTestCase {
         XCTAssertEqual(try SegmentWriter(archive: archive, identity: identity).durableWatermark?.lsn, LSN(2000))
     }
 
+    /// A watermark written at a stop carries a later position and the time already known: the
+    /// view's end must move to it, or the next start finds the slot (confirmed there) ahead of the
+    /// archive.
+    func testAPositionOnlyWatermarkWithTheSameTimeMovesTheEnd() throws {
+        let w = try SegmentWriter(archive: archive, identity: identity)
+        try Fixture.writeTransaction(w, 1000)
+        try w.writeWatermark(Watermark(lsn: LSN(2000), time: PGTimestamp(rawValue: 5000)))
+        try w.flush()
+        try w.writeWatermark(Watermark(lsn: LSN(3000), time: PGTimestamp(rawValue: 5000)))
+        try w.flush()
+        XCTAssertEqual(w.durableWatermark?.lsn, LSN(3000))
+        XCTAssertEqual(try ArchiveView.take(archive).end.lsn, LSN(3000), "open segment")
+        try w.seal()
+        XCTAssertEqual(try ArchiveView.take(archive).end.lsn, LSN(3000), "sealed")
+        // Across segments too: a new writer's first watermark, later position, same time.
+        let next = try SegmentWriter(archive: archive, identity: identity)
+        try next.writeWatermark(Watermark(lsn: LSN(4000), time: PGTimestamp(rawValue: 5000)))
+        try next.flush()
+        try next.seal()
+        XCTAssertEqual(try ArchiveView.take(archive).end.lsn, LSN(4000))
+        XCTAssertEqual(try ArchiveView.take(archive).end.time, PGTimestamp(rawValue: 5000))
+    }
+
     /// A crash right after a commit frame, before the watermark frame reached the disk: the next
     /// start finds the last commit and no watermark past it.
     func testACrashBeforeTheWatermarkFrameIsDurableNeverMovesItForward() throws {
