@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Logbook",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "logbook", targets: ["logbook"]),
         .library(name: "LogbookEngine", targets: ["Sidecar", "Capture", "Replay", "History", "Operate", "FanOut"]),
@@ -66,6 +66,9 @@ let package = Package(
         .target(name: "OffSite", dependencies: [
             "Archive", "PGWire", "Operate",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -24,6 +24,7 @@ public final class ArchiveCursor {
     var reader: SegmentReader?
     var decoder = PgOutputDecoder(protocolVersion: 1)
     let zstd = Zstd()
+    let key: ArchiveKey?
     var inTransaction = false
     public private(set) var currentPath: String?
     /// When false, Insert/Update/Delete records come as `.rowChange` views instead of decoded messages.
@@ -36,14 +37,16 @@ public final class ArchiveCursor {
         if includeOpen { p += try archive.openSegments() }
         paths = p.sorted { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }
         limits = paths.map { _ in nil }
+        key = archive.key
     }
 
-    public init(paths: [String]) { self.paths = paths; limits = paths.map { _ in nil } }
+    public init(paths: [String], key: ArchiveKey?) { self.paths = paths; limits = paths.map { _ in nil }; self.key = key }
 
     /// Reads exactly what `view` holds, whatever is appended meanwhile.
     public init(view: ArchiveView) {
         paths = view.files.map(\.path)
         limits = view.files.map(\.limit)
+        key = view.archive.key
     }
 
     public func next() throws -> ArchiveEvent? {
@@ -55,7 +58,7 @@ public final class ArchiveCursor {
                 if path.hasSuffix("." + ArchiveFiles.openSegmentExtension), !FileManager.default.fileExists(atPath: path) {
                     path = String(path.dropLast(ArchiveFiles.openSegmentExtension.count)) + ArchiveFiles.sealedSegmentExtension
                 }
-                reader = try SegmentReader(path: path, zstd: zstd, limit: limits[index])
+                reader = try SegmentReader(path: path, key: key, zstd: zstd, limit: limits[index])
                 currentPath = path
                 inTransaction = false
             }

@@ -57,7 +57,7 @@ public struct ArchiveView: Sendable {
         // first kept one names the last pruned one).
         var previous: (path: String?, sha: String?, last: LSN?) = (nil, PrunedHead.read(archive), nil)
         for p in sealed {
-            let (h, f) = try SegmentScanner.headerAndFooter(of: p, zstd: zstd)
+            let (h, f) = try SegmentScanner.headerAndFooter(of: p, key: archive.key, zstd: zstd)
             foreign(h, p)
             misnamed(h, p)
             if f.previousSHA256 != previous.sha {
@@ -78,11 +78,11 @@ public struct ArchiveView: Sendable {
         }
         for p in stillOpen {
             let reader: FrameFileReader
-            do { reader = try FrameFileReader(path: p, zstd: zstd) } catch let e as ArchiveError where e.code == .io || e.code == .corrupt {
+            do { reader = try FrameFileReader(path: p, key: archive.key, zstd: zstd) } catch let e as ArchiveError where e.code == .io || e.code == .corrupt {
                 // Sealed (renamed) since it was listed, or created a moment ago with nothing in it yet.
                 let sealedPath = ArchiveFiles.sealedPath(forOpen: p)
                 if FileManager.default.fileExists(atPath: sealedPath) {
-                    let f = try SegmentScanner.footer(of: sealedPath, zstd: zstd)
+                    let f = try SegmentScanner.footer(of: sealedPath, key: archive.key, zstd: zstd)
                     if let l = f.last { end.merge(commitEnd: l.endLSN, time: l.commitTime) }
                     if let w = f.watermark { end.merge(w) }
                     files.append(File(path: sealedPath, limit: nil))

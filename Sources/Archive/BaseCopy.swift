@@ -57,8 +57,9 @@ public final class BaseCopyWriter {
     }
 
     public init(archive: ArchiveDirectory, header: BaseHeader, frameBytes: Int = 1 << 20) throws {
+        if let identity = try archive.readIdentity() { try ArchiveEncryption.check(archive.key, against: identity, archive: archive.root) }
         finalPath = archive.basePath + "/" + Self.fileName(lsn: header.lsn, table: header.table)
-        file = try FrameFileWriter(creating: finalPath + ".partial", zstd: Zstd())
+        file = try FrameFileWriter(creating: finalPath + ".partial", key: archive.key, zstd: Zstd())
         self.frameBytes = frameBytes
         buffer.reserveCapacity(frameBytes + 65536)
         try file.writeJSONFrame(.fileHeader, header)
@@ -100,9 +101,9 @@ public final class BaseCopyReader {
     /// Where the footer frame starts (once read): the recorded SHA-256 covers the bytes before it.
     public private(set) var footerOffset: Int?
 
-    public init(path: String, zstd: Zstd = Zstd()) throws {
+    public init(path: String, key: ArchiveKey?, zstd: Zstd = Zstd()) throws {
         self.path = path
-        frames = try FrameFileReader(path: path, zstd: zstd)
+        frames = try FrameFileReader(path: path, key: key, zstd: zstd)
         let first: Frame?
         do { first = try frames.next() } catch let p as FrameFileReader.Problem { throw p.error }
         guard let first, first.header.kind == .fileHeader else {
@@ -141,8 +142,8 @@ public final class BaseCopyReader {
     }
 
     /// The footer alone: frame headers are walked without reading their payloads.
-    public static func footer(of path: String, zstd: Zstd = Zstd()) throws -> BaseFooter {
-        let frames = try FrameFileReader(path: path, zstd: zstd)
+    public static func footer(of path: String, key: ArchiveKey?, zstd: Zstd = Zstd()) throws -> BaseFooter {
+        let frames = try FrameFileReader(path: path, key: key, zstd: zstd)
         guard let last = try frames.lastFrameOffset() else {
             throw ArchiveError(.corrupt, "base copy has no frames", path: path)
         }
@@ -152,6 +153,6 @@ public final class BaseCopyReader {
     /// Reads only the header of every base copy of the archive.
     public static func headers(in archive: ArchiveDirectory) throws -> [(path: String, header: BaseHeader)] {
         let zstd = Zstd()
-        return try archive.baseFiles().map { ($0, try BaseCopyReader(path: $0, zstd: zstd).header) }
+        return try archive.baseFiles().map { ($0, try BaseCopyReader(path: $0, key: archive.key, zstd: zstd).header) }
     }
 }

@@ -5,8 +5,10 @@ import Foundation
 /// as base64. Its id (the first 16 hex digits of a SHA-256 over a label and the key) is recorded in
 /// `archive.json`, so a wrong key is named before anything is decrypted. The key itself is never
 /// logged, printed or written anywhere by logbook.
-public struct ArchiveKey: @unchecked Sendable {
-    let key: SymmetricKey
+public struct ArchiveKey: Sendable {
+    /// The 32 key bytes (a value, so the key is `Sendable`); `key` makes the CryptoKit key from them.
+    let material: [UInt8]
+    var key: SymmetricKey { SymmetricKey(data: material) }
     public let id: String
 
     public init(bytes: [UInt8]) throws {
@@ -16,7 +18,7 @@ public struct ArchiveKey: @unchecked Sendable {
 
     /// `bytes` has 32 bytes.
     private init(key32 bytes: [UInt8]) {
-        key = SymmetricKey(data: bytes)
+        material = bytes
         var h = SHA256()
         h.update(data: Array("logbook archive key v1".utf8))
         h.update(data: bytes)
@@ -93,14 +95,8 @@ public func readPrivateKeyFile(_ file: String, what: String, fix: String) throws
     return [UInt8](data)
 }
 
-/// The key this process reads and writes archives with (set once by the command line).
+/// Whether a key fits an archive (keys themselves travel with `ArchiveDirectory`).
 public enum ArchiveEncryption {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var current: ArchiveKey?
-
-    public static var key: ArchiveKey? { lock.withLock { current } }
-    public static func use(_ key: ArchiveKey?) { lock.withLock { current = key } }
-
     /// Checks the key given against the archive's: the same, or none for an unencrypted archive.
     public static func check(_ key: ArchiveKey?, against identity: ArchiveIdentity, archive: String) throws {
         switch (identity.encryptionKeyID, key) {

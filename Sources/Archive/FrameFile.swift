@@ -9,12 +9,15 @@ public final class FrameFileWriter {
     var hasher = SHA256()
     let fd: Int32
     let zstd: Zstd
+    /// The archive's key: frames are sealed (footers tagged) with it; nil for a clear archive.
+    let key: ArchiveKey?
     public private(set) var bytesWritten: Int
     public private(set) var frameCount = 0
 
     /// Creates (or truncates) `path` and writes the file magic.
-    public init(creating path: String, zstd: Zstd) throws {
+    public init(creating path: String, key: ArchiveKey?, zstd: Zstd) throws {
         self.path = path
+        self.key = key
         self.zstd = zstd
         fd = try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC)
         try FileIO.writeAll(fd, ArchiveFiles.fileMagic, path: path)
@@ -27,7 +30,7 @@ public final class FrameFileWriter {
     /// Compresses `raw` and appends it as one frame. Not durable until `sync()`.
     public func writeFrame(_ kind: FrameKind, raw: UnsafeRawBufferPointer, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
                            lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
-        let frame = try Self.encodeFrame(kind, raw: raw, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+        let frame = try Self.encodeFrame(kind, raw: raw, key: key, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
         try FileIO.writeAll(fd, frame, path: path)
         hasher.update(data: frame)
         bytesWritten += frame.count
@@ -37,18 +40,18 @@ public final class FrameFileWriter {
     /// One whole frame (header and payload) as it is stored: compressed, then sealed with the
     /// archive's key (or, for a footer, tagged with it) when the archive is encrypted. Recovery
     /// rewrites frames through this too, so a recovered segment reads like any other.
-    static func encodeFrame(_ kind: FrameKind, raw: UnsafeRawBufferPointer, zstd: Zstd, firstLSN: LSN, lastEndLSN: LSN,
+    static func encodeFrame(_ kind: FrameKind, raw: UnsafeRawBufferPointer, key: ArchiveKey?, zstd: Zstd, firstLSN: LSN, lastEndLSN: LSN,
                             lastCommitTime: PGTimestamp) throws -> [UInt8] {
         var payload = try zstd.compress(raw)
         var flags: UInt8 = 0
-        if let key = ArchiveEncryption.key, kind.isSealedWhenEncrypted {
+        if let key, kind.isSealedWhenEncrypted {
             // The header (with the sealed length) is the additional data: no field of it can be altered.
             var h = FrameHeader(kind: kind, storedLength: payload.count + ArchiveKey.overhead, rawLength: raw.count, firstLSN: firstLSN,
                                 lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
             h.flags = FrameHeader.encryptedFlag
             payload = try key.seal(payload, aad: h.encodeWithoutCRC())
             flags = FrameHeader.encryptedFlag
-        } else if let key = ArchiveEncryption.key {
+        } else if let key {
             // A footer: in the clear, so integrity can be checked without the key, and tagged with an
             // HMAC over its header and payload, so only the key's holder can write one.
             var h = FrameHeader(kind: kind, storedLength: payload.count + ArchiveKey.tagLength, rawLength: raw.count, firstLSN: firstLSN,
@@ -63,9 +66,9 @@ public final class FrameFileWriter {
         return frame
     }
 
-    static func encodeFrame(_ kind: FrameKind, raw: [UInt8], zstd: Zstd, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
+    static func encodeFrame(_ kind: FrameKind, raw: [UInt8], key: ArchiveKey?, zstd: Zstd, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
                             lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws -> [UInt8] {
-        try raw.withUnsafeBytes { try encodeFrame(kind, raw: $0, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime) }
+        try raw.withUnsafeBytes { try encodeFrame(kind, raw: $0, key: key, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime) }
     }
 
     public func writeFrame(_ kind: FrameKind, raw: [UInt8], firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
@@ -107,6 +110,8 @@ public final class FrameFileReader {
     public let path: String
     let fd: Int32
     let zstd: Zstd
+    /// The archive's key (nil: a clear archive, or a reader that checks only what is in the clear).
+    let key: ArchiveKey?
     public private(set) var fileSize: Int
     public private(set) var offset: Int
     /// Bytes of the file this reader may read (nil: all of it, as it grows).
@@ -154,8 +159,9 @@ public final class FrameFileReader {
         public var isTornTail: Bool
     }
 
-    public init(path: String, zstd: Zstd = Zstd(), limit: Int? = nil) throws {
+    public init(path: String, key: ArchiveKey?, zstd: Zstd = Zstd(), limit: Int? = nil) throws {
         self.path = path
+        self.key = key
         self.zstd = zstd
         self.limit = limit
         fd = try FileIO.open(path, O_RDONLY)
@@ -231,7 +237,7 @@ public final class FrameFileReader {
         let start = offset
         let (header, hbytes, payload) = try readChecked()
         var compressed = payload
-        if let key = ArchiveEncryption.key, !header.isEncrypted {
+        if let key, !header.isEncrypted {
             // In an encrypted archive only footers are in the clear, and each carries the key's tag.
             guard header.isAuthenticated, payload.count >= ArchiveKey.tagLength,
                   key.tag(Array(hbytes[0..<40]) + payload.dropLast(ArchiveKey.tagLength)) == Array(payload.suffix(ArchiveKey.tagLength)) else {
@@ -245,7 +251,7 @@ public final class FrameFileReader {
             compressed = Array(payload.dropLast(ArchiveKey.tagLength))
         }
         if header.isEncrypted {
-            guard let key = ArchiveEncryption.key else {
+            guard let key else {
                 throw Problem(error: ArchiveError(.key, "this file is encrypted", path: path, offset: start,
                                                   fix: "pass --encryption-key-file FILE (or set LOGBOOK_ENCRYPTION_KEY_FILE)"), isTornTail: false)
             }

@@ -34,7 +34,11 @@ public struct ArchiveIdentity: Codable, Sendable, Equatable {
 /// The folder of an archive and the paths inside it.
 public struct ArchiveDirectory: Sendable {
     public let root: String
-    public init(_ root: String) { self.root = root }
+    /// The archive's encryption key (nil: a clear archive, or a keyless check of one that is not).
+    /// Handed down with the folder, so that two archives with different keys can be open in one
+    /// process.
+    public let key: ArchiveKey?
+    public init(_ root: String, key: ArchiveKey? = nil) { self.root = root; self.key = key }
 
     public var identityPath: String { root + "/archive.json" }
     public var segmentsPath: String { root + "/segments" }

@@ -81,8 +81,8 @@ public struct KeyIndex: Sendable, Equatable {
     }
 
     /// The key index of a sealed segment, from the frame at `offset` (its footer's `keyIndexOffset`).
-    public static func read(segment path: String, at offset: Int) throws -> KeyIndex {
-        try decode(FrameFileReader(path: path).frame(at: offset, kind: .keyIndex, what: "key index").raw, path: path)
+    public static func read(segment path: String, at offset: Int, key: ArchiveKey?) throws -> KeyIndex {
+        try decode(FrameFileReader(path: path, key: key).frame(at: offset, kind: .keyIndex, what: "key index").raw, path: path)
     }
 
     static let magic: [UInt8] = Array("LBKI".utf8)

@@ -24,10 +24,10 @@ public final class SegmentReader {
 
     /// `limit`: read only the frames that end within that many bytes (a view of a segment being
     /// written, taken at one moment).
-    public init(path: String, zstd: Zstd = Zstd(), limit: Int? = nil) throws {
+    public init(path: String, key: ArchiveKey?, zstd: Zstd = Zstd(), limit: Int? = nil) throws {
         self.path = path
         tolerateTornTail = path.hasSuffix("." + ArchiveFiles.openSegmentExtension) || limit != nil
-        frames = try FrameFileReader(path: path, zstd: zstd, limit: limit)
+        frames = try FrameFileReader(path: path, key: key, zstd: zstd, limit: limit)
     }
 
     /// The offset of the next frame to read (every record of earlier frames has been returned

@@ -15,7 +15,7 @@ enum SegmentRecovery {
 
     static func recover(_ path: String, archive: ArchiveDirectory, zstd: Zstd) throws {
         let reader: FrameFileReader
-        do { reader = try FrameFileReader(path: path, zstd: zstd) } catch let e as ArchiveError where e.code == .corrupt {
+        do { reader = try FrameFileReader(path: path, key: archive.key, zstd: zstd) } catch let e as ArchiveError where e.code == .corrupt {
             // Crashed before the file magic was complete: nothing in it.
             try? FileManager.default.removeItem(atPath: path)
             return
@@ -84,7 +84,7 @@ enum SegmentRecovery {
             try FileIO.truncate(fd, cut.frame.offset, path: path)
             var buf = RecordBuffer()
             for rec in try splitRecords(cut.frame.raw).prefix(cut.lastRecord + 1) { buf.append(rec) }
-            let bytes = try FrameFileWriter.encodeFrame(.records, raw: buf.bytes, zstd: zstd, firstLSN: cut.frame.header.firstLSN,
+            let bytes = try FrameFileWriter.encodeFrame(.records, raw: buf.bytes, key: archive.key, zstd: zstd, firstLSN: cut.frame.header.firstLSN,
                                                         lastEndLSN: atCut.last?.endLSN ?? .zero,
                                                         lastCommitTime: atCut.last?.commitTime ?? PGTimestamp(rawValue: 0))
             try FileIO.seek(fd, cut.frame.offset, path: path)
@@ -97,7 +97,7 @@ enum SegmentRecovery {
                                    previousSHA256: try SegmentScanner.lastSealedSHA256(in: archive), watermark: atCut.watermark)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        let fbytes = try FrameFileWriter.encodeFrame(.footer, raw: [UInt8](try enc.encode(footer)), zstd: zstd)
+        let fbytes = try FrameFileWriter.encodeFrame(.footer, raw: [UInt8](try enc.encode(footer)), key: archive.key, zstd: zstd)
         try FileIO.writeAll(fd, fbytes, path: path)
         try FileIO.fsync(fd, path: path)
         let sealed = archive.segmentsPath + "/" + header.firstLSN.fileName + "." + ArchiveFiles.sealedSegmentExtension
@@ -110,15 +110,15 @@ enum SegmentRecovery {
 public enum SegmentScanner {
     /// The footer of a sealed segment (its last frame), found from the end of the file: the last
     /// frame header that ends exactly at the end of the file and holds a footer.
-    public static func footer(of path: String, zstd: Zstd = Zstd()) throws -> SegmentFooter {
-        let reader = try FrameFileReader(path: path, zstd: zstd)
+    public static func footer(of path: String, key: ArchiveKey?, zstd: Zstd = Zstd()) throws -> SegmentFooter {
+        let reader = try FrameFileReader(path: path, key: key, zstd: zstd)
         if let f = try tailFooter(reader) { return f }
         return try footerByWalking(reader)
     }
 
     /// The segment's header (its first frame) and footer (its last), without reading what is between.
-    public static func headerAndFooter(of path: String, zstd: Zstd = Zstd()) throws -> (SegmentHeader, SegmentFooter) {
-        let reader = try FrameFileReader(path: path, zstd: zstd)
+    public static func headerAndFooter(of path: String, key: ArchiveKey?, zstd: Zstd = Zstd()) throws -> (SegmentHeader, SegmentFooter) {
+        let reader = try FrameFileReader(path: path, key: key, zstd: zstd)
         let first: Frame?
         do { first = try reader.next() } catch let p as FrameFileReader.Problem { throw p.error }
         guard let first, first.header.kind == .fileHeader else {
@@ -171,7 +171,7 @@ public enum SegmentScanner {
     public static func lastWatermark(in archive: ArchiveDirectory) throws -> Watermark? {
         let zstd = Zstd()
         for path in try archive.sealedSegments().reversed() {
-            if let w = try footer(of: path, zstd: zstd).watermark { return w }
+            if let w = try footer(of: path, key: archive.key, zstd: zstd).watermark { return w }
         }
         return nil
     }
@@ -179,14 +179,14 @@ public enum SegmentScanner {
     /// The content hash of the newest sealed segment: what the next one chains to.
     public static func lastSealedSHA256(in archive: ArchiveDirectory) throws -> String? {
         guard let last = try archive.sealedSegments().last else { return nil }
-        return try footer(of: last).sha256
+        return try footer(of: last, key: archive.key).sha256
     }
 
     /// The last commit in the archive, from the newest sealed segment that has one.
     public static func lastCommit(in archive: ArchiveDirectory) throws -> CommitPosition? {
         let zstd = Zstd()
         for path in try archive.sealedSegments().reversed() {
-            if let last = try footer(of: path, zstd: zstd).last { return last }
+            if let last = try footer(of: path, key: archive.key, zstd: zstd).last { return last }
         }
         return nil
     }
@@ -196,7 +196,7 @@ extension SegmentScanner {
     /// The last commit in the archive, counting the open segment being written.
     public static func lastCommitIncludingOpen(in archive: ArchiveDirectory) throws -> CommitPosition? {
         var last = try lastCommit(in: archive)
-        let cursor = ArchiveCursor(paths: try archive.openSegments())
+        let cursor = ArchiveCursor(paths: try archive.openSegments(), key: archive.key)
         while let ev = try cursor.next() {
             if case .commit(let c) = ev { last = CommitPosition(commitLSN: c.commitLSN, endLSN: c.endLSN, commitTime: c.commitTime) }
         }

@@ -71,6 +71,8 @@ public final class SegmentWriter {
         self.identity = identity
         self.options = options
         self.zstd = Zstd(level: options.compressionLevel)
+        // Nothing is written with another key than the archive's, nor in the clear into an encrypted one.
+        try ArchiveEncryption.check(archive.key, against: identity, archive: archive.root)
         var st = stat()
         if stat(archive.root, &st) == 0 { rootID = (UInt64(st.st_dev), UInt64(st.st_ino)) }
         for partial in try archive.openSegments() {
@@ -81,7 +83,7 @@ public final class SegmentWriter {
         durableWatermark = try SegmentScanner.lastWatermark(in: archive)
         lastWatermark = durableWatermark
         if let last = try archive.sealedSegments().last {
-            let footer = try SegmentScanner.footer(of: last, zstd: zstd)
+            let footer = try SegmentScanner.footer(of: last, key: archive.key, zstd: zstd)
             previousSHA256 = footer.sha256
             anchoredBaseCopies = footer.baseCopies ?? [:]
             carriedGaps = footer.gaps ?? []
@@ -104,7 +106,7 @@ public final class SegmentWriter {
         for path in try archive.baseFiles() {
             let name = (path as NSString).lastPathComponent
             if let known = anchoredBaseCopies[name] { now[name] = known; continue }
-            if let sha = try BaseCopyReader.footer(of: path, zstd: zstd).sha256 { now[name] = sha }
+            if let sha = try BaseCopyReader.footer(of: path, key: archive.key, zstd: zstd).sha256 { now[name] = sha }
         }
         return now
     }
@@ -275,7 +277,7 @@ public final class SegmentWriter {
     func openSegmentIfNeeded(firstLSN: LSN) throws {
         if file != nil { return }
         let path = archive.segmentsPath + "/" + firstLSN.fileName + "." + ArchiveFiles.openSegmentExtension
-        let f = try FrameFileWriter(creating: path, zstd: zstd)
+        let f = try FrameFileWriter(creating: path, key: archive.key, zstd: zstd)
         let header = SegmentHeader(systemIdentifier: identity.systemIdentifier, database: identity.database, slot: identity.slot,
                                    firstLSN: firstLSN, createdAt: ISO8601DateFormatter().string(from: Date()),
                                    previousSHA256: previousSHA256, gaps: knownGaps())

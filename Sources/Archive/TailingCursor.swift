@@ -34,9 +34,9 @@ public final class TailingCursor {
         guard let stem else { return false }
         let sealed = path(stem, open: false), partial = path(stem, open: true)
         if FileManager.default.fileExists(atPath: sealed) {
-            reader = try SegmentReader(path: sealed, zstd: zstd); readingOpen = false; currentPath = sealed
+            reader = try SegmentReader(path: sealed, key: archive.key, zstd: zstd); readingOpen = false; currentPath = sealed
         } else if FileManager.default.fileExists(atPath: partial) {
-            reader = try SegmentReader(path: partial, zstd: zstd); readingOpen = true; currentPath = partial
+            reader = try SegmentReader(path: partial, key: archive.key, zstd: zstd); readingOpen = true; currentPath = partial
         } else {
             return false
         }
@@ -57,7 +57,7 @@ public final class TailingCursor {
                 let sealed = path(stem!, open: false)
                 if FileManager.default.fileExists(atPath: sealed) {
                     // Sealed meanwhile: same bytes plus a footer; continue after the frames already read.
-                    let r = try SegmentReader(path: sealed, zstd: zstd)
+                    let r = try SegmentReader(path: sealed, key: archive.key, zstd: zstd)
                     r.seek(to: at)
                     reader = r; readingOpen = false; currentPath = sealed
                     continue

@@ -2,6 +2,7 @@ import Archive
 import CoreMetrics
 import Foundation
 import PGWire
+import Synchronization
 
 /// What `logbook run` records through swift-metrics (names and meaning: docs/metrics.md).
 /// Without a bootstrapped backend every call is a no-op.
@@ -62,7 +63,7 @@ final class CaptureMetrics {
 }
 
 /// The archiver's state for `/healthz`: streaming, and when data was last made durable.
-public final class CaptureHealth: @unchecked Sendable {
+public final class CaptureHealth: Sendable {
     public struct Snapshot: Sendable {
         public var streaming = false
         public var lastDurable: Date?
@@ -71,9 +72,8 @@ public final class CaptureHealth: @unchecked Sendable {
         /// The archive's last durable watermark.
         public var watermark: Watermark?
     }
-    private let lock = NSLock()
-    private var state = Snapshot()
+    private let state = Mutex(Snapshot())
     public init() {}
-    public var snapshot: Snapshot { lock.withLock { state } }
-    func update(_ body: (inout Snapshot) -> Void) { lock.withLock { body(&state) } }
+    public var snapshot: Snapshot { state.withLock { $0 } }
+    func update(_ body: (inout Snapshot) -> Void) { state.withLock { body(&$0) } }
 }

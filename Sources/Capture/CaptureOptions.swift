@@ -31,6 +31,8 @@ public struct CaptureOptions: Sendable {
     public var durableMark: DurableMark?
     /// Streaming and durability state for `/healthz`.
     public var health: CaptureHealth?
+    /// The archive's encryption key (`--encryption-key-file`); nil writes a clear archive.
+    public var encryptionKey: ArchiveKey?
 
     public init(source: String, archive: String, tables: [String]) {
         self.source = source

@@ -25,7 +25,7 @@ public final class CaptureService: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.stop = stop
-        self.archive = ArchiveDirectory(options.archive)
+        self.archive = ArchiveDirectory(options.archive, key: options.encryptionKey)
     }
 
     /// Runs until `--endpos` is reached or a stop is requested. Throws `CaptureError` on a
@@ -108,9 +108,9 @@ public final class CaptureService: @unchecked Sendable {
         let sys = try Setup.identifySystem(repl)
         let identity = ArchiveIdentity(systemIdentifier: sys.systemIdentifier, database: sys.database, slot: options.slot,
                                        publication: options.publication, createdAt: ISO8601DateFormatter().string(from: Date()),
-                                       encryptionKeyID: ArchiveEncryption.key?.id)
+                                       encryptionKeyID: archive.key?.id)
         let existing = try archive.readIdentity()
-        if let existing { try ArchiveEncryption.check(ArchiveEncryption.key, against: existing, archive: options.archive) }
+        if let existing { try ArchiveEncryption.check(archive.key, against: existing, archive: options.archive) }
         if let existing, let why = existing.mismatch(with: identity) {
             throw CaptureError(.archiveMismatch, "refusing to mix histories: \(why)",
                                fix: "use a new --archive folder for this source, or point --source/--slot at the ones this archive was made from")

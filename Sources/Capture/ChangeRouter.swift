@@ -63,7 +63,7 @@ final class ChangeRouter {
             streamXid = s.xid
             if s.firstSegment || spools[s.xid] == nil {
                 spools[s.xid]?.remove()
-                spools[s.xid] = try Spool(directory: archive.spoolPath, xid: s.xid)
+                spools[s.xid] = try Spool(directory: archive.spoolPath, xid: s.xid, encrypted: archive.key != nil)
             }
             return nil
         case .streamStop:

@@ -7,7 +7,7 @@ import Foundation
 /// In an encrypted archive, each buffer is written sealed (`u32 length + AES-256-GCM box`) with a key
 /// that lives only in memory: a spool is never needed after the process ends.
 final class Spool {
-    let sealer: ArchiveKey? = ArchiveEncryption.key == nil ? nil : ArchiveKey.ephemeral()
+    let sealer: ArchiveKey?
     let path: String
     let xid: UInt32
     let fd: Int32
@@ -15,7 +15,9 @@ final class Spool {
     var buffer: [UInt8] = []
     private(set) var records = 0
 
-    init(directory: String, xid: UInt32) throws {
+    /// `encrypted`: the archive is, so the spool is sealed too.
+    init(directory: String, xid: UInt32, encrypted: Bool) throws {
+        sealer = encrypted ? ArchiveKey.ephemeral() : nil
         self.xid = xid
         path = directory + "/\(xid).spool"
         fd = try FileIO.open(path, O_RDWR | O_CREAT | O_TRUNC)

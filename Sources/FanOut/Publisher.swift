@@ -46,8 +46,8 @@ public final class Publisher: @unchecked Sendable {
     private var _stats = Stats()
     public var stats: Stats { lock.withLock { _stats } }
 
-    public init(archive path: String, options: Options, logger: Logger) throws {
-        archive = ArchiveDirectory(path)
+    public init(archive path: String, key: ArchiveKey? = nil, options: Options, logger: Logger) throws {
+        archive = ArchiveDirectory(path, key: key)
         self.options = options
         self.logger = logger
         producer = try KafkaProducer(options.kafka)

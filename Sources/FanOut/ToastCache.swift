@@ -49,7 +49,7 @@ final class ToastCache {
     func seed(_ table: String, keyColumns: [String]) throws {
         seeded.insert(table)
         guard let base = try BaseCopyReader.headers(in: archive).filter({ $0.header.table == table }).max(by: { $0.header.lsn < $1.header.lsn }) else { return }
-        let reader = try BaseCopyReader(path: base.path)
+        let reader = try BaseCopyReader(path: base.path, key: archive.key)
         let cols = base.header.definition.columns.map(\.name)
         let keyIdx = keyColumns.compactMap { cols.firstIndex(of: $0) }
         while let chunk = try reader.nextChunk() {

@@ -44,7 +44,7 @@ struct Scan {
         inWindow = 0
         for f in to.view.files {
             guard f.limit == nil, f.path.hasSuffix("." + ArchiveFiles.sealedSegmentExtension),
-                  let footer = try? SegmentScanner.footer(of: f.path) else { inWindow += 1; out.append(f); continue }
+                  let footer = try? SegmentScanner.footer(of: f.path, key: to.view.archive.key) else { inWindow += 1; out.append(f); continue }
             if let last = footer.last?.endLSN, last <= start.header.lsn, footer.watermark.map({ $0.lsn <= start.header.lsn }) ?? true { continue }
             if to.isPast(finalLSN: footer.firstLSN, commitTime: footer.firstCommitTime ?? PGTimestamp(rawValue: .max)) { continue }
             inWindow += 1
@@ -52,7 +52,7 @@ struct Scan {
             guard let hashes else { out.append(f); continue }
             guard let at = footer.keyIndexOffset else { out.append(f); continue }
             do {
-                let index = try KeyIndex.read(segment: f.path, at: at)
+                let index = try KeyIndex.read(segment: f.path, at: at, key: to.view.archive.key)
                 if hashes.contains(where: { index.mayTouch(table: table, hash: $0) }) { out.append(f) }
             } catch {
                 warnings.append("\((f.path as NSString).lastPathComponent): its key index cannot be read (\(error)); the segment was read in full")
@@ -97,7 +97,7 @@ struct Scan {
 
     /// Rows of the base copy for which `keep` says yes (fields in the base definition's column order).
     func baseRows(_ keep: ([String?]) -> Bool) throws -> [[String?]] {
-        let reader = try BaseCopyReader(path: start.path)
+        let reader = try BaseCopyReader(path: start.path, key: to.view.archive.key)
         var out: [[String?]] = []
         var carry: [UInt8] = []
         while let chunk = try reader.nextChunk() {

@@ -18,6 +18,8 @@ public struct HistoryQuery: Sendable {
     public var to: ReplayPoint?
     /// Whether segments' key indexes may rule segments out (off: a full scan of the window, for checks).
     public var useIndex = true
+    /// The archive's encryption key (nil for a clear archive).
+    public var encryptionKey: ArchiveKey?
     public init(archive: String, table: String, key: [(column: String, value: String)]?, filter: [(column: String, value: String)] = [],
                 from: ReplayPoint? = nil, to: ReplayPoint? = nil) {
         self.archive = archive; self.table = table; self.key = key; self.filter = filter; self.from = from; self.to = to
@@ -49,9 +51,9 @@ public struct HistoryResult: Sendable {
 
 public enum RowHistory {
     public static func run(_ q: HistoryQuery, logger: Logger) throws -> HistoryResult {
-        let to = try ReplayWindow.resolve(archive: q.archive, table: q.table, point: q.to ?? .latest)
-        let from = try q.from.map { try ReplayWindow.resolve(archive: q.archive, table: q.table, point: $0, view: to.view) }
-        let bases = try ReplayWindow.baseCopies(archive: q.archive, table: q.table)
+        let to = try ReplayWindow.resolve(archive: q.archive, key: q.encryptionKey, table: q.table, point: q.to ?? .latest)
+        let from = try q.from.map { try ReplayWindow.resolve(archive: q.archive, key: q.encryptionKey, table: q.table, point: $0, view: to.view) }
+        let bases = try ReplayWindow.baseCopies(archive: q.archive, key: q.encryptionKey, table: q.table)
         guard let start = from.map({ ($0.basePath, $0.base) }) ?? bases.first.map({ ($0.path, $0.header) }) else {
             throw HistoryError("the archive has no base copy of \(q.table)", fix: "check the table's name (logbook status lists the archived tables)")
         }

@@ -26,15 +26,16 @@ public struct DiffResult: Sendable {
 }
 
 public enum TableDiff {
-    public static func run(archive: String, table: String, from: ReplayPoint, to: ReplayPoint, foldMemory: Int = 1 << 30,
+    public static func run(archive: String, key: ArchiveKey? = nil, table: String, from: ReplayPoint, to: ReplayPoint, foldMemory: Int = 1 << 30,
                            logger: Logger) throws -> DiffResult {
         let work = NSTemporaryDirectory() + "logbook-diff-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: work) }
         func replay(_ point: ReplayPoint, _ name: String) throws -> (rows: [[String?]], def: TableDefinition, summary: String) {
             let path = work + "/" + name + ".copy"
-            let r = try Replayer(ReplayRequest(archive: archive, table: table, point: point, destination: .file(path: path, format: "copy"),
-                                               foldMemory: foldMemory), logger: logger).run()
+            var request = ReplayRequest(archive: archive, table: table, point: point, destination: .file(path: path, format: "copy"), foldMemory: foldMemory)
+            request.encryptionKey = key
+            let r = try Replayer(request, logger: logger).run()
             guard let def = r.definition else { throw HistoryError("replay gave no definition of \(table)", fix: "run logbook verify --archive") }
             let data = try FileIO.readFile(path)
             var rows: [[String?]] = []

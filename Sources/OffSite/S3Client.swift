@@ -1,3 +1,4 @@
+import Archive
 import AsyncHTTPClient
 import Crypto
 import Foundation
@@ -6,6 +7,8 @@ import FoundationXML
 #endif
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+import Synchronization
 
 /// One object of a listing.
 public struct S3Object: Sendable, Equatable {
@@ -62,20 +65,26 @@ public struct S3Client: Sendable {
         let response = try await send("GET", key: key, query: [], headers: [], payloadSHA256: Self.emptySHA256, body: nil)
         if response.status != .ok { try await Self.check(response, "GET \(key)") }
         let tmp = file + ".download"
-        FileManager.default.createFile(atPath: tmp, contents: nil, attributes: [.posixPermissions: 0o600])
-        guard let out = FileHandle(forWritingAtPath: tmp) else {
-            throw S3Error(code: "LocalIO", message: "cannot write \(tmp)", fix: "check the cache folder's permissions")
-        }
+        // File work on NIO's blocking pool, off the cooperative one; a full disk is one clear line.
+        let pool = NIOThreadPool.singleton
+        let out = try await pool.runIfActive { try FileIO.open(tmp, O_WRONLY | O_CREAT | O_TRUNC) }
         var hasher = SHA256()
-        for try await chunk in response.body {
-            let bytes = Data(chunk.readableBytesView)
-            hasher.update(data: bytes)
-            try out.write(contentsOf: bytes)
+        do {
+            for try await chunk in response.body {
+                let bytes = [UInt8](chunk.readableBytesView)
+                hasher.update(data: bytes)
+                try await pool.runIfActive { try FileIO.writeAll(out, bytes, path: tmp) }
+            }
+            try await pool.runIfActive {
+                try FileIO.fsync(out, path: tmp)
+                close(out)
+                try FileIO.rename(tmp, file)
+            }
+        } catch {
+            close(out)
+            try? FileIO.unlink(tmp)
+            throw error
         }
-        try out.synchronize()
-        try out.close()
-        try? FileManager.default.removeItem(atPath: file)
-        try FileManager.default.moveItem(atPath: tmp, toPath: file)
         return (SigV4.hex(hasher.finalize()), response.headers.first(name: "x-amz-meta-sha256"))
     }
 
@@ -89,7 +98,7 @@ public struct S3Client: Sendable {
             let response = try await send("GET", key: nil, query: query, headers: [], payloadSHA256: Self.emptySHA256, body: nil)
             let body = try await response.body.collect(upTo: 64 << 20)
             if response.status != .ok { throw Self.error(status: Int(response.status.code), body: body, what: "list \(prefix)") }
-            let page = ListParser.parse(Data(body.readableBytesView))
+            let page = try ListParser.parse(Data(body.readableBytesView))
             objects += page.objects
             token = page.truncated ? page.nextToken : nil
         } while token != nil
@@ -182,21 +191,34 @@ public func fileDigests(_ path: String) throws -> (sha256: String, md5: String, 
     return (SigV4.hex(sha.finalize()), Data(md5.finalize()).base64EncodedString(), size)
 }
 
-/// A file as an async sequence of 1 MiB buffers (read on the caller's task).
+/// A file as an async sequence of 1 MiB buffers. Each read runs on NIO's blocking thread pool,
+/// never on the cooperative pool; the file is opened on the first read and closed at its end.
 struct FileChunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let path: String
     struct AsyncIterator: AsyncIteratorProtocol {
-        let handle: FileHandle?
+        let path: String
+        var fd: Int32 = -1
+        var offset = 0
         mutating func next() async throws -> ByteBuffer? {
-            guard let handle, let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else {
-                try handle?.close()
+            let (path, at) = (self.path, offset)
+            if fd < 0 { fd = try await NIOThreadPool.singleton.runIfActive { try FileIO.open(path, O_RDONLY) } }
+            let fd = self.fd
+            let chunk = try await NIOThreadPool.singleton.runIfActive { () -> [UInt8] in
+                var buf = [UInt8](repeating: 0, count: 1 << 20)
+                let n = try FileIO.pread(fd, into: &buf, count: buf.count, at: at, path: path)
+                return Array(buf.prefix(n))
+            }
+            if chunk.isEmpty {
+                close(fd)
+                self.fd = -1
                 return nil
             }
-            return ByteBuffer(bytes: data)
+            offset += chunk.count
+            return ByteBuffer(bytes: chunk)
         }
     }
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handle: FileHandle(forReadingAtPath: path)) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(path: path) }
 }
 
 /// ListObjectsV2's XML.
@@ -207,11 +229,15 @@ final class ListParser: NSObject, XMLParserDelegate {
     private var text = ""
     private var current: S3Object?
 
-    static func parse(_ data: Data) -> (objects: [S3Object], truncated: Bool, nextToken: String?) {
+    /// A listing that is not well-formed XML is an error, never a shorter list.
+    static func parse(_ data: Data) throws -> (objects: [S3Object], truncated: Bool, nextToken: String?) {
         let p = ListParser()
         let parser = XMLParser(data: data)
         parser.delegate = p
-        parser.parse()
+        guard parser.parse() else {
+            throw S3Error(code: "BadListing", message: "the store's object listing is not well-formed XML (\(parser.parserError.map { "\($0)" } ?? "parse error"))",
+                          fix: "check --s3-endpoint points at an S3-compatible store; the listing is asked for again on the next attempt")
+        }
         return (p.objects, p.truncated, p.nextToken)
     }
 
@@ -239,13 +265,55 @@ public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws
     let box = ResultBox<T>()
     let done = DispatchSemaphore(value: 0)
     Task {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        let r: Result<T, Error>
+        do { r = .success(try await body()) } catch { r = .failure(error) }
+        box.set(r)
         done.signal()
     }
     done.wait()
-    return try box.result!.get()
+    guard let result = box.get() else { throw CancellationError() }
+    return try result.get()
 }
 
-final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, Error>?
+/// `runBlocking` for requests that a shutdown may cut short: once `cancelAll()` is called, the
+/// request in flight is cancelled and every later one fails at once with `CancellationError`.
+public final class CancellableRequests: Sendable {
+    private let state = Mutex<(cancelled: Bool, current: Task<Void, Never>?)>((false, nil))
+    public init() {}
+    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    public func cancelAll() {
+        state.withLock { s in
+            s.cancelled = true
+            s.current?.cancel()
+        }
+    }
+
+    /// Runs `body` from a thread that may block, as `runBlocking` does.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        let started = state.withLock { s -> Bool in
+            guard !s.cancelled else { return false }
+            s.current = Task {
+                let r: Result<T, Error>
+                do { r = .success(try await body()) } catch { r = .failure(error) }
+                box.set(r)
+                done.signal()
+            }
+            return true
+        }
+        guard started else { throw CancellationError() }
+        done.wait()
+        state.withLock { $0.current = nil }
+        guard let result = box.get() else { throw CancellationError() }
+        return try result.get()
+    }
+}
+
+/// The result handed from the task to the waiting thread.
+final class ResultBox<T: Sendable>: Sendable {
+    private let result = Mutex<Result<T, Error>?>(nil)
+    func set(_ r: Result<T, Error>) { result.withLock { $0 = r } }
+    func get() -> Result<T, Error>? { result.withLock { $0 } }
 }

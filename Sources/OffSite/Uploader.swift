@@ -30,8 +30,8 @@ public final class Uploader: @unchecked Sendable {
     let uploadErrors = Counter(label: "logbook_upload_errors_total")
     let uploadTime = CoreMetrics.Timer(label: "logbook_upload_duration_seconds")
 
-    public init(archive path: String, s3: S3Config, options: Options = Options(), logger: Logger) {
-        archive = ArchiveDirectory(path)
+    public init(archive path: String, key: ArchiveKey? = nil, s3: S3Config, options: Options = Options(), logger: Logger) {
+        archive = ArchiveDirectory(path, key: key)
         client = S3Client(config: s3)
         self.options = options
         self.logger = logger
@@ -63,10 +63,9 @@ public final class Uploader: @unchecked Sendable {
         return out
     }
 
-    /// One pass: uploads what is pending, oldest first. Returns how many files were uploaded.
-    @discardableResult
     /// Uploads what is pending, retrying a store that is unreachable or failing up to `attempts`
     /// times with backoff (1 s, 2 s, 4 s … up to 30 s). Returns how many files were uploaded.
+    @discardableResult
     public func uploadPending(attempts: Int) throws -> Int {
         var attempt = 0
         while true {
@@ -81,6 +80,8 @@ public final class Uploader: @unchecked Sendable {
         }
     }
 
+    /// One pass: uploads what is pending, oldest first. Returns how many files were uploaded.
+    @discardableResult
     public func uploadPending() throws -> Int {
         let todo = try pending()
         pendingGauge.record(Double(todo.count))
@@ -90,7 +91,7 @@ public final class Uploader: @unchecked Sendable {
             let key = client.config.location.key(relative)
             let began = DispatchTime.now().uptimeNanoseconds
             let client = self.client
-            try runBlocking { try await client.put(key: key, file: path, sha256: sha, md5: md5, size: size) }
+            try inflight.run { try await client.put(key: key, file: path, sha256: sha, md5: md5, size: size) }
             uploadTime.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - began))
             ledger.objects[relative] = UploadLedger.Entry(sha256: sha, size: size, uploadedAt: ISO8601DateFormatter().string(from: Date()))
             try ledger.write(archive)
@@ -107,7 +108,7 @@ public final class Uploader: @unchecked Sendable {
     /// `--local-keep`: what retention with that window would delete, restricted to what the store holds.
     func removeUploadedLocalCopies() throws {
         guard let keep = options.localKeep else { return }
-        let plan = try Retention.plan(archive: archive.root, keep: keep)
+        let plan = try Retention.plan(archive: archive.root, key: archive.key, keep: keep)
         func uploaded(_ path: String) -> Bool {
             ledger.objects[String(path.dropFirst(archive.root.count + 1))] != nil
         }
@@ -121,14 +122,31 @@ public final class Uploader: @unchecked Sendable {
         logger.info("removed local copies kept in the store", metadata: ["segments": "\(segments.count)", "base_copies": "\(bases.count)"])
     }
 
+    /// The request in flight, cancelled by `requestStop` once its grace has passed.
+    let inflight = CancellableRequests()
+
+    /// Asks a following uploader (`run`) to end: the upload in progress and a last pass may take
+    /// `grace` seconds; then the request in flight is cancelled. Nothing is lost: a file is
+    /// recorded as uploaded only once the store confirmed it, so one cut short stays pending and
+    /// is sent at the next start.
+    public func requestStop(grace: Double) {
+        let inflight = self.inflight
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace) { inflight.cancelAll() }
+    }
+
     /// Follows the archive until `shouldStop`: uploads as files are sealed, retrying failures with
-    /// backoff (one log line per attempt); a last pass runs after the stop.
+    /// backoff (one log line per attempt); a last pass runs after the stop (cut short by `requestStop`).
     public func run(shouldStop: @Sendable () -> Bool) {
         var attempt = 0
         while true {
             let stopping = shouldStop()
+            if inflight.isCancelled {
+                logger.notice("upload stopped at shutdown; what was not confirmed by the store is sent at the next start",
+                              metadata: ["pending": "\((try? pending().count) ?? -1)"])
+                return
+            }
             do {
-                try uploadPending()
+                _ = try uploadPending()
                 attempt = 0
             } catch {
                 attempt += 1

@@ -103,8 +103,8 @@ public final class BackupLogRecorder: @unchecked Sendable {
     var files = Set<String>()
     var uploaded = Set<String>()
 
-    public init(archive: String, conninfo: String, table: String, logger: Logger) {
-        self.archive = ArchiveDirectory(archive)
+    public init(archive: String, key: ArchiveKey? = nil, conninfo: String, table: String, logger: Logger) {
+        self.archive = ArchiveDirectory(archive, key: key)
         self.conninfo = conninfo
         self.table = table
         self.logger = logger

@@ -27,9 +27,9 @@ public struct SegmentInspection: Codable, Sendable {
     public var frames: [FrameInfo]
     public var transactions: [Transaction]
 
-    public static func inspect(path: String) throws -> SegmentInspection {
+    public static func inspect(path: String, key: ArchiveKey?) throws -> SegmentInspection {
         // Frames
-        let fr = try FrameFileReader(path: path)
+        let fr = try FrameFileReader(path: path, key: key)
         var frames: [FrameInfo] = []
         while true {
             let f: Frame?
@@ -42,7 +42,7 @@ public struct SegmentInspection: Codable, Sendable {
                                     rawBytes: f.header.rawLength, lastEndLSN: f.header.lastEndLSN.description))
         }
         // Transactions
-        let cursor = ArchiveCursor(paths: [path])
+        let cursor = ArchiveCursor(paths: [path], key: key)
         cursor.decodeRows = false // counted, not read
         var relations: [UInt32: String] = [:]
         var txns: [Transaction] = []
@@ -76,7 +76,7 @@ public struct SegmentInspection: Codable, Sendable {
                 }
             }
         }
-        let reader = try SegmentReader(path: path)
+        let reader = try SegmentReader(path: path, key: key)
         while try reader.nextRecord() != nil {}
         return SegmentInspection(path: path, header: reader.header, footer: reader.footer, frames: frames, transactions: txns)
     }

@@ -21,7 +21,7 @@ public enum KeylessVerifier {
             let name = (seg as NSString).lastPathComponent
             let isOpen = seg.hasSuffix("." + ArchiveFiles.openSegmentExtension)
             do {
-                let reader = try FrameFileReader(path: seg, zstd: zstd)
+                let reader = try FrameFileReader(path: seg, key: nil, zstd: zstd)
                 var footer: SegmentFooter?
                 var footerOffset: Int?
                 var lastEnd: LSN?
@@ -101,7 +101,7 @@ public enum KeylessVerifier {
             let name = (base as NSString).lastPathComponent
             present.insert(name)
             do {
-                let reader = try FrameFileReader(path: base, zstd: zstd)
+                let reader = try FrameFileReader(path: base, key: nil, zstd: zstd)
                 var footer: BaseFooter?
                 var footerOffset: Int?
                 while let frame = try nextStored(reader) {

@@ -56,6 +56,8 @@ public struct SignedManifest: Codable, Sendable {
 }
 
 /// An Ed25519 signing key (`logbook keygen`): 32 raw bytes, hex or base64, in a file only its owner reads.
+/// `@unchecked`: an immutable value whose one field (swift-crypto's key, not marked `Sendable` in
+/// this version) is never mutated after `init`.
 public struct SigningKey: @unchecked Sendable {
     let privateKey: Curve25519.Signing.PrivateKey
     public var publicKeyBase64: String { privateKey.publicKey.rawRepresentation.base64EncodedString() }
@@ -103,8 +105,8 @@ public struct SigningKey: @unchecked Sendable {
 
 public enum ManifestAudit {
     /// The manifest for a verification that found no problem.
-    public static func manifest(archive path: String, report: IntegrityReport) throws -> VerificationManifest {
-        let archive = ArchiveDirectory(path)
+    public static func manifest(archive path: String, key: ArchiveKey? = nil, report: IntegrityReport) throws -> VerificationManifest {
+        let archive = ArchiveDirectory(path, key: key)
         let id = try archive.requireIdentity()
         guard report.ok else {
             throw ArchiveError(.corrupt, "the archive has \(report.problems.count) problems: a manifest is only signed for a clean verification",
@@ -125,8 +127,8 @@ public enum ManifestAudit {
     /// Checks that nothing the manifest attests has changed: the archive verifies, the head segment
     /// it names is still there with the same hash (so, by the chain, is everything before it), and
     /// every base copy it anchored is there unchanged or was pruned. One line per finding.
-    public static func audit(archive path: String, manifest m: VerificationManifest) throws -> (ok: Bool, lines: [String]) {
-        let archive = ArchiveDirectory(path)
+    public static func audit(archive path: String, key: ArchiveKey? = nil, manifest m: VerificationManifest) throws -> (ok: Bool, lines: [String]) {
+        let archive = ArchiveDirectory(path, key: key)
         let id = try archive.requireIdentity()
         var lines: [String] = []
         var ok = true
@@ -135,12 +137,12 @@ public enum ManifestAudit {
             problem("the manifest is for cluster \(m.systemIdentifier) database \(m.database), this archive for \(id.systemIdentifier) \(id.database)")
             return (false, lines)
         }
-        let report = try ArchiveVerifier.verify(archive: path)
+        let report = try ArchiveVerifier.verify(archive: path, key: key)
         for p in report.problems { problem(p) }
         let headPath = archive.segmentsPath + "/" + m.headSegment
         let pruned = Retention.prunedRecord(archive)
         if FileManager.default.fileExists(atPath: headPath) {
-            let footer = try SegmentScanner.footer(of: headPath)
+            let footer = try SegmentScanner.footer(of: headPath, key: archive.key)
             if footer.sha256 != m.headSHA256 {
                 problem("\(m.headSegment): the signed head had SHA-256 \(m.headSHA256.prefix(16)), the archive's segment now has \(footer.sha256?.prefix(16) ?? "none")")
             }
@@ -153,7 +155,7 @@ public enum ManifestAudit {
         for (name, sha) in m.baseCopies.sorted(by: { $0.key < $1.key }) {
             let p = archive.basePath + "/" + name
             if FileManager.default.fileExists(atPath: p) {
-                if try BaseCopyReader.footer(of: p).sha256 != sha { problem("\(name): base copy changed since the signed verification") }
+                if try BaseCopyReader.footer(of: p, key: archive.key).sha256 != sha { problem("\(name): base copy changed since the signed verification") }
             } else if !prunedBases.contains(name) {
                 problem("\(name): base copy the manifest anchors is missing and was not pruned")
             }

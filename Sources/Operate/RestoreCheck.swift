@@ -24,9 +24,9 @@ public enum RestoreCheck {
         }
     }
 
-    public static func run(archive path: String, against conninfo: String, tables requested: [String], waitSeconds: Double = 60,
+    public static func run(archive path: String, key: ArchiveKey? = nil, against conninfo: String, tables requested: [String], waitSeconds: Double = 60,
                            logger: Logger) throws -> [Line] {
-        let archive = ArchiveDirectory(path)
+        let archive = ArchiveDirectory(path, key: key)
         let id = try archive.requireIdentity()
         let conn: PostgresConnection
         let repl: PostgresConnection
@@ -75,12 +75,13 @@ public enum RestoreCheck {
                 let scratch = NSTemporaryDirectory() + "logbook-verify-\(UUID().uuidString)"
                 defer { try? FileManager.default.removeItem(atPath: scratch) }
                 var pending: [UInt8] = []
-                let replayer = try Replayer(ReplayRequest(archive: path, table: table, point: .committedBefore(point),
-                                                          destination: .file(path: scratch, format: "copy")), logger: logger)
+                var request = ReplayRequest(archive: path, table: table, point: .committedBefore(point), destination: .file(path: scratch, format: "copy"))
+                request.encryptionKey = key
+                let replayer = try Replayer(request, logger: logger)
                 _ = try replayer.run()
                 pending = try FileIO.readFile(scratch)
                 rebuilt = splitLines(pending)
-                columns = try Replayer.schemaColumns(archive: path, table: table, point: .committedBefore(point), logger: logger)
+                columns = try Replayer.schemaColumns(archive: path, key: key, table: table, point: .committedBefore(point), logger: logger)
             } catch {
                 lines.append(Line(table: table, pass: false, archivedRows: 0, liveRows: 0, seconds: Date().timeIntervalSince(start), detail: "\(error)"))
                 continue

@@ -2,6 +2,7 @@ import Archive
 import Foundation
 import PGWire
 import Logging
+import Synchronization
 
 /// `logbook prune --archive DIR --keep 180d [--dry-run]`: deletes only what no point inside the
 /// window needs. For each table it keeps the newest base copy taken at or before the window's start
@@ -36,8 +37,8 @@ public enum Retention {
         return try? JSONDecoder().decode(PrunedRecord.self, from: d)
     }
 
-    public static func plan(archive path: String, keep seconds: Double, now: Date = Date()) throws -> Plan {
-        let archive = ArchiveDirectory(path)
+    public static func plan(archive path: String, key: ArchiveKey? = nil, keep seconds: Double, now: Date = Date()) throws -> Plan {
+        let archive = ArchiveDirectory(path, key: key)
         _ = try archive.requireIdentity()
         let windowStart = PGTimestamp(date: now.addingTimeInterval(-seconds))
         let headers = try BaseCopyReader.headers(in: archive)
@@ -55,7 +56,7 @@ public enum Retention {
         if let floor {
             let zstd = Zstd()
             for seg in try archive.sealedSegments() {
-                let footer = try SegmentScanner.footer(of: seg, zstd: zstd)
+                let footer = try SegmentScanner.footer(of: seg, key: archive.key, zstd: zstd)
                 // A segment without a commit (watermarks only) ends where its watermark is.
                 if let last = footer.last {
                     guard last.commitLSN < floor else { break }
@@ -70,14 +71,14 @@ public enum Retention {
     }
 
     /// Carries out a plan: records the chain head first, then deletes oldest first.
-    public static func apply(_ plan: Plan, archive path: String) throws {
-        let archive = ArchiveDirectory(path)
+    public static func apply(_ plan: Plan, archive path: String, key: ArchiveKey? = nil) throws {
+        let archive = ArchiveDirectory(path, key: key)
         if !plan.segments.isEmpty || !plan.baseCopies.isEmpty {
             let previous = prunedRecord(archive)
             var through = previous?.throughSegment ?? ""
             var head = previous?.headSHA256
             if let lastSeg = plan.segments.last {
-                head = try SegmentScanner.footer(of: lastSeg.path).sha256
+                head = try SegmentScanner.footer(of: lastSeg.path, key: archive.key).sha256
                 through = (lastSeg.path as NSString).lastPathComponent
             }
             let bases = (previous?.baseCopies ?? []) + plan.baseCopies.map { ($0.path as NSString).lastPathComponent }
@@ -97,17 +98,18 @@ public enum Retention {
 
 /// `logbook run --retention 180d`: prunes in the background, at most once an hour, checked when a
 /// segment is sealed. One run at a time; a failure is logged and retried at the next check.
-public final class RetentionScheduler: @unchecked Sendable {
+public final class RetentionScheduler: Sendable {
     let archive: String
+    let key: ArchiveKey?
     let keep: TimeInterval
     let logger: Logger
     let interval: TimeInterval
-    private let lock = NSLock()
-    private var running = false
-    private var lastRun = Date.distantPast
+    /// Whether a pass runs now, and when the last one began.
+    private let state = Mutex((running: false, lastRun: Date.distantPast))
 
-    public init(archive: String, keep: TimeInterval, interval: TimeInterval = 3600, logger: Logger) {
+    public init(archive: String, key: ArchiveKey? = nil, keep: TimeInterval, interval: TimeInterval = 3600, logger: Logger) {
         self.archive = archive
+        self.key = key
         self.keep = keep
         self.interval = interval
         self.logger = logger
@@ -115,19 +117,18 @@ public final class RetentionScheduler: @unchecked Sendable {
 
     /// Prunes when the interval has passed since the last pass (blocking). Failures are logged.
     public func runIfDue(now: Date = Date()) {
-        let start = lock.withLock { () -> Bool in
-            if running || now.timeIntervalSince(lastRun) < interval { return false }
-            running = true
-            lastRun = now
+        let start = state.withLock { s -> Bool in
+            if s.running || now.timeIntervalSince(s.lastRun) < interval { return false }
+            s = (true, now)
             return true
         }
         guard start else { return }
         do {
-            defer { lock.withLock { running = false } }
+            defer { state.withLock { $0.running = false } }
             do {
-                let plan = try Retention.plan(archive: archive, keep: keep)
+                let plan = try Retention.plan(archive: archive, key: key, keep: keep)
                 guard !plan.segments.isEmpty || !plan.baseCopies.isEmpty else { return }
-                try Retention.apply(plan, archive: archive)
+                try Retention.apply(plan, archive: archive, key: key)
                 logger.info("scheduled retention pruned", metadata: ["segments": "\(plan.segments.count)", "base_copies": "\(plan.baseCopies.count)",
                                                                      "window_start": "\(plan.windowStart)"])
             } catch {

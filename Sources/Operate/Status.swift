@@ -68,8 +68,8 @@ public struct ArchiveStatus: Codable, Sendable {
     public var marks: [Mark] = []
     public var gaps: [Gap] = []
 
-    public static func read(archive path: String, source: String? = nil) throws -> ArchiveStatus {
-        let archive = ArchiveDirectory(path)
+    public static func read(archive path: String, key: ArchiveKey? = nil, source: String? = nil) throws -> ArchiveStatus {
+        let archive = ArchiveDirectory(path, key: key)
         let id = try archive.requireIdentity()
         let sealed = try archive.sealedSegments()
         let open = try archive.openSegments()
@@ -81,7 +81,7 @@ public struct ArchiveStatus: Codable, Sendable {
         let zstd = Zstd()
         let ledger = UploadLedger.read(archive)
         for p in sealed {
-            let f = try SegmentScanner.footer(of: p, zstd: zstd)
+            let f = try SegmentScanner.footer(of: p, key: archive.key, zstd: zstd)
             let uploaded = ledger.map { $0.objects["segments/" + (p as NSString).lastPathComponent] != nil }
             if let a = f.firstCommitTime, let b = f.last?.commitTime { spans.append(Span(first: a.rawValue, last: b.rawValue, sealed: true, uploaded: uploaded)) }
             for m in f.marks ?? [] { marks.append(Mark(name: m.name, lsn: m.lsn.description, micros: m.commitTime?.rawValue)) }
@@ -93,7 +93,7 @@ public struct ArchiveStatus: Codable, Sendable {
         }
         // The open segment: scan its committed transactions.
         for p in open {
-            let cursor = ArchiveCursor(paths: [p])
+            let cursor = ArchiveCursor(paths: [p], key: archive.key)
             var openFirst: PGTimestamp?, openLast: PGTimestamp?
             var pendingMarks: [ArchiveMark] = []
             defer { if let a = openFirst, let b = openLast { spans.append(Span(first: a.rawValue, last: b.rawValue, sealed: false)) } }

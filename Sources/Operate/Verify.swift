@@ -49,8 +49,8 @@ public struct IntegrityReport: Sendable {
 }
 
 public enum ArchiveVerifier {
-    public static func verify(archive path: String) throws -> IntegrityReport {
-        let archive = ArchiveDirectory(path)
+    public static func verify(archive path: String, key: ArchiveKey? = nil) throws -> IntegrityReport {
+        let archive = ArchiveDirectory(path, key: key)
         _ = try archive.requireIdentity()
         var report = IntegrityReport()
         let zstd = Zstd()
@@ -65,7 +65,7 @@ public enum ArchiveVerifier {
             let name = (seg as NSString).lastPathComponent
             let isOpen = seg.hasSuffix(".partial")
             do {
-                let reader = try SegmentReader(path: seg, zstd: zstd)
+                let reader = try SegmentReader(path: seg, key: archive.key, zstd: zstd)
                 var decoder = PgOutputDecoder(protocolVersion: 1)
                 var inTxn = false
                 var first: LSN?
@@ -136,7 +136,7 @@ public enum ArchiveVerifier {
             let name = (base as NSString).lastPathComponent
             present.insert(name)
             do {
-                let reader = try BaseCopyReader(path: base, zstd: zstd)
+                let reader = try BaseCopyReader(path: base, key: archive.key, zstd: zstd)
                 var rows = 0
                 while let chunk = try reader.nextChunk() { rows += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } }
                 if let f = reader.footer, f.rows != rows {

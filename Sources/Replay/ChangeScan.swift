@@ -2,6 +2,7 @@ import Archive
 import Foundation
 import Logging
 import PGWire
+import Synchronization
 
 /// Walks the archive from the plan's base copy to its point, following the table's shape
 /// (Relation messages and table-definition records) and folding its changes.
@@ -164,9 +165,8 @@ final class ChangeScan {
 struct ScanStopped: Error {}
 
 /// A flag one thread sets and another reads.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+final class StopFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

@@ -16,8 +16,8 @@ public enum Compactor {
 
     /// Compacts `tables` (all archived tables when empty). A table already compacted at the last
     /// commit is skipped.
-    public static func compact(archive path: String, tables: [String] = [], logger: Logger) throws -> [Result] {
-        let archive = ArchiveDirectory(path)
+    public static func compact(archive path: String, key: ArchiveKey? = nil, tables: [String] = [], logger: Logger) throws -> [Result] {
+        let archive = ArchiveDirectory(path, key: key)
         _ = try archive.requireIdentity()
         // Only sealed segments: a compaction never races the writer.
         let view = try ArchiveView.take(archive, includeOpen: false)

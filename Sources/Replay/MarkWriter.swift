@@ -20,8 +20,8 @@ public enum MarkWriter {
 
     /// Waits until the archive holds the mark written at `lsn` (polling its durable end every 100 ms),
     /// at most `seconds`.
-    public static func waitUntilArchived(name: String, lsn: LSN, archive path: String, seconds: Double) throws {
-        let dir = ArchiveDirectory(path)
+    public static func waitUntilArchived(name: String, lsn: LSN, archive path: String, key: ArchiveKey? = nil, seconds: Double) throws {
+        let dir = ArchiveDirectory(path, key: key)
         let deadline = Date().addingTimeInterval(seconds)
         while (try SegmentScanner.lastCommitIncludingOpen(in: dir)?.commitLSN ?? .zero) < lsn {
             guard Date() < deadline else {

@@ -37,7 +37,7 @@ extension Replayer {
             if flatten { def.partitionKey = nil; def.partitions = nil }
             let sink = try makeSink(def)
             try sink.begin(def)
-            var rows = try loadBase(plan.base, target: def, truncated: fold.truncated, untouched: fold.multiset.isEmpty,
+            var rows = try loadBase(plan.base, key: archive.key, target: def, truncated: fold.truncated, untouched: fold.multiset.isEmpty,
                                     into: sink, progress: progress) { line in fold.consumeBaseRow(line) }.kept
             rows += try send(copyBatches(fold, target: def, fold.finalRows()), to: sink)
             progress.finish()
@@ -93,7 +93,7 @@ extension Replayer {
         /// One lane's share of the base copy; returns its rows and the base rows the fold may need.
         func loadLane(_ lane: Int) throws -> (kept: Int, stash: [FoldKey: [UInt8]]) {
             var stash: [FoldKey: [UInt8]] = [:]
-            let r = try loadBase(plan.base, lane: lane, of: lanes, target: def, truncated: keys.truncated, untouched: touched.isEmpty,
+            let r = try loadBase(plan.base, key: archive.key, lane: lane, of: lanes, target: def, truncated: keys.truncated, untouched: touched.isEmpty,
                                  into: sink, progress: progress) { line in
                 let key = TableFold.key(ofLine: line, keyPositions: keyPositions)
                 guard touched.contains(key) else { return false }
@@ -219,11 +219,11 @@ extension Replayer {
     /// Streams the base copy into the sink, leaving out the rows `drop` says the fold replaces
     /// (it is given each line). Allocates nothing per untouched row.
     /// With several lanes, each call loads its share of the base copy's frames through its lane.
-    static func loadBase(_ base: (path: String, header: BaseHeader), lane: Int = 0, of lanes: Int = 1, target: TableDefinition,
+    static func loadBase(_ base: (path: String, header: BaseHeader), key: ArchiveKey?, lane: Int = 0, of lanes: Int = 1, target: TableDefinition,
                          truncated: Bool, untouched: Bool, into sink: RowSink, progress: LoadProgress,
                          drop: (ArraySlice<UInt8>) throws -> Bool) throws -> (read: Int, kept: Int) {
         if truncated { return (0, 0) }
-        let reader = try BaseCopyReader(path: base.path)
+        let reader = try BaseCopyReader(path: base.path, key: key)
         let baseDef = base.header.definition
         let projection = Projection(source: baseDef.identities(of: baseDef.storedColumns.map(\.name)), target: target)
         let outCols = projection.columns

@@ -16,8 +16,8 @@ public struct ReplayWindow {
 
     /// Resolves `point` for `table` (`.latest` for everything archived), served by the newest base
     /// copy at or before it.
-    public static func resolve(archive path: String, table: String, point: ReplayPoint, view: ArchiveView? = nil) throws -> ReplayWindow {
-        let archive = ArchiveDirectory(path)
+    public static func resolve(archive path: String, key: ArchiveKey? = nil, table: String, point: ReplayPoint, view: ArchiveView? = nil) throws -> ReplayWindow {
+        let archive = ArchiveDirectory(path, key: key)
         _ = try archive.requireIdentity()
         let n = try Replayer.parseName(table)
         let qualified = QualifiedName(schema: n.schema, name: n.name).description
@@ -26,10 +26,10 @@ public struct ReplayWindow {
     }
 
     /// The base copies of `table`, oldest first.
-    public static func baseCopies(archive path: String, table: String) throws -> [(path: String, header: BaseHeader)] {
+    public static func baseCopies(archive path: String, key: ArchiveKey? = nil, table: String) throws -> [(path: String, header: BaseHeader)] {
         let n = try Replayer.parseName(table)
         let qualified = QualifiedName(schema: n.schema, name: n.name).description
-        return try BaseCopyReader.headers(in: ArchiveDirectory(path)).filter { $0.header.table == qualified }.sorted { $0.header.lsn < $1.header.lsn }
+        return try BaseCopyReader.headers(in: ArchiveDirectory(path, key: key)).filter { $0.header.table == qualified }.sorted { $0.header.lsn < $1.header.lsn }
     }
 
     /// Whether the state at this point holds the transaction (whole, in commit order): on or after
@@ -57,8 +57,8 @@ public struct ReplayWindow {
 
 extension Replayer {
     /// The table's definition as of the point (its shape followed through the archive).
-    public static func definition(archive path: String, table name: String, point: ReplayPoint, logger: Logger) throws -> TableDefinition {
-        let archive = ArchiveDirectory(path)
+    public static func definition(archive path: String, key: ArchiveKey? = nil, table name: String, point: ReplayPoint, logger: Logger) throws -> TableDefinition {
+        let archive = ArchiveDirectory(path, key: key)
         let n = try parseName(name)
         let table = QualifiedName(schema: n.schema, name: n.name).description
         let plan = try ReplayPlanner(archive: archive, table: table).plan(point)

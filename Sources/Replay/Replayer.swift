@@ -20,6 +20,8 @@ public struct ReplayRequest: Sendable {
     public var allowGap: Bool
     /// A partitioned table rebuilt as a plain table (its partitions' rows in one table).
     public var flatten = false
+    /// The archive's encryption key (nil for a clear archive).
+    public var encryptionKey: ArchiveKey?
     public init(archive: String, table: String, point: ReplayPoint, destination: Destination, foldMemory: Int = 1 << 30, allowGap: Bool = false) {
         self.archive = archive; self.table = table; self.point = point; self.destination = destination; self.foldMemory = foldMemory
         self.allowGap = allowGap
@@ -55,7 +57,7 @@ public final class Replayer {
     public init(_ request: ReplayRequest, logger: Logger) throws {
         self.request = request
         self.logger = logger
-        archive = ArchiveDirectory(request.archive)
+        archive = ArchiveDirectory(request.archive, key: request.encryptionKey)
         table = try Self.parseName(request.table)
     }
 
@@ -152,8 +154,8 @@ public final class Replayer {
 
 extension Replayer {
     /// `logbook schema`: the statements that recreate the table as it was at the point.
-    public static func schemaStatements(archive path: String, table: String, point: ReplayPoint, logger: Logger) throws -> [String] {
-        let archive = ArchiveDirectory(path)
+    public static func schemaStatements(archive path: String, key: ArchiveKey? = nil, table: String, point: ReplayPoint, logger: Logger) throws -> [String] {
+        let archive = ArchiveDirectory(path, key: key)
         _ = try archive.requireIdentity()
         let name = try parseName(table)
         let qualified = QualifiedName(schema: name.schema, name: name.name).description
@@ -167,8 +169,8 @@ extension Replayer {
 
 extension Replayer {
     /// The table's column names as of the point.
-    public static func schemaColumns(archive path: String, table name: String, point: ReplayPoint, logger: Logger) throws -> [String] {
-        let archive = ArchiveDirectory(path)
+    public static func schemaColumns(archive path: String, key: ArchiveKey? = nil, table name: String, point: ReplayPoint, logger: Logger) throws -> [String] {
+        let archive = ArchiveDirectory(path, key: key)
         let n = try parseName(name)
         let table = QualifiedName(schema: n.schema, name: n.name).description
         let plan = try ReplayPlanner(archive: archive, table: table).plan(point)

@@ -344,12 +344,13 @@ final class DatabaseSink: RowSink {
     }
 
     /// The live table keeps its identity: its rows are replaced by the rebuilt ones in one transaction.
-    func finishInPlace(_ def: TableDefinition, rows: Int) throws -> String {        let liveColumns = Set(try conn.query("""
+    func finishInPlace(_ def: TableDefinition, rows: Int) throws -> String {
+        let liveColumns = Set(try conn.query("""
             SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped
             """, [qualifiedTarget]).rows.compactMap { $0[0] })
         let missing = def.columns.map(\.name).filter { !liveColumns.contains($0) }
         guard missing.isEmpty else {
-            try? conn.query("ROLLBACK")
+            _ = try? conn.query("ROLLBACK")
             throw ReplayError(.target, "the live table \(target.schema).\(target.name) no longer has the columns \(missing) it had at that point",
                               fix: "replay --into a new table and move the rows over by hand")
         }
@@ -360,7 +361,7 @@ final class DatabaseSink: RowSink {
             try conn.query("INSERT INTO \(qualifiedTarget) (\(cols))\(overriding) SELECT \(cols) FROM \(qualifiedBuild)")
             try conn.query("DROP TABLE \(qualifiedBuild)")
         } catch let e as PostgresError {
-            try? conn.query("ROLLBACK")
+            _ = try? conn.query("ROLLBACK")
             throw ReplayError(.target, "could not replace the rows of \(target.schema).\(target.name): \(e.message)",
                               fix: e.sqlState == "0A000" ? "other tables' foreign keys reference it: replay --into a new table and reconcile by hand" : "nothing was changed; fix the cause and run again")
         }

@@ -10,11 +10,14 @@ import ServiceLifecycle
 struct CaptureRunner: Service, CustomStringConvertible {
     let options: CaptureOptions
     let logger: Logger
+    /// Called once the capture has returned or thrown (the followers' last pass begins).
+    var onEnd: @Sendable () -> Void = {}
     let stop = StopSignal()
     var description: String { "capture" }
 
     func run() async throws {
-        let options = self.options, logger = self.logger, stop = self.stop
+        let options = self.options, logger = self.logger, stop = self.stop, onEnd = self.onEnd
+        defer { onEnd() }
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 try await Blocking.run("logbook-capture") { try CaptureService(options: options, logger: logger, stop: stop).run() }

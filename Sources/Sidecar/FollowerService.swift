@@ -2,6 +2,7 @@ import Capture
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// A part that follows the archive (Kafka publisher, uploader, backup_log recorder): its loop on a
 /// thread of its own, reading only what the capture made durable, and ending by itself once the
@@ -9,11 +10,10 @@ import ServiceLifecycle
 /// capture confirmed last is published, uploaded and recorded.
 struct FollowerService: Service, CustomStringConvertible {
     /// Set by a follower when its last pass is done (the recorder waits for the uploader's).
-    final class Done: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = false
-        func set() { lock.withLock { value = true } }
-        var isSet: Bool { lock.withLock { value } }
+    final class Done: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
     }
 
     let name: String

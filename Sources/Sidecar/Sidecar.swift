@@ -22,6 +22,9 @@ public struct SidecarConfiguration: Sendable {
     public struct Upload: Sendable {
         public var s3: S3Config
         public var localKeep: TimeInterval?
+        /// After the capture stopped, seconds the upload in progress and a last pass may take
+        /// before the request in flight is cancelled (the file stays pending for the next start).
+        public var stopGrace: TimeInterval = 10
         public init(s3: S3Config, localKeep: TimeInterval?) { self.s3 = s3; self.localKeep = localKeep }
     }
     public var upload: Upload?
@@ -79,7 +82,7 @@ public struct Sidecar: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let mark = c.capture.durableMark ?? DurableMark()
         c.capture.durableMark = mark
-        let archive = c.capture.archive
+        let archive = c.capture.archive, key = c.capture.encryptionKey
 
         if let address = c.metricsAddress {
             let health = CaptureHealth()
@@ -93,31 +96,33 @@ public struct Sidecar: Sendable {
             services.append(.init(service: MetricsService(server: server), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         var uploaderDone: FollowerService.Done?
+        var atCaptureEnd: [@Sendable () -> Void] = []
         if let upload = c.upload {
-            let uploader = Uploader(archive: archive, s3: upload.s3, options: Uploader.Options(localKeep: upload.localKeep), logger: logger)
+            let uploader = Uploader(archive: archive, key: key, s3: upload.s3, options: Uploader.Options(localKeep: upload.localKeep), logger: logger)
             logger.info("uploading sealed files", metadata: ["to": "\(upload.s3.location)"])
             let done = FollowerService.Done()
             uploaderDone = done
+            atCaptureEnd.append { [grace = upload.stopGrace] in uploader.requestStop(grace: grace) }
             let follower = FollowerService(name: "uploader") {
                 uploader.run(shouldStop: { !mark.captureRunning })
                 done.set()
             }
             if let log = c.backupLog {
-                let recorder = BackupLogRecorder(archive: archive, conninfo: log.conninfo, table: log.table, logger: logger)
+                let recorder = BackupLogRecorder(archive: archive, key: key, conninfo: log.conninfo, table: log.table, logger: logger)
                 services.append(.init(service: FollowerService(name: "backup_log") {
                     recorder.run(shouldStop: { !mark.captureRunning && done.isSet })
                 }, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
             }
             services.append(.init(service: follower, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         } else if let log = c.backupLog {
-            let recorder = BackupLogRecorder(archive: archive, conninfo: log.conninfo, table: log.table, logger: logger)
+            let recorder = BackupLogRecorder(archive: archive, key: key, conninfo: log.conninfo, table: log.table, logger: logger)
             services.append(.init(service: FollowerService(name: "backup_log") {
                 recorder.run(shouldStop: { !mark.captureRunning })
             }, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         _ = uploaderDone
         if let kafka = c.kafka {
-            let publisher = try Publisher(archive: archive, options: Publisher.Options(kafka: kafka), logger: logger)
+            let publisher = try Publisher(archive: archive, key: key, options: Publisher.Options(kafka: kafka), logger: logger)
             logger.info("publishing to Kafka", metadata: ["settings": "\(kafka.masked.joined(separator: " "))"])
             services.append(.init(service: FollowerService(name: "publisher") {
                 do {
@@ -127,8 +132,8 @@ public struct Sidecar: Sendable {
                 }
             }, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
-        let compaction = c.compactEvery > 0 ? CompactionScheduler(archive: archive, every: c.compactEvery, logger: logger) : nil
-        let retention = c.retention.map { RetentionScheduler(archive: archive, keep: $0, logger: logger) }
+        let compaction = c.compactEvery > 0 ? CompactionScheduler(archive: archive, key: key, every: c.compactEvery, logger: logger) : nil
+        let retention = c.retention.map { RetentionScheduler(archive: archive, key: key, keep: $0, logger: logger) }
         if compaction != nil || retention != nil {
             let worker = MaintenanceWorker(compaction: compaction, retention: retention)
             let earlier = c.capture.onSegmentSealed
@@ -136,7 +141,8 @@ public struct Sidecar: Sendable {
             services.append(.init(service: MaintenanceService(worker: worker), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         // Last: stopped first. Its end, however it comes, shuts the others down in order.
-        services.append(.init(service: CaptureRunner(options: c.capture, logger: logger),
+        let endHooks = atCaptureEnd
+        services.append(.init(service: CaptureRunner(options: c.capture, logger: logger, onEnd: { for h in endHooks { h() } }),
                               successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         var groupLogger = logger
         groupLogger.logLevel = max(logger.logLevel, .notice)

@@ -66,12 +66,13 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        try encryption.apply(archive: archive)
+        let encryptionKey = try encryption.key(for: archive)
         let q = HistoryQuery(archive: archive, table: table, key: key.isEmpty ? nil : try HistoryArguments.pairs(key, "key"),
                              filter: try HistoryArguments.pairs(filter, "where"),
                              from: try from.map { try HistoryArguments.point($0, "from") }, to: try to.map { try HistoryArguments.point($0, "to") })
         var query = q
         query.useIndex = !noIndex
+        query.encryptionKey = encryptionKey
         let result = try RowHistory.run(query, logger: LoggingSetup.logger(verbose: false))
         for w in result.warnings { FileHandle.standardError.write(Data("logbook: warning: \(w)\n".utf8)) }
         let shown = q.key.map { $0.map { "\($0.column)=\($0.value)" }.joined(separator: ",") } ?? q.filter.map { "\($0.column)=\($0.value)" }.joined(separator: ",")
@@ -106,8 +107,7 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
-        try encryption.apply(archive: archive)
-        let diff = try TableDiff.run(archive: archive, table: table, from: try HistoryArguments.point(from, "from"),
+        let diff = try TableDiff.run(archive: archive, key: try encryption.key(for: archive), table: table, from: try HistoryArguments.point(from, "from"),
                                      to: try to.map { try HistoryArguments.point($0, "to") } ?? .latest, logger: LoggingSetup.logger(verbose: false))
         let name = try QualifiedName(parsing: table)
         print(try HistoryArguments.format(format, allowed: HistoryFormat.allCases).render(diff, qualifiedTable: name.quoted), terminator: "")

@@ -9,8 +9,7 @@ struct InspectCommand: ParsableCommand {
     @OptionGroup var encryption: EncryptionOptions
 
     func run() throws {
-        try encryption.apply(archive: nil)
-        let inspection = try SegmentInspection.inspect(path: segment)
+        let inspection = try SegmentInspection.inspect(path: segment, key: try encryption.key(for: nil))
         print(json ? try JSONOutput.string(inspection) : inspection.render(), terminator: json ? "\n" : "")
     }
 }

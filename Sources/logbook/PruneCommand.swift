@@ -21,16 +21,16 @@ struct PruneCommand: ParsableCommand {
     func validate() throws { _ = try OptionCheck.duration("keep", keep, zero: false, example: "180d") }
 
     func run() throws {
-        try encryption.apply(archive: archive)
+        let key = try encryption.key(for: archive)
         let seconds = try OptionCheck.duration("keep", keep, zero: false)
         _ = try ArchiveDirectory(archive).requireIdentity()
         let lock = dryRun ? nil : try ArchiveLock.acquire(ArchiveDirectory(archive), for: "prune")
         defer { withExtendedLifetime(lock) {} }
-        let plan = try Retention.plan(archive: archive, keep: seconds)
+        let plan = try Retention.plan(archive: archive, key: key, keep: seconds)
         for (p, why) in plan.segments + plan.baseCopies {
             print("\(dryRun ? "would delete" : "delete") \((p as NSString).lastPathComponent): \(why)")
         }
-        if !dryRun { try Retention.apply(plan, archive: archive) }
+        if !dryRun { try Retention.apply(plan, archive: archive, key: key) }
         print("window starts \(plan.windowStart); \(plan.segments.count) segments and \(plan.baseCopies.count) base copies \(dryRun ? "would be" : "were") deleted")
     }
 }

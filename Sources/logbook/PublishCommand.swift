@@ -20,7 +20,7 @@ struct PublishCommand: ParsableCommand {
     @Option(help: "Comma-separated schema.table list (default: all).") var tables: String?
 
     func run() throws {
-        try encryption.apply(archive: archive)
+        let key = try encryption.key(for: archive)
         guard let config = try kafka.config() else { throw ValidationError("--kafka-brokers is required") }
         var options = Publisher.Options(kafka: config)
         if let from {
@@ -28,7 +28,7 @@ struct PublishCommand: ParsableCommand {
             if let lsn = LSN(string: from) { options.from = lsn } else { options.fromTime = try ReplayPoint.parseTime(from) }
         }
         if let tables { options.tables = Set(try QualifiedName.splitList(tables).map { try QualifiedName(parsing: $0).description }) }
-        let publisher = try Publisher(archive: archive, options: options, logger: LoggingSetup.logger(verbose: false))
+        let publisher = try Publisher(archive: archive, key: key, options: options, logger: LoggingSetup.logger(verbose: false))
         try publisher.run(follow: false, durable: { nil }, shouldStop: { false })
         let s = publisher.stats
         print("published \(s.messages) messages from \(s.transactions) transactions, through \(s.position)")

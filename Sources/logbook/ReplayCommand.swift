@@ -62,7 +62,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let archive = try s3.localArchive(self.archive)
-        try encryption.apply(archive: archive)
+        let key = try encryption.key(for: archive)
         let destination: ReplayRequest.Destination
         switch (target, output) {
         case (let t?, nil): destination = .database(conninfo: t, into: into, replace: replace)
@@ -72,6 +72,7 @@ struct ReplayCommand: ParsableCommand {
         var request = ReplayRequest(archive: archive, table: table, point: try point.point(), destination: destination,
                                     foldMemory: foldMemoryMib << 20, allowGap: allowGap)
         request.flatten = flatten
+        request.encryptionKey = key
         let replayer = try Replayer(request, logger: LoggingSetup.logger(verbose: verbose))
         let result = try replayer.run()
         print(result.summary)
@@ -88,8 +89,8 @@ struct SchemaCommand: ParsableCommand {
 
     func run() throws {
         let archive = try s3.localArchive(self.archive)
-        try encryption.apply(archive: archive)
-        for s in try Replayer.schemaStatements(archive: archive, table: table, point: try point.point(), logger: LoggingSetup.logger(verbose: false)) {
+        let key = try encryption.key(for: archive)
+        for s in try Replayer.schemaStatements(archive: archive, key: key, table: table, point: try point.point(), logger: LoggingSetup.logger(verbose: false)) {
             print(s + ";")
         }
     }
@@ -106,13 +107,13 @@ struct MarkCommand: ParsableCommand {
     func validate() throws { try OptionCheck.seconds("wait", wait, 0...86_400) }
 
     func run() throws {
-        try encryption.apply(archive: archive)
+        let key = try encryption.key(for: archive)
         let lsn = try MarkWriter.write(name: name, source: Secrets.source(source))
         guard let archive else {
             print("mark '\(name)' written at \(lsn); replay to it with --at-mark \(name)")
             return
         }
-        try MarkWriter.waitUntilArchived(name: name, lsn: lsn, archive: archive, seconds: wait)
+        try MarkWriter.waitUntilArchived(name: name, lsn: lsn, archive: archive, key: key, seconds: wait)
         print("mark '\(name)' written at \(lsn) and archived; replay to it with --at-mark \(name)")
     }
 }

@@ -55,9 +55,9 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        try encryption.apply(archive: archive)
         var options = CaptureOptions(source: Secrets.source(source), archive: archive,
                                      tables: QualifiedName.splitList(tables))
+        options.encryptionKey = try encryption.key(for: archive)
         options.slot = slot
         options.publication = publication
         options.endpos = endpos.flatMap { LSN(string: $0) }

@@ -28,9 +28,9 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let archive = try s3.localArchive(self.archive)
-        try encryption.apply(archive: archive)
+        let key = try encryption.key(for: archive)
         let src = Secrets.source(source)
-        let status = try ArchiveStatus.read(archive: archive, source: src.isEmpty ? nil : src)
+        let status = try ArchiveStatus.read(archive: archive, key: key, source: src.isEmpty ? nil : src)
         print(json ? try JSONOutput.string(status) : status.render(), terminator: json ? "\n" : "")
         if !json && (timeline ?? (isatty(STDOUT_FILENO) == 1)) { print(Timeline.render(status), terminator: "") }
         let age = try maxAge.map { try OptionCheck.duration("max-age", $0, zero: true) }

@@ -33,8 +33,8 @@ struct VerifyCommand: ParsableCommand {
         // An encrypted archive and no key: what is stored in the clear is checked (not the records).
         let encrypted = try ArchiveDirectory(archive).readIdentity()?.encryptionKeyID != nil
         let keyless = encryption.encryptionKeyFile == nil && against == nil && encrypted
-        if !keyless { try encryption.apply(archive: archive) }
-        let report = keyless ? try KeylessVerifier.verify(archive: archive) : try ArchiveVerifier.verify(archive: archive)
+        let key = keyless ? nil : try encryption.key(for: archive)
+        let report = keyless ? try KeylessVerifier.verify(archive: archive) : try ArchiveVerifier.verify(archive: archive, key: key)
         for p in report.problems { print("PROBLEM \(p)") }
         if keyless {
             print("integrity without the key: \(report.segments) segments, \(report.baseCopies) base copies, \(report.frames) frames, \(report.transactions) transactions, \(report.problems.count) problems (checksums, content hashes, hash chain, commit order; pass --encryption-key-file to also decrypt and decode every record)")
@@ -43,7 +43,7 @@ struct VerifyCommand: ParsableCommand {
         }
         var failed = !report.ok
         if let against {
-            let lines = try RestoreCheck.run(archive: archive, against: against, tables: tables, waitSeconds: wait,
+            let lines = try RestoreCheck.run(archive: archive, key: key, against: against, tables: tables, waitSeconds: wait,
                                              logger: LoggingSetup.logger(verbose: false))
             for l in lines { print(l.description) }
             failed = failed || lines.contains { !$0.pass }
@@ -56,7 +56,7 @@ struct VerifyCommand: ParsableCommand {
         if failed { throw ExitCode(1) }
         if let signWith {
             guard let manifest else { throw ValidationError("--sign-with needs --manifest FILE to write the signed manifest to") }
-            let signed = try SignedManifest.sign(try ManifestAudit.manifest(archive: archive, report: report), with: try SigningKey.load(file: signWith))
+            let signed = try SignedManifest.sign(try ManifestAudit.manifest(archive: archive, key: key, report: report), with: try SigningKey.load(file: signWith))
             try JSONOutput.string(signed).write(toFile: manifest, atomically: true, encoding: .utf8)
             print("signed manifest written to \(manifest) (key \(signed.keyID), head \(report.headSegment ?? "-"))")
         }
@@ -81,14 +81,14 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         let archive = try s3.localArchive(self.archive)
-        try encryption.apply(archive: archive)
+        let key = try encryption.key(for: archive)
         guard let data = FileManager.default.contents(atPath: manifest),
               let signed = try? JSONDecoder().decode(SignedManifest.self, from: data) else {
             throw ValidationError("\(manifest) is not a manifest written by logbook verify --manifest")
         }
         let m = try signed.open(publicKey: try SigningKey.loadPublic(file: publicKey))
         print("signature: valid (key \(signed.keyID)), verification of \(m.verifiedAt), head \(m.headSegment)")
-        let result = try ManifestAudit.audit(archive: archive, manifest: m)
+        let result = try ManifestAudit.audit(archive: archive, key: key, manifest: m)
         for l in result.lines { print(l) }
         if !result.ok { throw ExitCode(1) }
     }
@@ -123,11 +123,11 @@ struct CompactCommand: ParsableCommand {
     @Option(name: .customLong("table"), help: "schema.table (repeatable; default: all).") var tables: [String] = []
 
     func run() throws {
-        try encryption.apply(archive: archive)
+        let key = try encryption.key(for: archive)
         _ = try Archive.ArchiveDirectory(archive).requireIdentity()
         let lock = try ArchiveLock.acquire(Archive.ArchiveDirectory(archive), for: "compact")
         defer { withExtendedLifetime(lock) {} }
-        let results = try Compactor.compact(archive: archive, tables: tables, logger: LoggingSetup.logger(verbose: false))
+        let results = try Compactor.compact(archive: archive, key: key, tables: tables, logger: LoggingSetup.logger(verbose: false))
         if results.isEmpty { print("nothing to compact: every base copy is at the last sealed commit") }
         for r in results { print("\(r.table): new base copy at \(r.lsn), \(r.rows) rows (\((r.path as NSString).lastPathComponent))") }
     }

@@ -44,7 +44,7 @@ final class ArchiveTests: XCTestCase {
         try writer.seal()
         let segs = try archive.sealedSegments()
         XCTAssertEqual(segs.map { ($0 as NSString).lastPathComponent }, ["0000000000000064.seg"])
-        let footer = try SegmentScanner.footer(of: segs[0])
+        let footer = try SegmentScanner.footer(of: segs[0], key: nil)
         XCTAssertEqual(footer.transactions, 3)
         XCTAssertEqual(footer.changes, 6)
         XCTAssertEqual(footer.tables, ["public.t"])
@@ -133,7 +133,7 @@ final class ArchiveTests: XCTestCase {
         let rows = (0..<100).map { "\($0)\tvalue \($0)\n" }.joined()
         for line in rows.split(separator: "\n") { try Array((line + "\n").utf8).withUnsafeBytes { try w.append($0) } }
         let path = try w.finish()
-        let r = try BaseCopyReader(path: path)
+        let r = try BaseCopyReader(path: path, key: nil)
         XCTAssertEqual(r.header.lsn, LSN(50))
         var back: [UInt8] = []
         while let c = try r.nextChunk() { back += c }
@@ -149,13 +149,13 @@ final class ArchiveTests: XCTestCase {
         try Array("1\n2\n".utf8).withUnsafeBytes { try w.append($0) }
         let path = try w.finish()
         // Cut the footer frame off.
-        let fr = try FrameFileReader(path: path)
+        let fr = try FrameFileReader(path: path, key: nil)
         var lastOffset = 0
         while let f = try fr.next() { if f.header.kind == .footer { lastOffset = f.offset } }
         let fh = FileHandle(forUpdatingAtPath: path)!
         try fh.truncate(atOffset: UInt64(lastOffset))
         try fh.close()
-        let r = try BaseCopyReader(path: path)
+        let r = try BaseCopyReader(path: path, key: nil)
         XCTAssertThrowsError(try { while try r.nextChunk() != nil {} }()) { e in
             XCTAssertTrue("\(e)".contains("without its footer"), "\(e)")
         }

@@ -74,7 +74,7 @@ final class EncryptionTests: XCTestCase {
                 try FileManager.default.copyItem(atPath: box.archive, toPath: copy)
                 defer { try? FileManager.default.removeItem(atPath: copy) }
                 let seg = try XCTUnwrap(try ArchiveDirectory(copy).sealedSegments().first)
-                let reader = try FrameFileReader(path: seg)
+                let reader = try FrameFileReader(path: seg, key: nil)
                 var footerAt: (Int, FrameHeader)?
                 try reader.walkHeaders { at, h in if h.kind == .footer { footerAt = (at, h) } }
                 let (at, h) = try XCTUnwrap(footerAt)

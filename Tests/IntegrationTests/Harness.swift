@@ -134,7 +134,7 @@ final class Sandbox {
     /// Sealed segments that hold transactions (a session with nothing to archive seals one that
     /// holds only its watermark).
     func segmentsWithTransactions() throws -> [String] {
-        try ArchiveDirectory(archive).sealedSegments().filter { try SegmentScanner.footer(of: $0).transactions > 0 }
+        try ArchiveDirectory(archive).sealedSegments().filter { try SegmentScanner.footer(of: $0, key: nil).transactions > 0 }
     }
 
     /// A second, empty database on the same server, for replays.

@@ -162,7 +162,7 @@ final class HistoryTests: XCTestCase {
             try box.sql("INSERT INTO t VALUES (7, 9, 'new', NULL)")
             _ = try box.captureToNow(["public.t", "public.k"])
             // The recovered segment has no key index: it is read, and the edit in it found.
-            let sealed = try ArchiveDirectory(box.archive).sealedSegments().map { try SegmentScanner.footer(of: $0) }
+            let sealed = try ArchiveDirectory(box.archive).sealedSegments().map { try SegmentScanner.footer(of: $0, key: nil) }
             XCTAssertTrue(sealed.contains { $0.keyIndexOffset == nil && $0.tables.contains("public.k") }, "[\(box.server)] a segment without index")
             let keyed = try LogbookBinary.run(["history", "--archive", box.archive, "--table", "public.k", "--key", "id=7", "--format", "json"])
             XCTAssertEqual(keyed.status, 0, keyed.err)

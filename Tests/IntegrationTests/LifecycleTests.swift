@@ -1,6 +1,7 @@
 import Archive
 import Capture
 import Foundation
+import OffSite
 import LibPQ
 import Operate
 import Sidecar
@@ -57,7 +58,7 @@ final class LifecycleTests: XCTestCase {
             let before = try ArchiveDirectory(box.archive).sealedSegments().count
             try box.sql("INSERT INTO t VALUES (1, 'the only commit')")
             try waitUntil("the segment holding the commit is sealed with no commit after it") {
-                try ArchiveDirectory(box.archive).sealedSegments().contains { try SegmentScanner.footer(of: $0).transactions == 1 }
+                try ArchiveDirectory(box.archive).sealedSegments().contains { try SegmentScanner.footer(of: $0, key: nil).transactions == 1 }
             }
             XCTAssertGreaterThan(try ArchiveDirectory(box.archive).sealedSegments().count, before)
             try capture.stop()
@@ -128,6 +129,87 @@ final class LifecycleTests: XCTestCase {
                                                "--slot", box.slot, "--publication", box.slot, "--endpos", end.description], timeout: 300)
             XCTAssertEqual(third.status, 0, third.err)
             try box.assertLatestReplayEqualsLive("big", "[\(box.server)] after two SIGTERMs and a restart")
+        }
+    }
+}
+
+/// A TCP port that takes connections and never answers: an upload to it stays in flight.
+final class SilentEndpoint {
+    let fd: Int32
+    let port: Int
+    init() throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = self.fd
+        try withUnsafeMutablePointer(to: &addr) { p in
+            try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sp in
+                guard bind(fd, sp, len) == 0, getsockname(fd, sp, &len) == 0, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+            }
+        }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+    /// Connections taken so far (kept open, never answered).
+    var accepted: [Int32] = []
+    func acceptPending() -> Int {
+        while true {
+            let c = accept(fd, nil, nil)
+            if c < 0 { break }
+            accepted.append(c)
+        }
+        return accepted.count
+    }
+    deinit { accepted.forEach { close($0) }; close(fd) }
+}
+
+extension LifecycleTests {
+    /// SIGTERM while a file is being sent to a store that does not answer: the archiver stops
+    /// within the upload's grace, exit 0, nothing recorded as uploaded; a restart with the store
+    /// back sends everything, and a replay from the bucket equals the live table.
+    func testSIGTERMDuringAnUploadStopsCleanlyAndTheNextStartSendsIt() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
+            try box.sql("INSERT INTO t SELECT g, 'v ' || g FROM generate_series(1, 2000) g")
+            let silent = try SilentEndpoint()
+            let bucket = "sigterm-\(box.server)"
+            let url = "s3://\(bucket)/a"
+            let base = ["run", "--source", box.conninfo, "--archive", box.archive, "--tables", "public.t", "--slot", box.slot,
+                        "--publication", box.slot, "--flush-interval", "0.2", "--s3-url", url]
+            let first = try LogbookBinary.start(base + ["--s3-endpoint", "http://127.0.0.1:\(silent.port)"], env: MotoServer.env)
+            try waitUntil(timeout: 60, "an upload is in flight to the silent store") { silent.acceptPending() > 0 }
+            let began = Date()
+            kill(first.process.processIdentifier, SIGTERM)
+            let (_, errData) = first.readBoth()
+            first.process.waitUntilExit()
+            let err = String(decoding: errData, as: UTF8.self)
+            XCTAssertEqual(first.process.terminationStatus, 0, "[\(box.server)] \(err.suffix(800))")
+            XCTAssertLessThan(Date().timeIntervalSince(began), 40, "[\(box.server)] the upload's grace bounds the shutdown")
+            XCTAssertTrue(err.contains("upload stopped at shutdown"), "[\(box.server)] \(err.suffix(800))")
+            XCTAssertTrue(UploadLedger.read(ArchiveDirectory(box.archive))?.objects.isEmpty ?? true, "[\(box.server)] nothing the store did not confirm is recorded")
+
+            // The store is back; more changes; a restart archives them and sends every file.
+            let moto = try MotoServer()
+            try moto.start()
+            defer { moto.stop() }
+            try moto.boto("s3.create_bucket(Bucket='\(bucket)')")
+            try box.sql("UPDATE t SET v = 'after the stop' WHERE id % 3 = 0; DELETE FROM t WHERE id > 1900")
+            let second = try LogbookBinary.run(base + ["--s3-endpoint", moto.endpoint, "--endpos", try box.currentLSN().description],
+                                               timeout: 120, env: MotoServer.env)
+            XCTAssertEqual(second.status, 0, second.err)
+            let dir = ArchiveDirectory(box.archive)
+            let local = try dir.sealedSegments().count + dir.baseFiles().count + 1
+            XCTAssertGreaterThanOrEqual(UploadLedger.read(dir)?.objects.count ?? 0, local, "[\(box.server)] every sealed file is confirmed")
+            let target = try box.scratchDatabase("fromstore")
+            let cache = NSTemporaryDirectory() + "logbook-cache-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: cache) }
+            let replay = try LogbookBinary.run(["replay", "--archive", url, "--s3-endpoint", moto.endpoint, "--cache-dir", cache,
+                                                "--table", "public.t", "--target", target], env: MotoServer.env)
+            XCTAssertEqual(replay.status, 0, replay.err)
+            assertSameRows(try box.dump("t", on: target), try box.dump("t"), "[\(box.server)] replay from the bucket after a SIGTERM during an upload")
         }
     }
 }

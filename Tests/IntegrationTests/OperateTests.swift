@@ -24,7 +24,7 @@ final class OperateTests: XCTestCase {
             let results = try Compactor.compact(archive: box.archive, logger: box.logger)
             XCTAssertEqual(results.count, 1)
             // The new base copy holds exactly the live table (nothing changed since the capture).
-            let reader = try BaseCopyReader(path: results[0].path)
+            let reader = try BaseCopyReader(path: results[0].path, key: nil)
             var text: [UInt8] = []
             while let c = try reader.nextChunk() { text += c }
             let live = try box.dump("t")
@@ -173,7 +173,7 @@ final class OperateTests: XCTestCase {
             let bases = try dir.baseFiles()
             XCTAssertEqual(bases.count, 2)
             let last = try XCTUnwrap(try dir.sealedSegments().last)
-            let anchored = try SegmentScanner.footer(of: last).baseCopies ?? [:]
+            let anchored = try SegmentScanner.footer(of: last, key: nil).baseCopies ?? [:]
             XCTAssertEqual(Set(anchored.keys), Set(bases.map { ($0 as NSString).lastPathComponent }))
             var report = try ArchiveVerifier.verify(archive: box.archive)
             XCTAssertTrue(report.ok, "\(report.problems)")
