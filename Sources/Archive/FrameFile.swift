@@ -20,7 +20,12 @@ public final class FrameFileWriter {
         self.key = key
         self.zstd = zstd
         fd = try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC)
-        try FileIO.writeAll(fd, ArchiveFiles.fileMagic, path: path)
+        do { try FileIO.writeAll(fd, ArchiveFiles.fileMagic, path: path) } catch {
+            // Not even the magic (a full disk): no file is left for a reader to trip on.
+            close(fd)
+            try? FileIO.unlink(path)
+            throw error
+        }
         hasher.update(data: ArchiveFiles.fileMagic)
         bytesWritten = ArchiveFiles.fileMagic.count
     }
@@ -169,6 +174,13 @@ public final class FrameFileReader {
         fstat(fd, &st)
         fileSize = min(Int(st.st_size), limit ?? Int.max)
         offset = 0
+        // A file cut short while its magic was written (a crash right after it was created) holds
+        // nothing: it reads as empty.
+        if fileSize < ArchiveFiles.fileMagic.count, let head = try readExactly(fileSize, at: 0),
+           head.elementsEqual(ArchiveFiles.fileMagic.prefix(fileSize)) {
+            offset = fileSize
+            return
+        }
         let magic = try readExactly(ArchiveFiles.fileMagic.count, at: 0)
         guard let magic, magic == ArchiveFiles.fileMagic else {
             close(fd)

@@ -43,19 +43,45 @@ final class FileSink: RowSink {
         self.close = close
     }
 
+    /// Called when the load fails part-way.
+    var onAbort: () -> Void = {}
+
+    /// A regular file is written beside `path` (owner-only) and renamed over it once complete and
+    /// fsynced, so a failure (a full disk) leaves whatever was there before; a device, pipe or
+    /// link to one is written through in place, never replaced.
     convenience init(path: String, format: Format) throws {
-        // Opened in place (created owner-only if new): an existing device, pipe or link is written
-        // through, never replaced.
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw ReplayError(.target, "cannot write \(path): \(String(cString: strerror(errno)))", fix: "choose an --output path in a folder you can write to")
-        }
-        let h = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var st = stat()
-        let regular = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
-        self.init(format: format, describe: "to \(path) (\(format.rawValue))", output: { h.write(Data($0)) },
-                  close: { if regular { try h.synchronize() }; try h.close() })
+        let existsSpecial = stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG
+        let writePath = existsSpecial ? path : path + ".logbook-partial-\(getpid())"
+        let fd: Int32
+        do { fd = try FileIO.open(writePath, O_WRONLY | O_CREAT | O_TRUNC) } catch let e as ArchiveError {
+            throw ReplayError(.target, "cannot write \(path): \(e.message)", fix: e.fix ?? "choose an --output path in a folder you can write to")
+        }
+        func failed(_ e: Error) -> Error {
+            guard let e = e as? ArchiveError else { return e }
+            return ReplayError(.target, "writing \(path) failed: \(e.message)", fix: (e.fix ?? "fix the cause and run again") + "; nothing was written to \(path)")
+        }
+        var open = true
+        self.init(format: format, describe: "to \(path) (\(format.rawValue))", output: { bytes in
+            do { try FileIO.writeAll(fd, bytes, path: writePath) } catch { throw failed(error) }
+        }, close: {
+            do {
+                if !existsSpecial { try FileIO.fsync(fd, path: writePath) }
+                Glibc.close(fd)
+                open = false
+                if !existsSpecial {
+                    try FileIO.rename(writePath, path)
+                    try FileIO.fsyncDirectory((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
+                }
+            } catch { throw failed(error) }
+        })
+        onAbort = {
+            if open { Glibc.close(fd); open = false }
+            if !existsSpecial { try? FileIO.unlink(writePath) }
+        }
     }
+
+    func abort() { onAbort() }
 
     func begin(_ def: TableDefinition) throws {
         self.def = def
