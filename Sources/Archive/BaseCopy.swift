@@ -32,12 +32,17 @@ public struct BaseFooter: Codable, Sendable {
 
 /// Writes a base copy: `COPY … TO STDOUT` text, in frames, into `base/<LSN>-<table>.base.partial`,
 /// renamed to `.base` once complete and fsynced.
-public final class BaseCopyWriter {
+/// `@unchecked Sendable`: lanes on other threads reach the file, `rows` and `rawBytes` only under `lock`.
+public final class BaseCopyWriter: @unchecked Sendable {
     let file: FrameFileWriter
     let finalPath: String
+    let key: ArchiveKey?
     var buffer: [UInt8] = []
-    public private(set) var rows = 0
-    public private(set) var rawBytes = 0
+    /// Guards the file, `rows` and `rawBytes` when lanes append from their threads.
+    private let lock = NSLock()
+    private var _rows = 0, _rawBytes = 0
+    public var rows: Int { lock.withLock { _rows } }
+    public var rawBytes: Int { lock.withLock { _rawBytes } }
     let frameBytes: Int
 
     /// `<LSN>-<table>.base`, the table's name kept to letters, digits, `.`, `_` and `-` (anything
@@ -60,6 +65,7 @@ public final class BaseCopyWriter {
         if let identity = try archive.readIdentity() { try ArchiveEncryption.check(archive.key, against: identity, archive: archive.root) }
         finalPath = archive.basePath + "/" + Self.fileName(lsn: header.lsn, table: header.table)
         file = try FrameFileWriter(creating: finalPath + ".partial", key: archive.key, zstd: Zstd())
+        key = archive.key
         self.frameBytes = frameBytes
         buffer.reserveCapacity(frameBytes + 65536)
         try file.writeJSONFrame(.fileHeader, header)
@@ -68,26 +74,71 @@ public final class BaseCopyWriter {
     /// Adds COPY text data (whole rows; libpq hands out one row per call).
     public func append(_ data: UnsafeRawBufferPointer) throws {
         buffer.append(contentsOf: data)
-        rawBytes += data.count
-        rows += data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        let newlines = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        lock.withLock { _rawBytes += data.count; _rows += newlines }
         if buffer.count >= frameBytes { try writeFrame() }
     }
 
     func writeFrame() throws {
         guard !buffer.isEmpty else { return }
-        try file.writeFrame(.copyData, raw: buffer)
+        try lock.withLock { try file.writeFrame(.copyData, raw: buffer) }
         buffer.removeAll(keepingCapacity: true)
     }
 
-    public var bytesWritten: Int { file.bytesWritten }
+    public var bytesWritten: Int { lock.withLock { file.bytesWritten } }
 
-    /// Writes the footer, fsyncs and publishes the file under its final name.
+    /// One of several readers of the same snapshot filling this file (a share of the table's pages
+    /// each): it compresses (and seals) its frames on its own thread; whole frames go into the file
+    /// in the order they are done. A base copy is a set of rows, so their order is free.
+    public final class Lane {
+        let writer: BaseCopyWriter
+        let zstd = Zstd()
+        var buffer: [UInt8] = []
+        var rows = 0, rawBytes = 0
+        init(writer: BaseCopyWriter) {
+            self.writer = writer
+            buffer.reserveCapacity(writer.frameBytes + 65536)
+        }
+
+        /// Adds COPY text data (whole rows).
+        public func append(_ data: UnsafeRawBufferPointer) throws {
+            buffer.append(contentsOf: data)
+            rawBytes += data.count
+            rows += data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            if buffer.count >= writer.frameBytes { try flush() }
+        }
+
+        /// Hands the rows still buffered to the file.
+        public func finish() throws { try flush() }
+
+        func flush() throws {
+            guard !buffer.isEmpty else { return }
+            let frame = try FrameFileWriter.encodeFrame(.copyData, raw: buffer, key: writer.key, zstd: zstd)
+            try writer.appendEncoded(frame, rows: rows, rawBytes: rawBytes)
+            buffer.removeAll(keepingCapacity: true)
+            rows = 0
+            rawBytes = 0
+        }
+    }
+
+    /// A lane for a reader on another thread (see `Lane`).
+    public func makeLane() -> Lane { Lane(writer: self) }
+
+    func appendEncoded(_ frame: [UInt8], rows: Int, rawBytes: Int) throws {
+        try lock.withLock {
+            try file.appendEncoded(frame)
+            _rows += rows
+            _rawBytes += rawBytes
+        }
+    }
+
+    /// Writes the footer, fsyncs and publishes the file under its final name (every lane finished).
     public func finish() throws -> String {
         try writeFrame()
         try file.writeJSONFrame(.footer, BaseFooter(rows: rows, rawBytes: rawBytes, sha256: file.sha256))
         try file.sync()
         try FileIO.rename(file.path, finalPath)
-        try FileIO.fsyncDirectory((finalPath as NSString).deletingLastPathComponent)
+        try FileIO.fsyncDirectory(FileIO.parentFolder(of: finalPath))
         return finalPath
     }
 }

@@ -76,6 +76,15 @@ public final class FrameFileWriter {
         try raw.withUnsafeBytes { try encodeFrame(kind, raw: $0, key: key, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime) }
     }
 
+    /// Appends a whole frame made by `encodeFrame` elsewhere (a base copy's lane compresses and
+    /// seals its frames on its own thread). Not durable until `sync()`.
+    public func appendEncoded(_ frame: [UInt8]) throws {
+        try FileIO.writeAll(fd, frame, path: path)
+        hasher.update(data: frame)
+        bytesWritten += frame.count
+        frameCount += 1
+    }
+
     public func writeFrame(_ kind: FrameKind, raw: [UInt8], firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
                            lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
         try raw.withUnsafeBytes { try writeFrame(kind, raw: $0, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime) }

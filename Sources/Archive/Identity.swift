@@ -94,7 +94,7 @@ public struct ArchiveDirectory: Sendable {
         } catch { close(fd); throw error }
         close(fd)
         try FileIO.rename(tmp, path)
-        try FileIO.fsyncDirectory((path as NSString).deletingLastPathComponent)
+        try FileIO.fsyncDirectory(FileIO.parentFolder(of: path))
     }
 
     /// Sealed segments, in LSN order.

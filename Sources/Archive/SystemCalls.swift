@@ -75,6 +75,19 @@ public enum FileIO {
         }
     }
 
+    /// The folder holding `path` (`.` for a bare name). Written out rather than through
+    /// `NSString.deletingLastPathComponent`, which traps on some one-character paths on Linux.
+    public static func parentFolder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// Writes text to standard error (or, with `fd: 1`, standard output), ignoring failures: a closed
+    /// pipe or a full disk behind a redirect never stops the program (`FileHandle.write` would trap).
+    public static func say(_ text: String, fd: Int32 = 2) {
+        try? writeAll(fd, Array(text.utf8), path: fd == 1 ? "standard output" : "standard error")
+    }
+
     /// Moves the file offset to `offset`.
     public static func seek(_ fd: Int32, _ offset: Int, path: String) throws {
         if lseek(fd, off_t(offset), SEEK_SET) < 0 { throw fail(.seek, path, errno) }

@@ -16,11 +16,11 @@ public final class TerminalProgress {
         let secs = max(0.001, last.timeIntervalSince(start))
         var line = "\r\(label): \(prefix)\(rows) rows, \(String(format: "%.1f", Double(bytes) / secs / 1e6)) MB/s"
         if let total, total > rows, rows > 0 { line += ", ~\(Int(secs * Double(total - rows) / Double(rows)))s left" }
-        FileHandle.standardError.write(Data((line + "   ").utf8))
+        FileIO.say(line + "   ")
     }
 
     public func finish(rows: Int) {
         guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\(label): \(rows) rows in \(String(format: "%.1f", Date().timeIntervalSince(start)))s\n".utf8))
+        FileIO.say("\r\(label): \(rows) rows in \(String(format: "%.1f", Date().timeIntervalSince(start)))s\n")
     }
 }

@@ -1,4 +1,5 @@
 import Archive
+import Foundation
 import PGWire
 
 /// Everything `logbook run` is told.
@@ -31,6 +32,11 @@ public struct CaptureOptions: Sendable {
     public var durableMark: DurableMark?
     /// Streaming and durability state for `/healthz`.
     public var health: CaptureHealth?
+    /// Connections that read one large table's base copy at once (ranges of its pages, one
+    /// snapshot), each compressing its own share.
+    public var baseCopyLanes = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    /// Pages of a table per lane at least (64 MiB of 8 kB pages): smaller tables are read by one connection.
+    public var baseCopyPagesPerLane = 8192
     /// The archive's encryption key (`--encryption-key-file`); nil writes a clear archive.
     public var encryptionKey: ArchiveKey?
 

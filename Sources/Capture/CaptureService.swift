@@ -84,14 +84,7 @@ public final class CaptureService: @unchecked Sendable {
     }
 
     /// Returns true if a stop was requested while sleeping.
-    func sleepUnlessStopped(_ seconds: Double) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if stop.isRequested { return true }
-            usleep(50_000)
-        }
-        return stop.isRequested
-    }
+    func sleepUnlessStopped(_ seconds: Double) -> Bool { stop.sleep(seconds) }
 
     struct Session {
         var replication: PostgresConnection
@@ -169,8 +162,9 @@ public final class CaptureService: @unchecked Sendable {
                                     archive: archive)
                 logger.warning("recorded a gap in the archive", metadata: ["from": "\(gapStart.lsn)", "to": "\(lsn)"])
             }
-            try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: tables, reason: reason,
-                                     archive: archive, logger: logger, stop: stop)
+            stats.baseCopyLanes.merge(try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: tables, reason: reason,
+                                     archive: archive, lanes: options.baseCopyLanes, pagesPerLane: options.baseCopyPagesPerLane,
+                                     logger: logger, stop: stop)) { $1 }
         } else {
             // Tables added to --tables since the archive began: a base copy of their own, consistent
             // with a temporary slot's snapshot, without stopping the stream of the others.
@@ -179,8 +173,9 @@ public final class CaptureService: @unchecked Sendable {
                 let tmp = try Preflight.connect(options.source, replication: true)
                 let (lsn, snapshot) = try Setup.createSlot(tmp, name: "\(options.slot)_add_\(getpid())", temporary: true,
                                                            serverVersion: tmp.serverVersionNum)
-                try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: newTables, reason: "added",
-                                         archive: archive, logger: logger, stop: stop)
+                stats.baseCopyLanes.merge(try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: newTables, reason: "added",
+                                         archive: archive, lanes: options.baseCopyLanes, pagesPerLane: options.baseCopyPagesPerLane,
+                                     logger: logger, stop: stop)) { $1 }
             }
         }
         let version = repl.serverVersionNum
@@ -214,7 +209,7 @@ public final class CaptureService: @unchecked Sendable {
                 if e.sqlState == "55006" && busyRetries < 20 && !stop.isRequested {
                     busyRetries += 1
                     logger.info("slot is still held by another process, waiting", metadata: ["slot": "\(options.slot)", "attempt": "\(busyRetries)"])
-                    usleep(500_000)
+                    if stop.sleep(0.5) { return }
                     continue
                 }
                 // The server is shutting down or starting up: a connection problem, retried.

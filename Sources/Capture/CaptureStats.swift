@@ -16,4 +16,6 @@ public struct CaptureStats: Sendable {
     public var lastCommitTime: PGTimestamp?
     /// The archive's last durable watermark.
     public var lastWatermark: Watermark?
+    /// Base copies taken by this run: table → how many connections read it at once.
+    public var baseCopyLanes: [String: Int] = [:]
 }

@@ -3,6 +3,7 @@ import Foundation
 import LibPQ
 import Logging
 import PGWire
+import Synchronization
 
 /// What the server said about itself on the replication connection.
 struct SystemInfo {
@@ -71,7 +72,9 @@ enum Setup {
     struct Stopped: Error { var table: String }
 
     static func takeBaseCopies(source: String, snapshot: String, lsn: LSN, tables: [TableName], reason: String,
-                               archive: ArchiveDirectory, logger: Logger, stop: StopSignal) throws {
+                               archive: ArchiveDirectory, lanes: Int = 1, pagesPerLane: Int = 8192, logger: Logger,
+                               stop: StopSignal) throws -> [String: Int] {
+        var used: [String: Int] = [:]
         let conn = try Preflight.connect(source, replication: false)
         try conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try conn.query("SET TRANSACTION SNAPSHOT \(PostgresConnection.quoteLiteral(snapshot))")
@@ -89,18 +92,100 @@ enum Setup {
             let cols = def.storedColumns.map { PostgresConnection.quoteIdent($0.name) }.joined(separator: ", ")
             // The planner's row estimate, for the time left.
             let estimate = Int(Double(try conn.query("SELECT reltuples FROM pg_class WHERE oid = $1", [String(def.relationOID)]).scalar ?? "") ?? -1)
-            let copy = def.partitionKey != nil ? "COPY (SELECT \(cols) FROM \(t.quoted)) TO STDOUT" : "COPY \(t.quoted) (\(cols)) TO STDOUT"
-            try conn.copyOut(copy) { chunk in
-                if stop.isRequested { throw Stopped(table: t.description) }
-                try writer.append(chunk)
-                progress.update(rows: writer.rows, bytes: writer.rawBytes, total: estimate)
+            // Several readers of the one snapshot, each a range of the table's pages (a TID range
+            // scan, PostgreSQL 14+), for a table large enough to be worth it.
+            let blocks = Int(try conn.query("SELECT pg_relation_size($1::oid::regclass) / current_setting('block_size')::int",
+                                            [String(def.relationOID)]).scalar ?? "") ?? 0
+            let n = def.partitionKey == nil && conn.serverVersionNum >= 140000 && blocks >= pagesPerLane * 2
+                ? min(lanes, blocks / max(1, pagesPerLane)) : 1
+            if n > 1 {
+                try copyInLanes(t, columns: cols, blocks: blocks, lanes: n, first: conn, source: source, snapshot: snapshot, writer: writer,
+                                stop: stop) { progress.update(rows: writer.rows, bytes: writer.rawBytes, total: estimate, prefix: "\(n) lanes, ") }
+            } else {
+                let copy = def.partitionKey != nil ? "COPY (SELECT \(cols) FROM \(t.quoted)) TO STDOUT" : "COPY \(t.quoted) (\(cols)) TO STDOUT"
+                try conn.copyOut(copy) { chunk in
+                    if stop.isRequested { throw Stopped(table: t.description) }
+                    try writer.append(chunk)
+                    progress.update(rows: writer.rows, bytes: writer.rawBytes, total: estimate)
+                }
             }
             let path = try writer.finish()
+            used[t.description] = n
             progress.finish(rows: writer.rows)
-            logger.info("base copy written", metadata: ["table": "\(t)", "lsn": "\(lsn)", "rows": "\(writer.rows)",
+            logger.info("base copy written", metadata: ["table": "\(t)", "lsn": "\(lsn)", "rows": "\(writer.rows)", "lanes": "\(n)",
                                                        "file": "\((path as NSString).lastPathComponent)"])
         }
         try conn.query("COMMIT")
+        return used
+    }
+
+    /// Reads `table` in `lanes` ranges of its pages at once: the first on `first` (already in the
+    /// snapshot), the others on connections of their own that import the same snapshot. Each lane
+    /// compresses its own frames; a failure or a stop in one ends them all.
+    static func copyInLanes(_ table: TableName, columns: String, blocks: Int, lanes: Int, first: PostgresConnection, source: String,
+                            snapshot: String, writer: BaseCopyWriter, stop: StopSignal, progress: () -> Void) throws {
+        let per = (blocks + lanes - 1) / lanes
+        let state = LaneState()
+        let group = DispatchGroup()
+        for lane in 1..<lanes {
+            group.enter()
+            let t = Thread {
+                defer { group.leave() }
+                do {
+                    let conn = try Preflight.connect(source, replication: false)
+                    try conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    try conn.query("SET TRANSACTION SNAPSHOT \(PostgresConnection.quoteLiteral(snapshot))")
+                    try copyRange(table, columns: columns, lane: lane, of: lanes, pagesEach: per, on: conn, writer: writer, stop: stop,
+                                  state: state, progress: nil)
+                    try conn.query("COMMIT")
+                } catch {
+                    state.fail(error, first: false)
+                }
+            }
+            t.name = "logbook-base-copy-\(lane)"
+            t.start()
+        }
+        do {
+            try withoutActuallyEscaping(progress) { progress in
+                try copyRange(table, columns: columns, lane: 0, of: lanes, pagesEach: per, on: first, writer: writer, stop: stop,
+                              state: state, progress: progress)
+            }
+        } catch {
+            state.fail(error, first: true)
+        }
+        group.wait()
+        // The error that started it (not the lanes it cancelled); a stop before anything else.
+        let errors = state.errors.filter { !($0 is CancellationError) }
+        if let stopped = errors.first(where: { $0 is Stopped }) { throw stopped }
+        if let first = errors.first { throw first }
+    }
+
+    /// One lane's range of pages, through its own `BaseCopyWriter.Lane`.
+    static func copyRange(_ table: TableName, columns: String, lane: Int, of lanes: Int, pagesEach per: Int, on conn: PostgresConnection,
+                          writer: BaseCopyWriter, stop: StopSignal, state: LaneState, progress: (() -> Void)?) throws {
+        let from = lane * per
+        // The last range is open-ended: nothing can be missed past the size read before.
+        let range = lane == lanes - 1 ? "ctid >= '(\(from),0)'::tid" : "ctid >= '(\(from),0)'::tid AND ctid < '(\(from + per),0)'::tid"
+        let out = writer.makeLane()
+        try conn.copyOut("COPY (SELECT \(columns) FROM \(table.quoted) WHERE \(range)) TO STDOUT") { chunk in
+            if stop.isRequested { throw Stopped(table: table.description) }
+            if state.failed { throw CancellationError() }
+            try out.append(chunk)
+            progress?()
+        }
+        try out.finish()
+    }
+
+    /// Whether a lane failed, and the errors, shared by the lanes of one base copy.
+    final class LaneState: Sendable {
+        private let failure = Atomic<Bool>(false)
+        private let list = Mutex<[any Error]>([])
+        var failed: Bool { failure.load(ordering: .relaxed) }
+        var errors: [any Error] { list.withLock { $0 } }
+        func fail(_ e: any Error, first: Bool) {
+            failure.store(true, ordering: .relaxed)
+            list.withLock { first ? $0.insert(e, at: 0) : $0.append(e) }
+        }
     }
 
     static func recordGap(_ gap: ArchiveGap, archive: ArchiveDirectory) throws {

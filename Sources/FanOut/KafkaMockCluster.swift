@@ -1,4 +1,5 @@
 import CRdKafka
+import Glibc
 
 /// librdkafka's own mock Kafka cluster: real brokers speaking the Kafka protocol on loopback,
 /// inside this process. For tests and demos; brokers can be taken down and up to simulate an outage.
@@ -13,7 +14,9 @@ public final class KafkaMockCluster: @unchecked Sendable {
         var err = [CChar](repeating: 0, count: 256)
         rd_kafka_conf_set(conf, "log_level", "0", &err, err.count)
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &err, err.count) else {
-            throw KafkaError(.client, "cannot create the mock cluster's host: \(String(cString: err))")
+            // On failure the configuration is still the caller's to free.
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(.client, "cannot create the mock cluster's host: \(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
         }
         host = rk
         guard let c = rd_kafka_mock_cluster_new(rk, brokers) else {
@@ -28,6 +31,23 @@ public final class KafkaMockCluster: @unchecked Sendable {
     deinit {
         rd_kafka_mock_cluster_destroy(cluster)
         rd_kafka_destroy(host)
+    }
+
+    /// `logbook kafka-mock`: serves a cluster until SIGTERM or SIGINT. The signals are blocked
+    /// first (librdkafka's threads inherit that), then awaited with `sigwait`: no handler, no flag,
+    /// no polling. `ready` is given the bootstrap servers once the cluster is up.
+    public static func serve(brokers: Int32, topics: [String], partitions: Int32, ready: (String) -> Void) throws {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        let cluster = try KafkaMockCluster(brokers: brokers)
+        for t in topics { cluster.createTopic(t, partitions: partitions) }
+        ready(cluster.bootstrapServers)
+        var received: Int32 = 0
+        _ = sigwait(&signals, &received)
+        withExtendedLifetime(cluster) {}
     }
 
     /// Creates a topic with `partitions` partitions.

@@ -34,7 +34,7 @@ public enum RemoteArchive {
             wanted.insert(relative)
             let local = cache + "/" + relative
             if index.etags[relative] == o.etag, FileManager.default.fileExists(atPath: local) { continue }
-            try FileManager.default.createDirectory(atPath: (local as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+            try FileManager.default.createDirectory(atPath: FileIO.parentFolder(of: local), withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             let key = o.key
             let got = try runBlocking { try await client.get(key: key, to: local) }

@@ -136,7 +136,9 @@ public final class Uploader: @unchecked Sendable {
 
     /// Follows the archive until `shouldStop`: uploads as files are sealed, retrying failures with
     /// backoff (one log line per attempt); a last pass runs after the stop (cut short by `requestStop`).
-    public func run(shouldStop: @Sendable () -> Bool) {
+    /// `pause(seconds)` waits between passes and returns early when there is news (the archive moved,
+    /// the capture stopped): the sidecar passes `DurableMark.waitForChange`.
+    public func run(shouldStop: @Sendable () -> Bool, pause: (Double) -> Void) {
         var attempt = 0
         while true {
             let stopping = shouldStop()
@@ -154,16 +156,16 @@ public final class Uploader: @unchecked Sendable {
                 let delay = min(60.0, pow(2.0, Double(min(attempt, 7) - 1)))
                 logger.warning("upload failed, retrying", metadata: ["attempt": "\(attempt)", "in_seconds": "\(delay)", "error": "\(error)"])
                 if stopping { return }
-                sleep(delay, unless: shouldStop)
+                pauseUntil(Date().addingTimeInterval(delay), unless: shouldStop, pause)
                 continue
             }
             if stopping { return }
-            sleep(options.pollSeconds, unless: shouldStop)
+            pause(options.pollSeconds)
         }
     }
 
-    func sleep(_ seconds: Double, unless stop: () -> Bool) {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end && !stop() { usleep(50_000) }
+    /// A backoff that ends early only when the capture stops (news of new files does not shorten it).
+    func pauseUntil(_ end: Date, unless stop: () -> Bool, _ pause: (Double) -> Void) {
+        while !stop(), case let left = end.timeIntervalSinceNow, left > 0 { pause(left) }
     }
 }

@@ -140,7 +140,8 @@ public final class BackupLogRecorder: @unchecked Sendable {
         return n
     }
 
-    public func run(shouldStop: @Sendable () -> Bool) {
+    /// `pause(seconds)` waits between passes, returning early when there is news (see `Uploader.run`).
+    public func run(shouldStop: @Sendable () -> Bool, pause: (Double) -> Void) {
         var failures = 0
         while true {
             let stopping = shouldStop()
@@ -154,7 +155,7 @@ public final class BackupLogRecorder: @unchecked Sendable {
             }
             if stopping { return }
             let end = Date().addingTimeInterval(failures == 0 ? 2 : min(60, pow(2, Double(failures))))
-            while Date() < end && !shouldStop() { usleep(50_000) }
+            while !shouldStop(), case let left = end.timeIntervalSinceNow, left > 0 { pause(left) }
         }
     }
 }

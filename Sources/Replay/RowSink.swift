@@ -52,7 +52,9 @@ final class FileSink: RowSink {
     convenience init(path: String, format: Format) throws {
         var st = stat()
         let existsSpecial = stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG
-        let writePath = existsSpecial ? path : path + ".logbook-partial-\(getpid())"
+        // A link stays a link: the file it points to is the one replaced.
+        let finalPath = existsSpecial ? path : (realpath(path, nil).map { p in defer { free(p) }; return String(cString: p) } ?? path)
+        let writePath = existsSpecial ? path : finalPath + ".logbook-partial-\(getpid())"
         let fd: Int32
         do { fd = try FileIO.open(writePath, O_WRONLY | O_CREAT | O_TRUNC) } catch let e as ArchiveError {
             throw ReplayError(.target, "cannot write \(path): \(e.message)", fix: e.fix ?? "choose an --output path in a folder you can write to")
@@ -70,8 +72,8 @@ final class FileSink: RowSink {
                 Glibc.close(fd)
                 open = false
                 if !existsSpecial {
-                    try FileIO.rename(writePath, path)
-                    try FileIO.fsyncDirectory((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
+                    try FileIO.rename(writePath, finalPath)
+                    try FileIO.fsyncDirectory(FileIO.parentFolder(of: finalPath))
                 }
             } catch { throw failed(error) }
         })

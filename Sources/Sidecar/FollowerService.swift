@@ -12,8 +12,14 @@ struct FollowerService: Service, CustomStringConvertible {
     /// Set by a follower when its last pass is done (the recorder waits for the uploader's).
     final class Done: Sendable {
         private let value = Mutex(false)
-        func set() { value.withLock { $0 = true } }
+        private let wakeup = Wakeup()
+        func set() {
+            value.withLock { $0 = true }
+            wakeup.signal()
+        }
         var isSet: Bool { value.withLock { $0 } }
+        /// Sleeps until `set()` or `seconds`.
+        func wait(seconds: Double) { wakeup.wait(seconds: seconds) { isSet } }
     }
 
     let name: String

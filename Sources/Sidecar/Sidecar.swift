@@ -104,20 +104,21 @@ public struct Sidecar: Sendable {
             uploaderDone = done
             atCaptureEnd.append { [grace = upload.stopGrace] in uploader.requestStop(grace: grace) }
             let follower = FollowerService(name: "uploader") {
-                uploader.run(shouldStop: { !mark.captureRunning })
+                uploader.run(shouldStop: { !mark.captureRunning }, pause: { mark.waitForChange(seconds: $0) })
                 done.set()
             }
             if let log = c.backupLog {
                 let recorder = BackupLogRecorder(archive: archive, key: key, conninfo: log.conninfo, table: log.table, logger: logger)
                 services.append(.init(service: FollowerService(name: "backup_log") {
-                    recorder.run(shouldStop: { !mark.captureRunning && done.isSet })
+                    recorder.run(shouldStop: { !mark.captureRunning && done.isSet },
+                                 pause: { mark.captureRunning ? mark.waitForChange(seconds: $0) : done.wait(seconds: $0) })
                 }, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
             }
             services.append(.init(service: follower, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         } else if let log = c.backupLog {
             let recorder = BackupLogRecorder(archive: archive, key: key, conninfo: log.conninfo, table: log.table, logger: logger)
             services.append(.init(service: FollowerService(name: "backup_log") {
-                recorder.run(shouldStop: { !mark.captureRunning })
+                recorder.run(shouldStop: { !mark.captureRunning }, pause: { mark.waitForChange(seconds: $0) })
             }, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         _ = uploaderDone

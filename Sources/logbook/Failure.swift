@@ -1,3 +1,4 @@
+import Archive
 import ArgumentParser
 import Foundation
 import PGWire
@@ -12,12 +13,12 @@ enum Failure {
             // A bad or missing option value: one line (not the whole usage), exit status 64.
             if Logbook.exitCode(for: error) == .validationFailure {
                 let message = Logbook.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-                FileHandle.standardError.write(Data("logbook: error: \(message) (see --help)\n".utf8))
+                FileIO.say("logbook: error: \(message) (see --help)\n")
                 return ExitCode.validationFailure
             }
             return error // --help, --version and the like print themselves.
         }
-        FileHandle.standardError.write(Data("logbook: error: \(line)\n".utf8))
+        FileIO.say("logbook: error: \(line)\n")
         return ExitCode(1)
     }
 }

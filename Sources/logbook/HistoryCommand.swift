@@ -1,3 +1,4 @@
+import Archive
 import ArgumentParser
 import Foundation
 import History
@@ -74,13 +75,13 @@ struct HistoryCommand: ParsableCommand {
         query.useIndex = !noIndex
         query.encryptionKey = encryptionKey
         let result = try RowHistory.run(query, logger: LoggingSetup.logger(verbose: false))
-        for w in result.warnings { FileHandle.standardError.write(Data("logbook: warning: \(w)\n".utf8)) }
+        for w in result.warnings { FileIO.say("logbook: warning: \(w)\n") }
         let shown = q.key.map { $0.map { "\($0.column)=\($0.value)" }.joined(separator: ",") } ?? q.filter.map { "\($0.column)=\($0.value)" }.joined(separator: ",")
         guard !result.entries.isEmpty else {
             throw HistoryError("no version of \(table) with \(shown) in the window", fix: "check the value (PostgreSQL's text form) and the window (--from/--to); logbook status shows what the archive holds")
         }
         print(try HistoryArguments.format(format, allowed: [.text, .json, .csv]).render(result.entries), terminator: "")
-        FileHandle.standardError.write(Data("\(result.entries.count) versions; \(result.segmentsRead) of \(result.segmentsInWindow) segments in the window read\n".utf8))
+        FileIO.say("\(result.entries.count) versions; \(result.segmentsRead) of \(result.segmentsInWindow) segments in the window read\n")
     }
 }
 
@@ -112,6 +113,6 @@ struct DiffCommand: ParsableCommand {
         let name = try QualifiedName(parsing: table)
         print(try HistoryArguments.format(format, allowed: HistoryFormat.allCases).render(diff, qualifiedTable: name.quoted), terminator: "")
         let n = Dictionary(grouping: diff.entries, by: \.op).mapValues(\.count)
-        FileHandle.standardError.write(Data("\(n[.insert] ?? 0) inserted, \(n[.update] ?? 0) changed, \(n[.delete] ?? 0) deleted\n".utf8))
+        FileIO.say("\(n[.insert] ?? 0) inserted, \(n[.update] ?? 0) changed, \(n[.delete] ?? 0) deleted\n")
     }
 }

@@ -1,5 +1,5 @@
+import Archive
 import ArgumentParser
-import Capture
 import FanOut
 import Foundation
 
@@ -20,11 +20,8 @@ struct KafkaMockCommand: ParsableCommand {
     }
 
     func run() throws {
-        let cluster = try KafkaMockCluster(brokers: brokers)
-        for t in (topics ?? "").split(separator: ",") { cluster.createTopic(String(t), partitions: partitions) }
-        FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
-        StopSignal.installSignalHandlers()
-        let stop = StopSignal()
-        while !stop.isRequested { usleep(100_000) }
+        try KafkaMockCluster.serve(brokers: brokers, topics: (topics ?? "").split(separator: ",").map(String.init), partitions: partitions) {
+            FileIO.say($0 + "\n", fd: 1)
+        }
     }
 }

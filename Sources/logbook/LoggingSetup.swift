@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import Logging
 
@@ -17,7 +18,7 @@ struct LineLogHandler: LogHandler {
         let meta = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let time = ISO8601DateFormatter().string(from: Date())
         let line = "\(time) \(event.level) \(label): \(event.message)\(meta.isEmpty ? "" : " " + meta)\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        FileIO.say(line)
     }
 }
 

@@ -31,6 +31,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds between watermarks while nothing is pending: how close to now a quiet database restores.", valueName: "seconds")) var watermarkInterval: Double = 2.0
     @Option(help: ArgumentHelp("Seal a segment once it reaches this many MiB.", valueName: "MiB")) var segmentMib: Int = 64
     @Option(help: ArgumentHelp("Seal a segment once it is this many seconds old.", valueName: "seconds")) var segmentSeconds: Double = 3600
+    @Option(help: ArgumentHelp("Connections reading one large table's base copy at once (ranges of its pages, one snapshot; default: the cores, at most 4).", valueName: "count")) var baseCopyLanes: Int?
     @Option(help: ArgumentHelp("Write new base copies from the archive this often (e.g. 7d, 12h; 0 = never).", valueName: "duration")) var compactEvery = "7d"
     @Option(help: ArgumentHelp("Prune what no point of this window needs, hourly (e.g. 180d; without --s3-url: with it, use --local-keep).", valueName: "duration")) var retention: String?
     @Flag(help: "After a lost slot: take new base copies and record the gap.") var resnapshot = false
@@ -49,6 +50,7 @@ struct RunCommand: ParsableCommand {
         try OptionCheck.seconds("watermark-interval", watermarkInterval, 0.1...3600)
         try OptionCheck.seconds("segment-seconds", segmentSeconds, 0.1...604_800)
         try OptionCheck.count("segment-mib", segmentMib, 1...4096, unit: "MiB")
+        if let baseCopyLanes { try OptionCheck.count("base-copy-lanes", baseCopyLanes, 1...16) }
         _ = try OptionCheck.duration("compact-every", compactEvery, zero: true, example: "7d, 12h or 0 (never)")
         if let retention { _ = try OptionCheck.duration("retention", retention, zero: false, example: "180d") }
         if let localKeep { _ = try OptionCheck.duration("local-keep", localKeep, zero: true) }
@@ -65,6 +67,7 @@ struct RunCommand: ParsableCommand {
         options.watermarkInterval = watermarkInterval
         options.segment.rollBytes = segmentMib << 20
         options.segment.rollSeconds = segmentSeconds
+        if let baseCopyLanes { options.baseCopyLanes = baseCopyLanes }
         options.resnapshot = resnapshot
         options.streaming = !noStreaming
         var config = SidecarConfiguration(capture: options)

@@ -1,3 +1,4 @@
+import Archive
 import ArgumentParser
 import Foundation
 import Operate
@@ -37,7 +38,7 @@ struct StatusCommand: ParsableCommand {
         let lag = try maxLag.map { try OptionCheck.size("max-lag", $0) }
         guard age != nil || lag != nil else { return }
         let breaches = status.breaches(maxAge: age, maxLag: lag)
-        for b in breaches { FileHandle.standardError.write(Data("BREACH \(b)\n".utf8)) }
+        for b in breaches { FileIO.say("BREACH \(b)\n") }
         if !breaches.isEmpty { throw ExitCode(1) }
     }
 }

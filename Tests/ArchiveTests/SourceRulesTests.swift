@@ -20,7 +20,10 @@ final class SourceRulesTests: XCTestCase {
     func testNoTrapsInSources() throws {
         let files = try swiftFiles()
         XCTAssertGreaterThan(files.count, 50)
-        let traps = ["try!", "fatalError(", "precondition(", "preconditionFailure(", "assertionFailure(", "baseAddress!", "unsafelyUnwrapped"]
+        // `deletingLastPathComponent` traps in Foundation on Linux for some one-character paths
+        // (`replay --output 0`); `FileIO.parentFolder(of:)` is used instead.
+        let traps = ["try!", "fatalError(", "precondition(", "preconditionFailure(", "assertionFailure(", "baseAddress!", "unsafelyUnwrapped",
+                     "deletingLastPathComponent", "FileHandle(forWritingAtPath", ".write(Data("]
         var found: [String] = []
         for (name, text) in files {
             for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

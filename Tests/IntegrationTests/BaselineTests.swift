@@ -31,7 +31,11 @@ final class BaselineTests: XCTestCase {
                 }.start()
                 return done
             }
-            let capture = BackgroundCapture(box.options(tables: ["public.big"]), logger: box.logger)
+            // Read by three connections at once (ranges of its pages, one snapshot).
+            var options = box.options(tables: ["public.big"])
+            options.baseCopyLanes = 3
+            options.baseCopyPagesPerLane = 64
+            let capture = BackgroundCapture(options, logger: box.logger)
             try waitUntil(timeout: 120, "the base copy is written") { (try? ArchiveDirectory(box.archive).baseFiles().count) == 1 }
             usleep(300_000)
             running.clear()
@@ -40,6 +44,7 @@ final class BaselineTests: XCTestCase {
             try box.waitUntilConfirmed(end, timeout: 60, "everything confirmed")
             let stats = try capture.stop()
             XCTAssertGreaterThan(stats.transactions, 10, "[\(box.server)] writes went on during and after the copy")
+            XCTAssertEqual(stats.baseCopyLanes, ["public.big": 3], "[\(box.server)]")
             try box.assertLatestReplayEqualsLive("big", "[\(box.server)] base + stream equals the live table")
         }
     }
