@@ -141,6 +141,10 @@ CHAIN_SECS=$(median "${CH[@]}"); CHAIN_PCT=$(awk "BEGIN{printf \"%.2f\", 100*$CH
 # History: one record across 300 segments, with the key indexes and with a full scan.
 ADMIN="$ADMIN" LOGBOOK="$LOGBOOK" LOGBOOK_BENCH_DIR="$B" bash scripts/bench-history.sh >&2
 
+# Speed at scale: change-heavy replay, a 5,000,000-row base copy, large transactions, and how replay
+# grows with changes folded and table size (also writes docs/replay-scaling.png).
+ADMIN="$ADMIN" LOGBOOK="$LOGBOOK" LOGBOOK_BENCH_DIR="$B" bash scripts/bench-scale.sh >&2
+
 VERSION=$(psql "$ADMIN" -Atc "SHOW server_version")
 {
 cat <<MD
@@ -200,6 +204,7 @@ loopback, 6 partitions) in the same run; afterwards kcat read the partitions' en
 Target: ≥ 100,000 messages/s, so that publishing keeps up with capture.
 MD
 cat "$B/history.md"
+cat "$B/scale.md"
 cat docs/bench-notes.md
 } > docs/benchmarks.md
 cat docs/benchmarks.md

@@ -29,6 +29,11 @@ extension Replayer {
                         logger: Logger, makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt {
         let keyed = !plan.base.header.definition.foldKey.isEmpty
         let progress = LoadProgress(label: "replay \(table)")
+        let began = DispatchTime.now().uptimeNanoseconds
+        /// Where the time goes (with --verbose).
+        func phase(_ what: String) {
+            logger.debug("replay phase", metadata: ["done": "\(what)", "seconds": "\(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9))"])
+        }
         guard keyed else {
             let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
             try scan.run(.fold)
@@ -39,7 +44,7 @@ extension Replayer {
             try sink.begin(def)
             var rows = try loadBase(plan.base, key: archive.key, target: def, truncated: fold.truncated, untouched: fold.multiset.isEmpty,
                                     into: sink, progress: progress) { line in fold.consumeBaseRow(line) }.kept
-            rows += try send(copyBatches(fold, target: def, fold.finalRows()), to: sink)
+            rows += try send(copyBatches(fold, target: def) { fold.forEachFinalRow($0) }, to: sink)
             progress.finish()
             return Rebuilt(sink: sink, definition: def, rows: rows, changes: fold.changes, transactions: scan.transactionsApplied)
         }
@@ -53,7 +58,7 @@ extension Replayer {
             try scan.run(.fold)
             let fold = scan.fold!
             let waiting = fold.pendingFills()
-            let ready = copyBatches(fold, target: scan.definition, fold.finalRows { $0.fillFromBase == nil })
+            let ready = copyBatches(fold, target: scan.definition) { fold.forEachFinalRow(excludingWaiting: true, $0) }
             return FoldOutcome(fold: fold, waiting: waiting, ready: ready, transactions: scan.transactionsApplied)
         }
         // The fold starts at once on its own thread; the key pass it overlaps is quick.
@@ -66,6 +71,7 @@ extension Replayer {
         do {
             let keysScan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
             try keysScan.run(.keys)
+            phase("keys pass")
             keys = keysScan.fold!
             var d = keysScan.definition
             if flatten { d.partitionKey = nil; d.partitions = nil }
@@ -109,6 +115,7 @@ extension Replayer {
             var results = [try loadLane(0)]
             for w in others { results.append(try w.join()) }
             for r in results { rows += r.kept; stash.merge(r.stash) { a, _ in a } }
+            phase("base copy loaded")
         } catch {
             for w in others { _ = try? w.join() }
             stopFolding()
@@ -118,6 +125,7 @@ extension Replayer {
         var folded = (keys: 0, rowChanges: 0, transactions: 0, passes: 0)
         /// Fills a share's waiting rows from the base rows kept aside and sends its rows through every lane.
         func finishShare(_ outcome: FoldOutcome) throws {
+            phase("fold")
             let fold = outcome.fold
             guard fold.truncated == keys.truncated, fold.truncates == keys.truncates else {
                 throw inconsistent("the passes over the archive disagree about a TRUNCATE")
@@ -129,13 +137,14 @@ extension Replayer {
             for (baseKey, waiting) in outcome.waiting {
                 if let line = stash[baseKey] { fold.fillFromBaseRow(waiting: waiting, baseColumns: baseColumns, baseLine: line[...]) }
             }
-            let late = copyBatches(fold, target: def, fold.rows(forKeys: outcome.waiting.values.flatMap { $0 }))
+            let late = copyBatches(fold, target: def) { fold.forEachRow(ofKeys: outcome.waiting.values.flatMap { $0 }, $0) }
             let batches = outcome.ready + late
             let share = { (lane: Int) in batches.indices.filter { $0 % lanes == lane }.map { batches[$0] } }
             let senders = (1..<max(1, lanes)).map { lane in WorkerThread(name: "logbook-send-\(lane)") { try send(share(lane), lane: lane, to: sink) } }
             do {
                 rows += try send(share(0), lane: 0, to: sink)
                 for w in senders { rows += try w.join() }
+                phase("folded rows sent")
             } catch {
                 for w in senders { _ = try? w.join() }
                 throw error
@@ -187,25 +196,32 @@ extension Replayer {
         var rows: Int
     }
 
-    /// The fold's rows, grouped by relation version, projected onto the target's columns.
-    static func copyBatches(_ fold: TableFold, target def: TableDefinition, _ rows: [Int: [[UInt8]]]) -> [CopyBatch] {
+    /// The fold's rows (given in order of relation version), projected onto the target's columns,
+    /// as COPY batches of about 1 MiB.
+    static func copyBatches(_ fold: TableFold, target def: TableDefinition,
+                            _ rows: ((Int, ArraySlice<UInt8>) -> Void) -> Void) -> [CopyBatch] {
         var batches: [CopyBatch] = []
-        for (version, lines) in rows.sorted(by: { $0.key < $1.key }) {
-            let projection = Projection(source: fold.versions[version], target: def)
-            var out: [UInt8] = []
-            var n = 0
-            out.reserveCapacity(1 << 20 + 4096)
-            for line in lines {
-                if projection.isIdentity { out += line } else { projection.append(line[...], to: &out) }
-                out.append(CopyText.newline)
-                n += 1
-                if out.count >= 1 << 20 {
-                    batches.append(CopyBatch(columns: projection.columns, bytes: out, rows: n))
-                    out = []; out.reserveCapacity(1 << 20 + 4096); n = 0
-                }
-            }
+        var version = -1
+        var projection = Projection(source: [], target: def)
+        var out: [UInt8] = []
+        var n = 0
+        func close() {
             if n > 0 { batches.append(CopyBatch(columns: projection.columns, bytes: out, rows: n)) }
+            out = []; out.reserveCapacity(1 << 20 + 4096); n = 0
         }
+        out.reserveCapacity(1 << 20 + 4096)
+        rows { v, line in
+            if v != version {
+                close()
+                version = v
+                projection = Projection(source: fold.versions[v], target: def)
+            }
+            if projection.isIdentity { out += line } else { projection.append(line, to: &out) }
+            out.append(CopyText.newline)
+            n += 1
+            if out.count >= 1 << 20 { close() }
+        }
+        close()
         return batches
     }
 

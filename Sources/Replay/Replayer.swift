@@ -95,7 +95,10 @@ public final class Replayer {
                 sink = made
                 return made
             }
+            let finishing = DispatchTime.now().uptimeNanoseconds
             let summary = try built.sink.finish(rows: built.rows)
+            logger.debug("replay phase", metadata: ["done": "finish (key, indexes, swap)",
+                                                    "seconds": "\(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - finishing) / 1e9))"])
             return ReplayResult(rows: built.rows, foldPasses: built.foldPasses, changesFolded: built.changes,
                                 transactionsApplied: built.transactions, baseLSN: plan.base.header.lsn,
                                 endLSN: plan.endLSN, endTime: plan.endTime, chainCheckSeconds: chainCheck,

@@ -314,13 +314,32 @@ final class DatabaseSink: RowSink {
                 if l.copyColumns != nil { try l.conn.endCopy(); l.copyColumns = nil }
                 try l.conn.query("COMMIT")
             }
+            let suffix = buildSuffix
+            let secondary = SchemaSQL.indexStatements(def, as: target, nameSuffix: suffix, on: buildName)
+            // With a second connection: the key's index and the other indexes are built at once (each
+            // CREATE INDEX takes a SHARE lock, which does not block the other), then the key is made
+            // from its index in the swap transaction. The build table is committed, so both see it.
+            // (Not for a partitioned table: PostgreSQL cannot make a key from an index there.)
+            let pkIndex = buildName + "_pkey"
+            let together = laneList.count >= 2 && !def.primaryKey.isEmpty && !secondary.isEmpty && pkIndex.utf8.count <= 63 && def.partitionKey == nil
+            if together {
+                let other = laneList[1].conn
+                let indexes = WorkerThread(name: "logbook-index") { for s in secondary { try other.query(s) } }
+                let key = Result { try conn.query("CREATE UNIQUE INDEX \(SchemaSQL.q(pkIndex)) ON \(qualifiedBuild) (\(def.primaryKey.map(SchemaSQL.q).joined(separator: ", ")))") }
+                let rest = Result { try indexes.join() }
+                _ = try key.get()
+                try rest.get()
+            }
             laneList = [laneList[0]]
             try conn.query("BEGIN")
-            if !def.primaryKey.isEmpty {
-                try conn.query("ALTER TABLE \(qualifiedBuild) ADD PRIMARY KEY (\(def.primaryKey.map(SchemaSQL.q).joined(separator: ", ")))")
+            if together {
+                try conn.query("ALTER TABLE \(qualifiedBuild) ADD CONSTRAINT \(SchemaSQL.q(pkIndex)) PRIMARY KEY USING INDEX \(SchemaSQL.q(pkIndex))")
+            } else {
+                if !def.primaryKey.isEmpty {
+                    try conn.query("ALTER TABLE \(qualifiedBuild) ADD PRIMARY KEY (\(def.primaryKey.map(SchemaSQL.q).joined(separator: ", ")))")
+                }
+                for s in secondary { try conn.query(s) }
             }
-            let suffix = buildSuffix
-            for s in SchemaSQL.indexStatements(def, as: target, nameSuffix: suffix, on: buildName) { try conn.query(s) }
             if replace { try conn.query("DROP TABLE IF EXISTS \(qualifiedTarget)") }
             try conn.query("COMMENT ON TABLE \(qualifiedBuild) IS NULL")
             try conn.query("ALTER TABLE \(qualifiedBuild) RENAME TO \(SchemaSQL.q(target.name))")

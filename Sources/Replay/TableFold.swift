@@ -114,8 +114,8 @@ final class TableFold {
     var keyed: Bool { !keyColumns.isEmpty }
     private var keyIndexes: [Int] = []
 
-    /// Keyed: nil value means deleted.
-    private(set) var state: [FoldKey: RowImage?] = [:]
+    /// Keyed: key → latest image, or deleted.
+    private(set) var rows = KeyedRows()
     /// Keyless: row bytes → (net count, image).
     private(set) var multiset: [[UInt8]: (count: Int, image: RowImage)] = [:]
     private(set) var truncated = false
@@ -140,7 +140,6 @@ final class TableFold {
     var share: Share?
     /// Bytes the folded rows may take (estimated); beyond it `apply` throws `FoldOverBudget`.
     var budget: Int?
-    private var imageBytes = 0, images = 0
     /// keysOnly: every key the fold replaces (the keys of `state` in a full fold).
     private(set) var touched = FoldKeySet()
     /// keysOnly: keys of base rows that may have to supply unchanged-TOAST values (a superset).
@@ -152,7 +151,7 @@ final class TableFold {
     }
 
     /// Number of keys the fold replaces.
-    var touchedCount: Int { keysOnly ? touched.count : state.count }
+    var touchedCount: Int { keysOnly ? touched.count : rows.count }
 
     /// Makes `columns` the current shape (from a Relation message), registering a new version if needed.
     func setColumns(_ columns: [String]) throws {
@@ -197,8 +196,9 @@ final class TableFold {
         return .bytes(k)
     }
 
-    /// Estimated memory of the folded rows: images, their dictionary entries and their COPY copy.
-    var estimatedBytes: Int { images == 0 ? 0 : state.count * (imageBytes / images * 2 + 160) }
+    /// Estimated memory of the folded rows: the arena of images (it is compacted once it is mostly
+    /// replaced images), the per-key tables, and the COPY batches made from them at the end.
+    var estimatedBytes: Int { rows.arena.count + rows.liveBytes + rows.count * 64 }
 
     /// Folds one Insert, Update or Delete read in place (only those of its share of the keys).
     func apply(_ v: RowChangeView) throws {
@@ -218,9 +218,13 @@ final class TableFold {
         case .insert:
             guard let t = v.newTuple else { return }
             if keysOnly { touched.insert(key(of: v, tuple: t)); return }
-            let image = RowImage(version: current, view: v, tuple: t)
-            imageBytes += image.line.count; images += 1
-            if keyed { state[key(of: v, tuple: t)] = .some(image) } else { multiset[image.line, default: (0, image)].count += 1 }
+            if keyed {
+                let k = key(of: v, tuple: t)
+                if !rows.setImage(k, version: current, view: v, tuple: t) { rows.set(k, RowImage(version: current, view: v, tuple: t)) }
+            } else {
+                let image = RowImage(version: current, view: v, tuple: t)
+                multiset[image.line, default: (0, image)].count += 1
+            }
         case .update:
             guard let t = v.newTuple else { return }
             if keysOnly {
@@ -231,21 +235,27 @@ final class TableFold {
                 if newKey != oldKey { touched.insert(newKey); moved.insert(newKey); moved.insert(oldKey) }
                 return
             }
-            var image = RowImage(version: current, view: v, tuple: t)
-            imageBytes += image.line.count; images += 1
-            let oldImage = v.oldTuple.map { RowImage(version: current, view: v, tuple: $0) }
-            if let oldImage, v.oldKind == .row { fill(&image, from: oldImage) }
             if keyed {
                 let newKey = key(of: v, tuple: t)
                 let oldKey = v.oldTuple.map { key(of: v, tuple: $0) } ?? newKey
-                switch state[oldKey] {
-                case .some(.some(let prior)): fill(&image, from: prior)
-                case .some(.none): break
-                case .none: if !image.unchanged.isEmpty { image.fillFromBase = oldKey }
+                // The common case: every value is in the change, written straight into the arena.
+                if !v.hasUnchanged(t) {
+                    if oldKey != newKey { rows.setDeleted(oldKey) }
+                    if rows.setImage(newKey, version: current, view: v, tuple: t) { return }
                 }
-                if oldKey != newKey { state[oldKey] = .some(nil) }
-                state[newKey] = .some(image)
+                // Unchanged TOAST values: from the old tuple, the row's prior image, or the base row.
+                var image = RowImage(version: current, view: v, tuple: t)
+                if let old = v.oldTuple, v.oldKind == .row { fill(&image, from: RowImage(version: current, view: v, tuple: old)) }
+                switch rows.entry(oldKey) {
+                case .image(let prior): fill(&image, from: prior)
+                case .deleted: break
+                case .absent: if !image.unchanged.isEmpty { image.fillFromBase = oldKey }
+                }
+                if oldKey != newKey { rows.setDeleted(oldKey) }
+                rows.set(newKey, image)
             } else {
+                let image = RowImage(version: current, view: v, tuple: t)
+                let oldImage = v.oldTuple.map { RowImage(version: current, view: v, tuple: $0) }
                 if let oldImage { multiset[oldImage.line, default: (0, oldImage)].count -= 1 }
                 multiset[image.line, default: (0, image)].count += 1
             }
@@ -253,7 +263,7 @@ final class TableFold {
             guard let t = v.oldTuple else { return }
             if keysOnly { touched.insert(key(of: v, tuple: t)); return }
             if keyed {
-                state[key(of: v, tuple: t)] = .some(nil)
+                rows.setDeleted(key(of: v, tuple: t))
             } else {
                 let old = RowImage(version: current, view: v, tuple: t)
                 multiset[old.line, default: (0, old)].count -= 1
@@ -310,7 +320,7 @@ final class TableFold {
     func truncate() {
         truncates += 1
         truncated = true
-        state.removeAll()
+        rows = KeyedRows()
         multiset.removeAll()
         touched.removeAll()
         baseFills.removeAll()
@@ -318,17 +328,13 @@ final class TableFold {
 
 
     /// Base rows that supply unchanged values: base key → keys of the rows waiting for them.
-    func pendingFills() -> [FoldKey: [FoldKey]] {
-        var out: [FoldKey: [FoldKey]] = [:]
-        for (k, v) in state { if let img = v, let b = img.fillFromBase { out[b, default: []].append(k) } }
-        return out
-    }
+    func pendingFills() -> [FoldKey: [FoldKey]] { rows.waitingForBase() }
 
     /// Fills the waiting rows from a base row (`columns` in base order).
     func fillFromBaseRow(waiting: [FoldKey], baseColumns: [String], baseLine: ArraySlice<UInt8>) {
         let baseFields = baseLine.split(separator: CopyText.tab, omittingEmptySubsequences: false)
         for k in waiting {
-            guard case .some(.some(var img)) = state[k] else { continue }
+            guard case .image(var img) = rows.entry(k) else { continue }
             let cols = versions[img.version]
             var values: [Int: ArraySlice<UInt8>] = [:]
             for i in img.unchanged {
@@ -337,7 +343,7 @@ final class TableFold {
             img.set(values)
             img.unchanged = []
             img.fillFromBase = nil
-            state[k] = .some(img)
+            rows.set(k, img)
         }
     }
 
@@ -352,28 +358,27 @@ final class TableFold {
         return false
     }
 
-    /// The rows to add after the base (those `include` accepts), grouped by relation version, as COPY
-    /// lines in key order (by value for a table without a key), so that a replay's output is the same every time.
-    func finalRows(_ include: (RowImage) -> Bool = { _ in true }) -> [Int: [[UInt8]]] {
-        var out: [Int: [[UInt8]]] = [:]
+    /// The rows to add after the base (all, or without those still waiting for a base row), in
+    /// order of relation version, then key (by value for a table without a key), so that a
+    /// replay's output is the same every time: `body` gets each row's version and COPY line.
+    func forEachFinalRow(excludingWaiting: Bool = false, _ body: (Int, ArraySlice<UInt8>) -> Void) {
         if keyed {
-            var kept: [(key: FoldKey, image: RowImage)] = []
-            kept.reserveCapacity(state.count)
-            for (k, v) in state { if let img = v, include(img) { kept.append((k, img)) } }
-            kept.sort { $0.key < $1.key }
-            for e in kept { out[e.image.version, default: []].append(e.image.line) }
+            for s in rows.liveSlots({ !excludingWaiting || !rows.isWaitingForBase($0) }) { rows.withLine(slot: s, body) }
         } else {
-            for (_, e) in multiset.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where e.count > 0 {
-                for _ in 0..<e.count { out[e.image.version, default: []].append(e.image.line) }
+            let kept = multiset.filter { $0.value.count > 0 }.sorted { a, b in
+                a.value.image.version != b.value.image.version ? a.value.image.version < b.value.image.version : a.key.lexicographicallyPrecedes(b.key)
             }
+            for (_, e) in kept { for _ in 0..<e.count { body(e.image.version, e.image.line[...]) } }
         }
-        return out
     }
 
-    /// The rows of these keys (keyed tables), grouped by relation version, in key order.
-    func rows(forKeys keys: [FoldKey]) -> [Int: [[UInt8]]] {
-        var out: [Int: [[UInt8]]] = [:]
-        for k in keys.sorted() { if case .some(.some(let img)) = state[k] { out[img.version, default: []].append(img.line) } }
-        return out
+    /// The rows of these keys (keyed tables), in order of version, then key.
+    func forEachRow(ofKeys keys: [FoldKey], _ body: (Int, ArraySlice<UInt8>) -> Void) {
+        var found: [(version: Int, key: FoldKey, slot: Int32)] = []
+        for k in keys {
+            if let s = rows.slot(of: k), let v = rows.withLine(slot: s, { v, _ in v }) { found.append((v, k, s)) }
+        }
+        found.sort { $0.version != $1.version ? $0.version < $1.version : $0.key < $1.key }
+        for f in found { rows.withLine(slot: f.slot, body) }
     }
 }
