@@ -113,8 +113,15 @@ struct KeyedRows {
     private mutating func release(_ s: Int32) {
         let span = spans[Int(s)]
         if span.length >= 0 { garbage += Int(span.length) } else if span.length == Span.special { special[s] = nil }
-        // Mostly replaced images: copied down to the live ones, so memory follows the keys, not the changes.
-        if garbage > 1 << 24 && garbage * 2 > arena.count { compact() }
+    }
+
+    /// Bytes of replaced images beyond which the arena is compacted (when they are most of it).
+    var compactAfter = 1 << 24
+
+    /// Mostly replaced images: copied down to the live ones, so memory follows the keys, not the
+    /// changes. Called before an image is written, never while one is half-written.
+    private mutating func compactIfNeeded() {
+        if garbage > compactAfter && garbage * 2 > arena.count { compact() }
     }
 
     private mutating func compact() {
@@ -144,6 +151,7 @@ struct KeyedRows {
     }
 
     mutating func setDeleted(_ k: FoldKey) {
+        compactIfNeeded()
         let s = makeSlot(k)
         release(s)
         spans[Int(s)].length = Span.deleted
@@ -151,6 +159,7 @@ struct KeyedRows {
 
     /// Stores a whole image (one that waits for nothing) in the arena.
     mutating func set(_ k: FoldKey, _ image: RowImage) {
+        compactIfNeeded()
         let s = makeSlot(k)
         release(s)
         if image.unchanged.isEmpty && image.fillFromBase == nil {
@@ -165,6 +174,7 @@ struct KeyedRows {
     /// Writes the image of a tuple straight into the arena; returns false (storing nothing) when
     /// the tuple has unchanged TOAST values, which need the slow path (`set`).
     mutating func setImage(_ k: FoldKey, version: Int, view: RowChangeView, tuple: Int) -> Bool {
+        compactIfNeeded()
         let start = arena.count
         var whole = true
         view.forEachColumn(of: tuple) { i, kind, value in

@@ -145,7 +145,8 @@ final class TableFold {
     /// keysOnly: keys of base rows that may have to supply unchanged-TOAST values (a superset).
     private(set) var baseFills = FoldKeySet()
 
-    init(keyColumns: [String], keysOnly: Bool = false) {
+    init(keyColumns: [String], keysOnly: Bool = false, compactAfter: Int = 1 << 24) {
+        rows.compactAfter = compactAfter
         self.keyColumns = keyColumns
         self.keysOnly = keysOnly && !keyColumns.isEmpty
     }
@@ -320,7 +321,9 @@ final class TableFold {
     func truncate() {
         truncates += 1
         truncated = true
+        let compactAfter = rows.compactAfter
         rows = KeyedRows()
+        rows.compactAfter = compactAfter
         multiset.removeAll()
         touched.removeAll()
         baseFills.removeAll()

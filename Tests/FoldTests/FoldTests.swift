@@ -31,6 +31,40 @@ final class FoldTests: XCTestCase {
         XCTAssertEqual(fold.key(of: padded, tuple: padded.newTuple!), .bytes(Array("007".utf8)))
     }
 
+    /// Many versions of few rows: the arena of images is compacted again and again (a small
+    /// threshold here) and every key still ends with its last image, or deleted.
+    func testTheFoldAgreesWithADictionaryAcrossCompactions() throws {
+        let fold = TableFold(keyColumns: ["k"], compactAfter: 4096)
+        try fold.setColumns(["k", "v"])
+        var expected: [Int: String] = [:]
+        var rng = SystemRandomNumberGenerator()
+        func view(_ tag: UInt8, _ k: Int, _ v: String?) throws -> RowChangeView {
+            var w = WireWriter()
+            w.write(tag); w.write(UInt32(1))
+            w.write(UInt8(ascii: tag == UInt8(ascii: "D") ? "K" : "N"))
+            TupleData([.text(Array(String(k).utf8)), v.map { .text(Array($0.utf8)) } ?? .null]).encode(into: &w)
+            return try RowChangeView(w.bytes)
+        }
+        for i in 0..<60_000 {
+            let k = Int.random(in: 0..<500, using: &rng)
+            if i % 11 == 0 {
+                try fold.apply(try view(UInt8(ascii: "D"), k, nil))
+                expected[k] = nil
+            } else {
+                let v = String(repeating: "v\(i)-", count: Int.random(in: 1...12, using: &rng))
+                try fold.apply(try view(UInt8(ascii: "I"), k, v))
+                expected[k] = v
+            }
+        }
+        XCTAssertLessThan(fold.rows.arena.count, 2 * fold.rows.liveBytes + 8192, "compacted: memory follows the keys")
+        var got: [Int: String] = [:]
+        fold.forEachFinalRow { _, line in
+            let f = line.split(separator: CopyText.tab, omittingEmptySubsequences: false)
+            got[Int(String(decoding: f[0], as: UTF8.self))!] = String(decoding: f[1], as: UTF8.self)
+        }
+        XCTAssertEqual(got, expected)
+    }
+
     func testTheKeySetAgreesWithASet() {
         var rng = SystemRandomNumberGenerator()
         var fast = FoldKeySet()
