@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "Archive", dependencies: [
             "CZstd", "PGWire",
             .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: [
+            // The tests' seam for failing a system call (a full disk, EIO): debug builds only.
+            .define("LOGBOOK_FAULT_INJECTION", .when(configuration: .debug)),
         ]),
         // The run service: stream -> spool -> segment writer -> flush -> feedback.
         .target(name: "Capture", dependencies: [

@@ -88,7 +88,6 @@ HEAVY_SAME=$(same_as_source)
 restore_rounds "$B/heavy.fc" "$B/archive-heavy" "--at-lsn $MID"
 HM=$(median "${L[@]}"); HMS=$(spread "${L[@]}"); HMR=$(median "${LR[@]}"); HMP=$(median "${P[@]}")
 HEAVY_ARCH=$(du -sb "$B/archive-heavy/segments" | cut -f1); HEAVY_DUMP=$(stat -c %s "$B/heavy.fc")
-echo "$HEAVY_CHANGES $HP $HL" >> "$B/scale-points.txt"
 
 # 2. The initial base copy of a 5,000,000-row table.
 echo "scale: base copy of 5,000,000 rows" >&2

@@ -1,9 +1,11 @@
 import Foundation
 
 /// The archive's file system calls: retry `EINTR`, turn failures into `ArchiveError` with the
-/// path. `FileIO.faultInjector` lets tests make a call fail (e.g. `ENOSPC`) without a full disk.
+/// path. In a debug build (the tests'), `FileIO.faultInjector` makes a call fail (e.g. `ENOSPC`)
+/// without a full disk; a release build has no such hook, and no state of its own.
 public enum FileIO {
     public enum Call: Sendable { case write, fsync, open, rename, read, truncate, unlink, seek }
+    #if LOGBOOK_FAULT_INJECTION
     private static let injectorLock = NSLock()
     nonisolated(unsafe) private static var injector: (@Sendable (Call, String) -> Int32?)?
     /// Tests set it to make calls fail with an errno (read and written under a lock).
@@ -11,6 +13,7 @@ public enum FileIO {
         get { injectorLock.withLock { injector } }
         set { injectorLock.withLock { injector = newValue } }
     }
+    #endif
 
     static func fail(_ call: Call, _ path: String, _ err: Int32) -> ArchiveError {
         let fix: String? = switch err {
@@ -21,8 +24,11 @@ public enum FileIO {
         return ArchiveError(.io, "\(call) failed: \(String(cString: strerror(err)))", path: path, fix: fix)
     }
 
+    @inline(__always)
     static func check(_ call: Call, _ path: String) throws {
+        #if LOGBOOK_FAULT_INJECTION
         if let err = faultInjector?(call, path) { throw fail(call, path, err) }
+        #endif
     }
 
     public static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws -> Int32 {
