@@ -37,7 +37,6 @@ public final class BaseCopyWriter: @unchecked Sendable {
     let file: FrameFileWriter
     let finalPath: String
     let key: ArchiveKey?
-    var buffer: [UInt8] = []
     /// Guards the file, `rows` and `rawBytes` when lanes append from their threads.
     private let lock = NSLock()
     private var _rows = 0, _rawBytes = 0
@@ -67,23 +66,14 @@ public final class BaseCopyWriter: @unchecked Sendable {
         file = try FrameFileWriter(creating: finalPath + ".partial", key: archive.key, zstd: Zstd())
         key = archive.key
         self.frameBytes = frameBytes
-        buffer.reserveCapacity(frameBytes + 65536)
         try file.writeJSONFrame(.fileHeader, header)
     }
 
-    /// Adds COPY text data (whole rows; libpq hands out one row per call).
-    public func append(_ data: UnsafeRawBufferPointer) throws {
-        buffer.append(contentsOf: data)
-        let newlines = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-        lock.withLock { _rawBytes += data.count; _rows += newlines }
-        if buffer.count >= frameBytes { try writeFrame() }
-    }
+    /// The lane of `append` (a reader on the writer's own thread).
+    private lazy var own = Lane(writer: self)
 
-    func writeFrame() throws {
-        guard !buffer.isEmpty else { return }
-        try lock.withLock { try file.writeFrame(.copyData, raw: buffer) }
-        buffer.removeAll(keepingCapacity: true)
-    }
+    /// Adds COPY text data (whole rows; libpq hands out one row per call), through the writer's own lane.
+    public func append(_ data: UnsafeRawBufferPointer) throws { try own.append(data) }
 
     public var bytesWritten: Int { lock.withLock { file.bytesWritten } }
 
@@ -91,7 +81,7 @@ public final class BaseCopyWriter: @unchecked Sendable {
     /// each): it compresses (and seals) its frames on its own thread; whole frames go into the file
     /// in the order they are done. A base copy is a set of rows, so their order is free.
     public final class Lane {
-        let writer: BaseCopyWriter
+        unowned let writer: BaseCopyWriter
         let zstd = Zstd()
         var buffer: [UInt8] = []
         var rows = 0, rawBytes = 0
@@ -134,7 +124,7 @@ public final class BaseCopyWriter: @unchecked Sendable {
 
     /// Writes the footer, fsyncs and publishes the file under its final name (every lane finished).
     public func finish() throws -> String {
-        try writeFrame()
+        try own.finish()
         try file.writeJSONFrame(.footer, BaseFooter(rows: rows, rawBytes: rawBytes, sha256: file.sha256))
         try file.sync()
         try FileIO.rename(file.path, finalPath)

@@ -35,11 +35,7 @@ public final class FrameFileWriter {
     /// Compresses `raw` and appends it as one frame. Not durable until `sync()`.
     public func writeFrame(_ kind: FrameKind, raw: UnsafeRawBufferPointer, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
                            lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
-        let frame = try Self.encodeFrame(kind, raw: raw, key: key, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
-        try FileIO.writeAll(fd, frame, path: path)
-        hasher.update(data: frame)
-        bytesWritten += frame.count
-        frameCount += 1
+        try appendEncoded(Self.encodeFrame(kind, raw: raw, key: key, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime))
     }
 
     /// One whole frame (header and payload) as it is stored: compressed, then sealed with the

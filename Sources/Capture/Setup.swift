@@ -75,9 +75,7 @@ enum Setup {
                                archive: ArchiveDirectory, lanes: Int = 1, pagesPerLane: Int = 8192, logger: Logger,
                                stop: StopSignal) throws -> [String: Int] {
         var used: [String: Int] = [:]
-        let conn = try Preflight.connect(source, replication: false)
-        try conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try conn.query("SET TRANSACTION SNAPSHOT \(PostgresConnection.quoteLiteral(snapshot))")
+        let conn = try inSnapshot(source: source, snapshot)
         let nowMicros = Int64(try conn.query("SELECT (EXTRACT(EPOCH FROM now()) * 1000000)::bigint").scalar ?? "") ?? 0
         let snapshotTime = PGTimestamp(rawValue: nowMicros - PGTimestamp.epochOffsetSeconds * 1_000_000)
         for t in tables {
@@ -119,6 +117,14 @@ enum Setup {
         return used
     }
 
+    /// A new connection in a read-only transaction that sees exactly the exported `snapshot`.
+    static func inSnapshot(source: String, _ snapshot: String) throws -> PostgresConnection {
+        let conn = try Preflight.connect(source, replication: false)
+        try conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try conn.query("SET TRANSACTION SNAPSHOT \(PostgresConnection.quoteLiteral(snapshot))")
+        return conn
+    }
+
     /// Reads `table` in `lanes` ranges of its pages at once: the first on `first` (already in the
     /// snapshot), the others on connections of their own that import the same snapshot. Each lane
     /// compresses its own frames; a failure or a stop in one ends them all.
@@ -132,9 +138,7 @@ enum Setup {
             let t = Thread {
                 defer { group.leave() }
                 do {
-                    let conn = try Preflight.connect(source, replication: false)
-                    try conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    try conn.query("SET TRANSACTION SNAPSHOT \(PostgresConnection.quoteLiteral(snapshot))")
+                    let conn = try inSnapshot(source: source, snapshot)
                     try copyRange(table, columns: columns, lane: lane, of: lanes, pagesEach: per, on: conn, writer: writer, stop: stop,
                                   state: state, progress: nil)
                     try conn.query("COMMIT")

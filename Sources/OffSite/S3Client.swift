@@ -262,17 +262,7 @@ final class ListParser: NSObject, XMLParserDelegate {
 /// Runs async work from a thread that may block (the archiver's threads, the CLI's main thread),
 /// never from the cooperative pool.
 public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        let r: Result<T, Error>
-        do { r = .success(try await body()) } catch { r = .failure(error) }
-        box.set(r)
-        done.signal()
-    }
-    done.wait()
-    guard let result = box.get() else { throw CancellationError() }
-    return try result.get()
+    try CancellableRequests().run(body)
 }
 
 /// `runBlocking` for requests that a shutdown may cut short: once `cancelAll()` is called, the
@@ -289,7 +279,7 @@ public final class CancellableRequests: Sendable {
         }
     }
 
-    /// Runs `body` from a thread that may block, as `runBlocking` does.
+    /// Runs `body` as a task and waits for it on the calling thread (one that may block, never the cooperative pool).
     public func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
