@@ -27,6 +27,9 @@ public final class ArchiveCursor {
     let key: ArchiveKey?
     var inTransaction = false
     public private(set) var currentPath: String?
+    /// The WAL position of the change just returned (its `@` record), nil when the archive has none for it.
+    public private(set) var changeLSN: LSN?
+    var pendingLSN: LSN?
     /// When false, Insert/Update/Delete records come as `.rowChange` views instead of decoded messages.
     public var decodeRows = true
     public var segmentCount: Int { paths.count }
@@ -67,6 +70,12 @@ public final class ArchiveCursor {
                 index += 1
                 continue
             }
+            if rec.first == LogbookRecordTag.changePosition {
+                pendingLSN = ChangePosition.parse(rec)
+                continue
+            }
+            changeLSN = pendingLSN
+            pendingLSN = nil
             if !decodeRows, let tag = rec.first, tag == 0x49 || tag == 0x55 || tag == 0x44 {
                 do { return .rowChange(try RowChangeView(rec)) } catch let e as WireDecodeError {
                     throw ArchiveError(.corrupt, "undecodable record: \(e)", path: currentPath, offset: reader?.currentFrameOffset)

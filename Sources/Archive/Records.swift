@@ -3,6 +3,24 @@ import PGWire
 /// Logbook's own record tag, next to the pgoutput tags: a table definition as JSON (`#`).
 public enum LogbookRecordTag {
     public static let tableDefinition: UInt8 = 0x23 // '#'
+    /// The WAL position of the change that follows (`@` + u64): the stream's own per-change LSN.
+    public static let changePosition: UInt8 = 0x40 // '@'
+}
+
+/// The `@` record: where in WAL the next change of the transaction was decoded from.
+public enum ChangePosition {
+    public static func record(_ lsn: LSN) -> [UInt8] {
+        let v = lsn.rawValue
+        return [LogbookRecordTag.changePosition] + (0..<8).map { UInt8((v >> (56 - 8 * UInt64($0))) & 0xFF) }
+    }
+
+    /// The LSN of an `@` record, nil for any other record (or one of the wrong length).
+    public static func parse<C: Collection>(_ rec: C) -> LSN? where C.Element == UInt8, C.Index == Int {
+        guard rec.count == 9, rec[rec.startIndex] == LogbookRecordTag.changePosition else { return nil }
+        var v: UInt64 = 0
+        for i in 1...8 { v = v << 8 | UInt64(rec[rec.startIndex + i]) }
+        return LSN(rawValue: v)
+    }
 }
 
 /// Appends `u32 length + bytes` records into a frame payload.

@@ -130,8 +130,9 @@ public final class SegmentWriter {
     }
 
     /// Appends one change (normalized pgoutput message) of the open transaction, or a
-    /// non-transactional message between transactions.
-    public func appendChange(_ raw: [UInt8], relations: [UInt32]) throws {
+    /// non-transactional message between transactions. `lsn`: the change's own WAL position,
+    /// written before it as an `@` record.
+    public func appendChange(_ raw: [UInt8], relations: [UInt32], lsn: LSN? = nil) throws {
         if !inTransaction {
             // A non-transactional logical message: needs an open segment too.
             try openSegmentIfNeeded(firstLSN: currentCommitLSN)
@@ -143,6 +144,7 @@ public final class SegmentWriter {
             }
             relationsInSegment.insert(oid)
         }
+        if let lsn { buffer.append(ChangePosition.record(lsn)) }
         buffer.append(raw)
         if relations.isEmpty, var mark = ArchiveMark.from(record: raw) {
             if inTransaction { txnMarks.append(mark) } else { mark.commitTime = nil; segMarks.append(mark) }

@@ -11,6 +11,9 @@ public final class TailingCursor {
     var reader: SegmentReader?
     var readingOpen = false
     var decoder = PgOutputDecoder(protocolVersion: 1)
+    /// The WAL position of the change just returned (its `@` record), nil when the archive has none for it.
+    public private(set) var changeLSN: LSN?
+    var pendingLSN: LSN?
     var inTransaction = false
     public private(set) var currentPath: String?
 
@@ -48,6 +51,12 @@ public final class TailingCursor {
         while true {
             if reader == nil { guard try openReader() else { return nil } }
             if let rec = try reader!.nextRecord() {
+                if rec.first == LogbookRecordTag.changePosition {
+                    pendingLSN = ChangePosition.parse(rec)
+                    continue
+                }
+                changeLSN = pendingLSN
+                pendingLSN = nil
                 if let ev = try decodeRecord(rec, decoder: &decoder, inTransaction: &inTransaction, path: currentPath,
                                              offset: reader!.currentFrameOffset) { return ev }
                 continue

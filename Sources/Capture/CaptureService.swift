@@ -323,6 +323,7 @@ public final class CaptureService: @unchecked Sendable {
                                            fix: "this server sends a message this version of logbook does not know; upgrade logbook (nothing after \(confirmed) was confirmed)")
                     }
                     let completed: LSN?
+                    router.changeLSN = x.walStart
                     switch routed {
                     case .rowChange(_, let relation, let xid):
                         let raw = PgOutputDecoder.normalized(bytes, from: x.payloadOffset, hadStreamXid: xid != nil)

@@ -19,6 +19,8 @@ final class ChangeRouter {
     var skipping = false
     var spools: [UInt32: Spool] = [:]
     var streamXid: UInt32?
+    /// The WAL position of the message being handled (the XLogData's start), archived before each change.
+    var changeLSN: LSN?
     var definedShape: [UInt32: RelationMessage] = [:]
     var definedDefinition: [UInt32: TableDefinition] = [:]
     /// Per relation: its table and where its key's columns are in a tuple (nil: a table without a
@@ -54,6 +56,7 @@ final class ChangeRouter {
             guard let top = streamXid, let spool = spools[top] else {
                 throw CaptureError(.protocolError, "streamed change for xid \(xid) outside a Stream Start")
             }
+            if let lsn = changeLSN { try spool.append(subxid: xid, ChangePosition.record(lsn)) }
             try spool.append(subxid: xid, raw)
             return nil
         }
@@ -91,6 +94,8 @@ final class ChangeRouter {
             try beginTransaction(BeginMessage(finalLSN: c.commitLSN, commitTime: c.commitTime, xid: c.xid), raw: begin.bytes)
             var inner = PgOutputDecoder(protocolVersion: 1)
             try spool.replay { rec in
+                if let lsn = ChangePosition.parse(rec) { changeLSN = lsn; return }
+                defer { changeLSN = nil }
                 switch try inner.route(rec) {
                 case .rowChange(_, let relation, _): try handleRowChange(relation: relation, streamXid: nil, raw: rec)
                 case .other(let d): try handleInTransaction(d.message, raw: rec)
@@ -123,12 +128,13 @@ final class ChangeRouter {
             guard let top = self.streamXid, let spool = spools[top] else {
                 throw CaptureError(.protocolError, "streamed change for xid \(xid) outside a Stream Start")
             }
+            if let lsn = changeLSN { try spool.append(subxid: xid, ChangePosition.record(lsn)) }
             try spool.append(subxid: xid, raw)
             return
         }
         guard inTransaction else { throw CaptureError(.protocolError, "row change outside a transaction") }
         if skipping { return }
-        try writer.appendChange(raw, relations: [relation])
+        try writer.appendChange(raw, relations: [relation], lsn: changeLSN)
         try noteKeys(relation: relation, raw: raw)
         metrics.change(relation)
         changes += 1
@@ -186,19 +192,19 @@ final class ChangeRouter {
         case .origin:
             break
         case .insert(let m):
-            if !skipping { try writer.appendChange(raw, relations: [m.relation]); try noteKeys(relation: m.relation, raw: raw); metrics.change(m.relation); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: [m.relation], lsn: changeLSN); try noteKeys(relation: m.relation, raw: raw); metrics.change(m.relation); changes += 1 }
         case .update(let m):
-            if !skipping { try writer.appendChange(raw, relations: [m.relation]); try noteKeys(relation: m.relation, raw: raw); metrics.change(m.relation); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: [m.relation], lsn: changeLSN); try noteKeys(relation: m.relation, raw: raw); metrics.change(m.relation); changes += 1 }
         case .delete(let m):
-            if !skipping { try writer.appendChange(raw, relations: [m.relation]); try noteKeys(relation: m.relation, raw: raw); metrics.change(m.relation); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: [m.relation], lsn: changeLSN); try noteKeys(relation: m.relation, raw: raw); metrics.change(m.relation); changes += 1 }
         case .truncate(let m):
             if !skipping {
-                try writer.appendChange(raw, relations: m.relations)
+                try writer.appendChange(raw, relations: m.relations, lsn: changeLSN)
                 for r in m.relations { if let t = indexKeys[r]?.table { writer.indexEveryKey(table: t) } }
                 m.relations.forEach(metrics.change); changes += 1
             }
         case .message:
-            if !skipping { try writer.appendChange(raw, relations: []); changes += 1 }
+            if !skipping { try writer.appendChange(raw, relations: [], lsn: changeLSN); changes += 1 }
         default:
             throw CaptureError(.protocolError, "unexpected pgoutput message inside a transaction: \(message)")
         }

@@ -1,186 +1,233 @@
+import Archive
 import Foundation
 import PGWire
 
-/// A table as the publisher knows it: from its Relation message (column names and types) and its
-/// table definition (the primary key).
+/// How events are written: schemaless JSON, or JSON with its Kafka Connect schema (Debezium's
+/// `JsonConverter` with `schemas.enable=false` / `true`), and Debezium's value conversions.
+public struct EventSettings: Sendable {
+    public var format: EventFormat = .json
+    public var decimal: DecimalHandling = .string
+    public var time: TimePrecision = .adaptive
+    /// The `transaction` block in every change event and BEGIN/END events on `PREFIX.transaction`
+    /// (Debezium's `provide.transaction.metadata`).
+    public var transactionMetadata = false
+    public init() {}
+    var codecSettings: ColumnCodec.Settings { ColumnCodec.Settings(decimal: decimal, time: time) }
+}
+
+public enum EventFormat: String, Sendable, CaseIterable {
+    /// `{"before":…,"after":…,…}`: what `JsonConverter` writes with `schemas.enable=false`.
+    case json
+    /// `{"schema":{…},"payload":{…}}`: what `JsonConverter` writes with `schemas.enable=true`.
+    case jsonSchema = "json-schema"
+}
+
+/// A table as the publisher knows it: its Relation message (columns, types) and its table
+/// definition (key, nullability, enums, domains), with each column's codec and, for
+/// `json-schema`, the key and envelope schemas written once per shape.
 public struct PublishedTable: Sendable {
     public var schema: String
     public var name: String
     public var columns: [(name: String, typeOID: UInt32)]
+    var codecs: [ColumnCodec]
+    var optional: [Bool]
     public var keyColumns: [String]
+    /// Positions of the key columns (all columns for a table without a key).
+    var keyPositions: [Int]
     /// `PREFIX.SCHEMA.TABLE`.
     public var topic: String
+    var keySchema: [UInt8] = []
+    var envelopeSchema: [UInt8] = []
+
+    init(relation r: RelationMessage, definition: TableDefinition?, prefix: String, settings: EventSettings) {
+        schema = r.namespace
+        name = r.name
+        topic = "\(prefix).\(r.namespace).\(r.name)"
+        columns = r.columns.map { ($0.name, $0.typeOID) }
+        let byName = Dictionary(definition?.columns.map { ($0.name, $0) } ?? [], uniquingKeysWith: { a, _ in a })
+        codecs = r.columns.map {
+            ColumnCodec.resolve(typeOID: $0.typeOID, typmod: $0.typmod, typeName: byName[$0.name]?.type, definition: definition, settings: settings.codecSettings)
+        }
+        optional = r.columns.map { !(byName[$0.name]?.notNull ?? false) }
+        keyColumns = definition?.foldKey ?? (r.replicaIdentity == UInt8(ascii: "f") ? [] : r.columns.filter(\.isKey).map(\.name))
+        if keyColumns.isEmpty, definition == nil { keyColumns = r.columns.filter(\.isKey).map(\.name) }
+        keyPositions = []
+        computeKey(prefix: prefix, settings: settings)
+    }
+
+    mutating func computeKey(prefix: String, settings: EventSettings) {
+        let keys = keyColumns
+        keyPositions = keys.isEmpty ? Array(columns.indices) : keys.compactMap { k in columns.firstIndex { $0.name == k } }
+        guard settings.format == .jsonSchema else { return }
+        keySchema = DebeziumSchema.key(self, prefix: prefix)
+        envelopeSchema = DebeziumSchema.envelope(self, prefix: prefix)
+    }
+
+    var qualifiedName: String { QualifiedName(schema: schema, name: name).description }
 }
 
-/// Where a change sits in the stream.
+/// Where a change sits in the stream, as Debezium's `source` block tells it.
 public struct SourcePosition: Sendable {
     public var commitLSN: LSN
     public var endLSN: LSN
-    public var xid: UInt32
+    public var xid: UInt32?
     public var commitTime: PGTimestamp
-    /// Position of the change within its transaction.
+    /// Position of the change within its transaction (1-based).
     public var index: Int
+    /// The change's own WAL position (archives written before it was recorded: nil, the commit LSN is used).
+    public var changeLSN: LSN?
+    /// The commit LSN of the transaction before this one in the stream (Debezium's `sequence[0]`).
+    public var lastCommitLSN: LSN?
+    /// `false`, or for base-copy rows `true` / `last`.
+    public var snapshot = "false"
+    /// `transaction` block: (id, total_order, data_collection_order), with `--kafka-transaction-metadata`.
+    public var transaction: (id: String, total: Int, collection: Int)?
+
+    public init(commitLSN: LSN, endLSN: LSN, xid: UInt32?, commitTime: PGTimestamp, index: Int) {
+        self.commitLSN = commitLSN; self.endLSN = endLSN; self.xid = xid; self.commitTime = commitTime; self.index = index
+    }
+
+    /// Debezium's transaction id: `txId:commitLSN`.
+    static func transactionID(xid: UInt32, commitLSN: LSN) -> String { "\(xid):\(commitLSN.rawValue)" }
 }
 
-/// Debezium's change-event envelope (JSON converter, schemas disabled), so that Debezium
-/// consumers, Kafka Connect sinks and ksqlDB read the topics unchanged:
-/// `{"before":…,"after":…,"source":{…},"op":"c|u|d|t|m","ts_ms":…,"transaction":null}`.
-/// Values follow Debezium's PostgreSQL mapping with `decimal.handling.mode=string` (see docs/fan-out.md).
-public enum DebeziumEnvelope {
+/// Debezium's change-event envelope, so that Debezium consumers, Kafka Connect sinks and ksqlDB read
+/// the topics with the converter settings they already use:
+/// `{"before":…,"after":…,"source":{…},"transaction":…,"op":"c|u|d|t|r|m","ts_ms":…}`, and with
+/// `json-schema` the same payload inside `{"schema":…,"payload":…}`. Values follow Debezium's
+/// PostgreSQL mapping (see docs/fan-out.md).
+public struct DebeziumEnvelope {
     public static let connectorVersion = "logbook-1"
+    let settings: EventSettings
+    let database: String
+    let prefix: String
+    /// Values whose text no codec could read (written as null).
+    var unreadable = 0
+    var unreadableColumns = Set<String>()
+
+    init(settings: EventSettings, database: String, prefix: String) {
+        self.settings = settings; self.database = database; self.prefix = prefix
+    }
 
     /// A row as JSON, columns mapped by type. `values` are in `table.columns` order.
-    static func row(_ values: [TupleValue], _ table: PublishedTable, into j: inout JSONText) {
-        j.raw("{")
-        for (i, col) in table.columns.enumerated() {
-            if i > 0 { j.raw(",") }
-            j.key(col.name)
-            value(i < values.count ? values[i] : .null, typeOID: col.typeOID, into: &j)
-        }
-        j.raw("}")
-    }
-
-    static func value(_ v: TupleValue, typeOID: UInt32, into j: inout JSONText) {
-        switch v {
-        case .null, .unchanged: j.raw("null")
-        case .binary(let b): j.string(Data(b).base64EncodedString())
-        case .text(let t):
-            switch typeOID {
-            case 16: j.raw(t.first == UInt8(ascii: "t") ? "true" : "false")
-            case 20, 21, 23, 26: j.bytes += t
-            case 700, 701:
-                if t.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D || $0 == 0x65 || $0 == 0x45 || $0 == 0x2B }) { j.bytes += t } else { j.string(t) }
-            case 1082: // date → days since 1970-01-01 (io.debezium.time.Date)
-                if let d = Dates.days(t) { j.raw(String(d)) } else { j.string(t) }
-            case 1114: // timestamp → µs since 1970 (io.debezium.time.MicroTimestamp)
-                if let us = Dates.micros(t) { j.raw(String(us)) } else { j.string(t) }
-            case 1184: // timestamptz → ISO 8601 string (io.debezium.time.ZonedTimestamp)
-                j.string(Dates.isoZoned(t))
-            case 17: // bytea, text form \x… → base64 (binary.handling.mode=bytes)
-                j.string(Data(Dates.hexBytes(t)).base64EncodedString())
-            default: j.string(t)
-            }
-        }
-    }
-
-    /// The message key: the primary key columns as JSON, or the whole row for a table without one.
-    public static func key(_ values: [TupleValue], _ table: PublishedTable) -> [UInt8] {
-        var j = JSONText(capacity: 64)
+    mutating func row(_ values: [TupleValue], _ table: PublishedTable, positions: [Int]? = nil, into j: inout JSONText) {
         j.raw("{")
         var first = true
-        for (i, col) in table.columns.enumerated() where table.keyColumns.isEmpty || table.keyColumns.contains(col.name) {
+        for i in positions ?? Array(table.columns.indices) {
             if !first { j.raw(",") }
             first = false
-            j.key(col.name)
-            value(i < values.count ? values[i] : .null, typeOID: col.typeOID, into: &j)
+            j.key(table.columns[i].name)
+            switch i < values.count ? values[i] : .null {
+            case .null, .unchanged: j.raw("null")
+            case .binary(let b): j.string(Array(Data(b).base64EncodedString().utf8))
+            case .text(let t):
+                if !table.codecs[i].value(t, into: &j) {
+                    unreadable += 1
+                    unreadableColumns.insert("\(table.qualifiedName).\(table.columns[i].name)")
+                }
+            }
         }
         j.raw("}")
+    }
+
+    /// The message key: the key columns (the whole row for a table without one).
+    mutating func key(_ values: [TupleValue], _ table: PublishedTable) -> [UInt8] {
+        var j = JSONText(capacity: 64)
+        if settings.format == .jsonSchema { j.raw("{\"schema\":"); j.bytes += table.keySchema; j.raw(",\"payload\":") }
+        row(values, table, positions: table.keyPositions, into: &j)
+        if settings.format == .jsonSchema { j.raw("}") }
         return j.bytes
     }
 
-    static func source(_ p: SourcePosition, table: PublishedTable?, database: String, prefix: String, into j: inout JSONText) {
-        j.raw("{\"version\":\"\(connectorVersion)\",\"connector\":\"postgresql\",")
+    func source(_ p: SourcePosition, table: PublishedTable?, into j: inout JSONText) {
+        let micros = p.commitTime.unixMicroseconds
+        let lsn = p.changeLSN ?? p.commitLSN
+        j.raw("{\"version\":\"\(Self.connectorVersion)\",\"connector\":\"postgresql\",")
         j.key("name"); j.string(prefix)
-        j.raw(",\"ts_ms\":\(p.commitTime.unixMicroseconds / 1000),\"snapshot\":\"false\",")
+        j.raw(",\"ts_ms\":\(micros / 1000),\"snapshot\":\"\(p.snapshot)\",")
         j.key("db"); j.string(database)
-        j.raw(",\"sequence\":\"[\\\"\(p.commitLSN.rawValue)\\\",\\\"\(p.index)\\\"]\",")
+        if p.snapshot == "false" {
+            j.raw(",\"sequence\":\"[\(p.lastCommitLSN.map { "\\\"\($0.rawValue)\\\"" } ?? "null"),\\\"\(lsn.rawValue)\\\"]\"")
+        } else {
+            j.raw(",\"sequence\":null")
+        }
+        j.raw(",\"ts_us\":\(micros),\"ts_ns\":\(micros * 1000),")
         j.key("schema"); j.string(table?.schema ?? "")
         j.raw(",")
         j.key("table"); j.string(table?.name ?? "")
-        j.raw(",\"txId\":\(p.xid),\"lsn\":\(p.commitLSN.rawValue),\"xmin\":null,")
+        j.raw(",\"txId\":\(p.xid.map(String.init) ?? "null"),\"lsn\":\(lsn.rawValue),\"xmin\":null,")
         j.key("commit_lsn"); j.string(p.commitLSN.description)
         j.raw(",")
         j.key("end_lsn"); j.string(p.endLSN.description)
         j.raw("}")
     }
 
-    /// The envelope of a row change (`c`, `u`, `d`) or a truncate (`t`, no rows).
-    public static func change(op: Character, before: [TupleValue]?, after: [TupleValue]?, table: PublishedTable,
-                              position: SourcePosition, database: String, prefix: String, now: Int64) -> [UInt8] {
+    func transaction(_ p: SourcePosition, into j: inout JSONText) {
+        guard let t = p.transaction else { j.raw("null"); return }
+        j.raw("{"); j.key("id"); j.string(t.id); j.raw(",\"total_order\":\(t.total),\"data_collection_order\":\(t.collection)}")
+    }
+
+    /// The envelope of a row change (`c`, `u`, `d`), a base-copy row (`r`) or a truncate (`t`, no rows).
+    mutating func change(op: Character, before: [TupleValue]?, after: [TupleValue]?, table: PublishedTable,
+                         position: SourcePosition, now: Int64) -> [UInt8] {
         var j = JSONText()
+        if settings.format == .jsonSchema { j.raw("{\"schema\":"); j.bytes += table.envelopeSchema; j.raw(",\"payload\":") }
         j.raw("{\"before\":")
         if let before { row(before, table, into: &j) } else { j.raw("null") }
         j.raw(",\"after\":")
         if let after { row(after, table, into: &j) } else { j.raw("null") }
         j.raw(",\"source\":")
-        source(position, table: table, database: database, prefix: prefix, into: &j)
-        j.raw(",\"op\":\"\(op)\",\"ts_ms\":\(now),\"transaction\":null}")
+        source(position, table: table, into: &j)
+        j.raw(",\"transaction\":")
+        transaction(position, into: &j)
+        j.raw(",\"op\":\"\(op)\",\"ts_ms\":\(now),\"ts_us\":\(now * 1000),\"ts_ns\":\(now * 1_000_000)}")
+        if settings.format == .jsonSchema { j.raw("}") }
         return j.bytes
     }
 
     /// A logical message (`m`), as Debezium's message events: prefix and base64 content.
-    public static func message(prefix messagePrefix: String, content: [UInt8], transactional: Bool, position: SourcePosition,
-                               database: String, prefix: String, now: Int64) -> [UInt8] {
+    func message(prefix messagePrefix: String, content: [UInt8], position: SourcePosition, now: Int64) -> (key: [UInt8], value: [UInt8]) {
+        var k = JSONText(capacity: 64)
         var j = JSONText()
+        if settings.format == .jsonSchema {
+            k.raw("{\"schema\":"); k.bytes += DebeziumSchema.messageKey; k.raw(",\"payload\":")
+            j.raw("{\"schema\":"); j.bytes += DebeziumSchema.messageValue; j.raw(",\"payload\":")
+        }
+        k.raw("{"); k.key("prefix"); k.string(messagePrefix); k.raw("}")
         j.raw("{\"op\":\"m\",\"ts_ms\":\(now),\"source\":")
-        source(position, table: nil, database: database, prefix: prefix, into: &j)
+        source(position, table: nil, into: &j)
         j.raw(",\"message\":{")
         j.key("prefix"); j.string(messagePrefix)
         j.raw(",")
-        j.key("content"); j.string(Data(content).base64EncodedString())
-        j.raw(",\"transactional\":\(transactional)}}")
-        return j.bytes
+        j.key("content"); j.string(Array(Data(content).base64EncodedString().utf8))
+        j.raw("}}")
+        if settings.format == .jsonSchema { k.raw("}"); j.raw("}") }
+        return (k.bytes, j.bytes)
     }
-}
 
-/// Conversions of PostgreSQL's text forms (ISO DateStyle) to Debezium's numbers.
-enum Dates {
-    static func digits(_ t: [UInt8], _ from: Int, _ n: Int) -> Int? {
-        guard from + n <= t.count else { return nil }
-        var v = 0
-        for i in from..<from + n {
-            let c = t[i]
-            guard c >= 0x30 && c <= 0x39 else { return nil }
-            v = v * 10 + Int(c - 0x30)
+    /// A BEGIN or END event on `PREFIX.transaction` (Debezium's transaction metadata).
+    func transactionEvent(begin: Bool, id: String, commitTime: PGTimestamp, counts: [(String, Int)]) -> (key: [UInt8], value: [UInt8]) {
+        var k = JSONText(capacity: 64)
+        var j = JSONText()
+        if settings.format == .jsonSchema {
+            k.raw("{\"schema\":"); k.bytes += DebeziumSchema.transactionKey; k.raw(",\"payload\":")
+            j.raw("{\"schema\":"); j.bytes += DebeziumSchema.transactionValue; j.raw(",\"payload\":")
         }
-        return v
-    }
-
-    /// Days from 1970-01-01 (proleptic Gregorian), for `YYYY-MM-DD`.
-    static func days(_ t: [UInt8]) -> Int? {
-        guard t.count >= 10, let y = digits(t, 0, 4), let m = digits(t, 5, 2), let d = digits(t, 8, 2) else { return nil }
-        let yy = m <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
-
-    /// µs since 1970 for `YYYY-MM-DD HH:MM:SS[.ffffff]` (no zone).
-    static func micros(_ t: [UInt8]) -> Int64? {
-        guard let d = days(t), let h = digits(t, 11, 2), let mi = digits(t, 14, 2), let s = digits(t, 17, 2) else { return nil }
-        var frac: Int64 = 0
-        if t.count > 19, t[19] == 0x2E {
-            var n = 0
-            var i = 20
-            while i < t.count, let dgt = digits(t, i, 1), n < 6 { frac = frac * 10 + Int64(dgt); n += 1; i += 1 }
-            while n < 6 { frac *= 10; n += 1 }
+        k.raw("{"); k.key("id"); k.string(id); k.raw("}")
+        j.raw("{\"status\":\"\(begin ? "BEGIN" : "END")\",")
+        j.key("id"); j.string(id)
+        if begin {
+            j.raw(",\"event_count\":null,\"data_collections\":null")
+        } else {
+            j.raw(",\"event_count\":\(counts.reduce(0) { $0 + $1.1 }),\"data_collections\":[")
+            for (i, c) in counts.enumerated() {
+                if i > 0 { j.raw(",") }
+                j.raw("{"); j.key("data_collection"); j.string(c.0); j.raw(",\"event_count\":\(c.1)}")
+            }
+            j.raw("]")
         }
-        return (Int64(d) * 86400 + Int64(h * 3600 + mi * 60 + s)) * 1_000_000 + frac
-    }
-
-    /// `2026-11-25 18:31:05.979026+00` → `2026-11-25T18:31:05.979026Z`, `…+05:30` kept, `…-05` → `…-05:00`.
-    static func isoZoned(_ t: [UInt8]) -> [UInt8] {
-        var out = t
-        if out.count > 10, out[10] == 0x20 { out[10] = 0x54 } // ' ' → 'T'
-        let n = out.count
-        if n >= 3, out[n - 3] == 0x2B, out[n - 2] == 0x30, out[n - 1] == 0x30 { // "+00"
-            out.removeLast(3)
-            out.append(0x5A)
-        } else if n >= 4, out[n - 3] == 0x2B || out[n - 3] == 0x2D, out[n - 4] != 0x3A, (0x30...0x39).contains(out[n - 1]) {
-            out += [0x3A, 0x30, 0x30]
-        }
-        return out
-    }
-
-    /// `\x0a0b` → bytes.
-    static func hexBytes(_ t: [UInt8]) -> [UInt8] {
-        guard t.count >= 2, t[0] == 0x5C, t[1] == 0x78 else { return t }
-        func nib(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10 }
-        var out: [UInt8] = []
-        var i = 2
-        while i + 1 < t.count { out.append(nib(t[i]) << 4 | nib(t[i + 1])); i += 2 }
-        return out
+        j.raw(",\"ts_ms\":\(commitTime.unixMicroseconds / 1000)}")
+        if settings.format == .jsonSchema { k.raw("}"); j.raw("}") }
+        return (k.bytes, j.bytes)
     }
 }

@@ -6,6 +6,8 @@ public struct KafkaConfig: Sendable {
     public var brokers: String
     public var topicPrefix = "logbook"
     public var tombstones = false
+    /// Event format and Debezium's conversion settings.
+    public var events = EventSettings()
     public var extra: [(String, String)] = []
 
     public init(brokers: String) { self.brokers = brokers }

@@ -26,6 +26,11 @@ public final class Publisher: @unchecked Sendable {
         public var checkpointSeconds: Double = 1
         /// Record the position in the archive (false for a one-off re-publication).
         public var recordPosition = true
+        /// First publish each table's newest base copy as `r` events, then the changes after it
+        /// (`publish --snapshot`, `run --kafka-snapshot`).
+        public var snapshot = false
+        /// With `snapshot` while following a capture: the tables whose base copies to wait for.
+        public var snapshotTables: [String] = []
         public init(kafka: KafkaConfig) { self.kafka = kafka }
     }
 
@@ -34,12 +39,16 @@ public final class Publisher: @unchecked Sendable {
         public var transactions = 0
         public var position: LSN = .zero
         public var unfilledToastValues = 0
+        /// Values whose text Debezium's mapping could not read (published as null, logged).
+        public var unreadableValues = 0
+        public var snapshotRows = 0
+        public var transactionEvents = 0
     }
 
     let archive: ArchiveDirectory
     let options: Options
     let logger: Logger
-    var database = ""
+    var envelope = DebeziumEnvelope(settings: EventSettings(), database: "", prefix: "")
     let producer: KafkaProducer
     let toast: ToastCache
     private let lock = NSLock()
@@ -64,12 +73,23 @@ public final class Publisher: @unchecked Sendable {
             if shouldStop() { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        database = try archive.requireIdentity().database
-        var position = options.from ?? (options.recordPosition ? PublishPosition.read(archive)?.lsn : nil) ?? .zero
-        var cursor = try TailingCursor(archive: archive, from: position)
+        let prefix = options.kafka.topicPrefix
+        let settings = options.kafka.events
+        envelope = DebeziumEnvelope(settings: settings, database: try archive.requireIdentity().database, prefix: prefix)
+        let recorded = options.recordPosition ? PublishPosition.read(archive)?.lsn : nil
+        var position = options.from ?? recorded ?? .zero
         var tables: [UInt32: PublishedTable] = [:]
-        var keys: [String: [String]] = [:]
-        var current: (begin: BeginMessage, skip: Bool, index: Int)?
+        var definitions: [String: TableDefinition] = [:]
+        var current: Transaction?
+        var lastCommitLSN: LSN?
+        /// Tables published from a base copy: their changes in transactions before it are in it.
+        var snapshotAt: [String: LSN] = [:]
+        if options.snapshot && (recorded == nil || options.from != nil || !options.recordPosition) {
+            guard let at = try publishSnapshot(follow: follow, shouldStop: shouldStop) else { return }
+            snapshotAt = at
+            if let first = at.values.min() { position = max(position, first) }
+        }
+        var cursor = try TailingCursor(archive: archive, from: position)
         var lastProduced = position
         var lastCommitTime: PGTimestamp?
         var pending = 0
@@ -111,9 +131,24 @@ public final class Publisher: @unchecked Sendable {
         let kafkaLag = Gauge(label: "logbook_kafka_lag_bytes")
 
         func produce(_ table: PublishedTable, key: [UInt8]?, value: [UInt8]?) throws {
+            if settings.transactionMetadata, var cur = current, value != nil {
+                if !cur.begun {
+                    let e = envelope.transactionEvent(begin: true, id: cur.id, commitTime: cur.begin.commitTime, counts: [])
+                    try producer.produce(topic: "\(prefix).transaction", key: e.key, value: e.value)
+                    cur.begun = true
+                    pending += 1
+                    lock.withLock { _stats.messages += 1; _stats.transactionEvents += 1 }
+                }
+                current = cur
+            }
             try producer.produce(topic: table.topic, key: key, value: value)
             pending += 1
             lock.withLock { _stats.messages += 1 }
+        }
+        if !snapshotAt.isEmpty, options.recordPosition {
+            // The snapshot is acknowledged: a restart continues after it instead of sending it again.
+            try PublishPosition(lsn: position, commitTime: nil, messages: stats.messages,
+                                updatedAt: ISO8601DateFormatter().string(from: Date())).write(archive)
         }
 
         while true {
@@ -127,44 +162,57 @@ public final class Publisher: @unchecked Sendable {
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 switch ev {
                 case .relation(let r):
-                    let def = keys[r.qualifiedName]
-                    tables[r.oid] = PublishedTable(schema: r.namespace, name: r.name, columns: r.columns.map { ($0.name, $0.typeOID) },
-                                                   keyColumns: def ?? (r.replicaIdentity == UInt8(ascii: "f") ? [] : r.columns.filter(\.isKey).map(\.name)),
-                                                   topic: "\(options.kafka.topicPrefix).\(r.namespace).\(r.name)")
+                    tables[r.oid] = PublishedTable(relation: r, definition: definitions[r.qualifiedName], prefix: prefix, settings: settings)
                 case .tableDefinition(let d):
-                    keys[d.qualifiedName] = d.primaryKey
-                    for (oid, t) in tables where t.schema == d.schema && t.name == d.name { tables[oid]?.keyColumns = d.primaryKey }
+                    definitions[d.qualifiedName] = d
+                    for (oid, t) in tables where t.schema == d.schema && t.name == d.name {
+                        tables[oid]?.keyColumns = d.foldKey
+                        tables[oid]?.computeKey(prefix: prefix, settings: settings)
+                    }
                 case .begin(let b):
                     // Archive first: wait until the archive holds this transaction durably.
                     while let d = durable(), b.finalLSN > d {
                         if shouldStop() { try checkpoint(); return }
                         producer.poll(milliseconds: 100)
                     }
-                    current = (b, b.finalLSN < position || (options.fromTime.map { b.commitTime <= $0 } ?? false), 0)
+                    current = Transaction(begin: b, skip: b.finalLSN < position || (options.fromTime.map { b.commitTime <= $0 } ?? false),
+                                          lastCommitLSN: lastCommitLSN)
                 case .commit(let c):
                     if let cur = current, !cur.skip {
+                        if cur.begun {
+                            let counts = cur.order.map { ($0, cur.counts[$0] ?? 0) }
+                            let e = envelope.transactionEvent(begin: false, id: cur.id, commitTime: c.commitTime, counts: counts)
+                            try producer.produce(topic: "\(prefix).transaction", key: e.key, value: e.value)
+                            pending += 1
+                            lock.withLock { _stats.messages += 1; _stats.transactionEvents += 1 }
+                        }
                         lastProduced = c.endLSN
                         lastCommitTime = c.commitTime
                         lock.withLock { _stats.transactions += 1 }
                     }
+                    lastCommitLSN = c.commitLSN
                     current = nil
                     producer.poll()
                     if pending >= 100_000 || Date().timeIntervalSince(lastCheckpoint) >= options.checkpointSeconds { try checkpoint() }
                     if shouldStop() { try checkpoint(); return }
                 case .message(let m):
                     guard m.lsn > position else { continue }
-                    let pos = SourcePosition(commitLSN: m.lsn, endLSN: m.lsn, xid: 0, commitTime: PGTimestamp.now(), index: 0)
-                    try producer.produce(topic: "\(options.kafka.topicPrefix).message", key: nil,
-                                         value: DebeziumEnvelope.message(prefix: m.prefix, content: m.content, transactional: false,
-                                                                         position: pos, database: database, prefix: options.kafka.topicPrefix, now: now))
+                    var pos = SourcePosition(commitLSN: m.lsn, endLSN: m.lsn, xid: nil, commitTime: PGTimestamp.now(), index: 0)
+                    pos.lastCommitLSN = lastCommitLSN
+                    let e = envelope.message(prefix: m.prefix, content: m.content, position: pos, now: now)
+                    try producer.produce(topic: "\(prefix).message", key: e.key, value: e.value)
                     pending += 1
                     lock.withLock { _stats.messages += 1 }
                 case .change(let msg, _):
                     guard var cur = current, !cur.skip else { continue }
                     cur.index += 1
                     current = cur
-                    let pos = SourcePosition(commitLSN: cur.begin.finalLSN, endLSN: .zero, xid: cur.begin.xid, commitTime: cur.begin.commitTime, index: cur.index)
-                    try publish(msg, position: pos, tables: tables, now: now, produce: produce)
+                    var pos = SourcePosition(commitLSN: cur.begin.finalLSN, endLSN: .zero, xid: cur.begin.xid, commitTime: cur.begin.commitTime, index: cur.index)
+                    pos.changeLSN = cursor.changeLSN
+                    pos.lastCommitLSN = cur.lastCommitLSN
+                    let before = envelope.unreadable
+                    try publish(msg, position: pos, tables: tables, now: now, snapshotAt: snapshotAt, transaction: &current, produce: produce)
+                    if envelope.unreadable > before { noteUnreadable(envelope.unreadable - before) }
                 case .rowChange:
                     break // only from a cursor that does not decode rows; this one does
                 }
@@ -177,6 +225,7 @@ public final class Publisher: @unchecked Sendable {
                 backoff = min(30, backoff * 2)
                 cursor = try TailingCursor(archive: archive, from: position)
                 current = nil
+                lastCommitLSN = nil
                 lastProduced = position
                 pending = 0
                 if shouldStop() { return }
@@ -184,25 +233,73 @@ public final class Publisher: @unchecked Sendable {
         }
     }
 
-    func publish(_ msg: PgOutputMessage, position pos: SourcePosition, tables: [UInt32: PublishedTable], now: Int64,
-                 produce: (PublishedTable, [UInt8]?, [UInt8]?) throws -> Void) throws {
-        func wanted(_ t: PublishedTable) -> Bool { options.tables.isEmpty || options.tables.contains("\(t.schema).\(t.name)") }
-        func keyValues(_ row: [TupleValue], _ t: PublishedTable) -> [TupleValue] {
-            t.keyColumns.isEmpty ? row : t.columns.enumerated().filter { t.keyColumns.contains($0.element.name) }.map { $0.offset < row.count ? row[$0.offset] : .null }
+    /// The transaction being published: for `source.sequence` and the transaction metadata.
+    struct Transaction {
+        var begin: BeginMessage
+        var skip: Bool
+        var lastCommitLSN: LSN?
+        var index = 0
+        /// A BEGIN event was sent (sent before the first event of a transaction that has one).
+        var begun = false
+        var total = 0
+        var counts: [String: Int] = [:]
+        var order: [String] = []
+        var id: String { SourcePosition.transactionID(xid: begin.xid, commitLSN: begin.finalLSN) }
+
+        init(begin: BeginMessage, skip: Bool, lastCommitLSN: LSN?) { self.begin = begin; self.skip = skip; self.lastCommitLSN = lastCommitLSN }
+
+        /// Counts one event of `table` and gives its (total, per-table) order.
+        mutating func count(_ table: String) -> (Int, Int) {
+            total += 1
+            if counts[table] == nil { order.append(table) }
+            counts[table, default: 0] += 1
+            return (total, counts[table]!)
         }
-        let db = database, prefix = options.kafka.topicPrefix
+    }
+
+    func noteUnreadable(_ n: Int) {
+        lock.withLock { _stats.unreadableValues += n }
+        logger.warning("a value's text is not in a form Debezium's mapping reads; published as null",
+                       metadata: ["columns": "\(envelope.unreadableColumns.sorted())"])
+    }
+
+    func publish(_ msg: PgOutputMessage, position: SourcePosition, tables: [UInt32: PublishedTable], now: Int64,
+                 snapshotAt: [String: LSN], transaction: inout Transaction?,
+                 produce: (PublishedTable, [UInt8]?, [UInt8]?) throws -> Void) throws {
+        func wanted(_ t: PublishedTable) -> Bool {
+            if let at = snapshotAt[t.qualifiedName], position.commitLSN < at { return false }
+            return options.tables.isEmpty || options.tables.contains(t.qualifiedName)
+        }
+        func keyValues(_ row: [TupleValue], _ t: PublishedTable) -> [TupleValue] {
+            t.keyPositions.map { $0 < row.count ? row[$0] : .null }
+        }
+        let tombstones = options.kafka.tombstones
+        let metadata = options.kafka.events.transactionMetadata
+        /// The position of one event, with its place in the transaction when metadata is on.
+        func at(_ t: PublishedTable) -> SourcePosition {
+            var p = position
+            if metadata, transaction != nil {
+                let (total, collection) = transaction!.count("\(t.schema).\(t.name)")
+                p.transaction = (transaction!.id, total, collection)
+            }
+            return p
+        }
+        func event(_ op: Character, _ before: [TupleValue]?, _ after: [TupleValue]?, _ t: PublishedTable) throws {
+            let key = envelope.key((after ?? before) ?? [], t)
+            let value = envelope.change(op: op, before: before, after: after, table: t, position: at(t), now: now)
+            try produce(t, op == "t" ? nil : key, value)
+        }
         switch msg {
         case .insert(let i):
             guard let t = tables[i.relation], wanted(t) else { return }
             let row = i.new.values
             let k = PublisherKey.of(keyValues(row, t))
-            toast.remember("\(t.schema).\(t.name)", key: k, columns: t.columns.map(\.name), values: row)
-            try produce(t, DebeziumEnvelope.key(row, t),
-                        DebeziumEnvelope.change(op: "c", before: nil, after: row, table: t, position: pos, database: db, prefix: prefix, now: now))
+            toast.remember(t.qualifiedName, key: k, columns: t.columns.map(\.name), values: row)
+            try event("c", nil, row, t)
         case .update(let u):
             guard let t = tables[u.relation], wanted(t) else { return }
             var row = u.new.values
-            let name = "\(t.schema).\(t.name)"
+            let name = t.qualifiedName
             let cols = t.columns.map(\.name)
             let oldKey = u.old.map { PublisherKey.of(keyValues($0.values, t)) }
             let newKey = PublisherKey.of(keyValues(row, t))
@@ -220,34 +317,93 @@ public final class Publisher: @unchecked Sendable {
             let before = u.old?.values
             if let oldKey, oldKey != newKey, let before {
                 // A key change: a delete of the old key, then a create of the new one (as Debezium does).
-                try produce(t, DebeziumEnvelope.key(before, t),
-                            DebeziumEnvelope.change(op: "d", before: before, after: nil, table: t, position: pos, database: db, prefix: prefix, now: now))
-                if options.kafka.tombstones { try produce(t, DebeziumEnvelope.key(before, t), nil) }
-                try produce(t, DebeziumEnvelope.key(row, t),
-                            DebeziumEnvelope.change(op: "c", before: nil, after: row, table: t, position: pos, database: db, prefix: prefix, now: now))
+                try event("d", before, nil, t)
+                if tombstones { try produce(t, envelope.key(before, t), nil) }
+                try event("c", nil, row, t)
             } else {
-                try produce(t, DebeziumEnvelope.key(row, t),
-                            DebeziumEnvelope.change(op: "u", before: before, after: row, table: t, position: pos, database: db, prefix: prefix, now: now))
+                try event("u", before, row, t)
             }
         case .delete(let d):
             guard let t = tables[d.relation], wanted(t) else { return }
             let old = d.old.values
-            toast.forget("\(t.schema).\(t.name)", key: PublisherKey.of(keyValues(old, t)))
-            try produce(t, DebeziumEnvelope.key(old, t),
-                        DebeziumEnvelope.change(op: "d", before: old, after: nil, table: t, position: pos, database: db, prefix: prefix, now: now))
-            if options.kafka.tombstones { try produce(t, DebeziumEnvelope.key(old, t), nil) }
+            toast.forget(t.qualifiedName, key: PublisherKey.of(keyValues(old, t)))
+            try event("d", old, nil, t)
+            if tombstones { try produce(t, envelope.key(old, t), nil) }
         case .truncate(let tr):
             for oid in tr.relations {
                 guard let t = tables[oid], wanted(t) else { continue }
-                toast.values["\(t.schema).\(t.name)"] = nil
-                try produce(t, nil, DebeziumEnvelope.change(op: "t", before: nil, after: nil, table: t, position: pos, database: db, prefix: prefix, now: now))
+                toast.values[t.qualifiedName] = nil
+                try event("t", nil, nil, t)
             }
         case .message(let m):
-            try producer.produce(topic: "\(prefix).message", key: nil,
-                                 value: DebeziumEnvelope.message(prefix: m.prefix, content: m.content, transactional: true, position: pos,
-                                                                 database: db, prefix: prefix, now: now))
+            let e = envelope.message(prefix: m.prefix, content: m.content, position: position, now: now)
+            try producer.produce(topic: "\(options.kafka.topicPrefix).message", key: e.key, value: e.value)
             lock.withLock { _stats.messages += 1 }
         default: break
         }
+    }
+
+    /// Publishes the newest base copy of every table (of `options.tables`, else all) as `r` events,
+    /// the last row of each `source.snapshot = "last"`. Returns each table's base-copy LSN (nil: stopped
+    /// while waiting for the capture's base copies).
+    func publishSnapshot(follow: Bool, shouldStop: @Sendable () -> Bool) throws -> [String: LSN]? {
+        var bases: [String: (path: String, header: BaseHeader)] = [:]
+        while true {
+            for b in try BaseCopyReader.headers(in: archive) where options.tables.isEmpty || options.tables.contains(b.header.table) {
+                if let have = bases[b.header.table], have.header.lsn >= b.header.lsn { continue }
+                bases[b.header.table] = b
+            }
+            let waiting = options.snapshotTables.filter { bases[$0] == nil }
+            if waiting.isEmpty || !follow { break }
+            if shouldStop() { return nil }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let prefix = options.kafka.topicPrefix
+        var at: [String: LSN] = [:]
+        for (table, base) in bases.sorted(by: { $0.key < $1.key }) {
+            let def = base.header.definition
+            let stored = def.storedColumns
+            let relation = RelationMessage(oid: def.relationOID, namespace: def.schema, name: def.name,
+                                           replicaIdentity: def.replicaIdentity.utf8.first ?? UInt8(ascii: "d"),
+                                           columns: stored.map { .init(isKey: def.foldKey.contains($0.name), name: $0.name, typeOID: $0.typeOID, typmod: $0.typmod) })
+            let t = PublishedTable(relation: relation, definition: def, prefix: prefix, settings: options.kafka.events)
+            var position = SourcePosition(commitLSN: base.header.lsn, endLSN: base.header.lsn, xid: nil, commitTime: base.header.snapshotTime, index: 0)
+            position.changeLSN = base.header.lsn
+            position.snapshot = "true"
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let reader = try BaseCopyReader(path: base.path, key: archive.key)
+            var held: [TupleValue]?
+            var rows = 0
+            func send(_ row: [TupleValue], last: Bool) throws {
+                position.snapshot = last ? "last" : "true"
+                let before = envelope.unreadable
+                let value = envelope.change(op: "r", before: nil, after: row, table: t, position: position, now: now)
+                try producer.produce(topic: t.topic, key: envelope.key(row, t), value: value)
+                if envelope.unreadable > before { noteUnreadable(envelope.unreadable - before) }
+                toast.remember(table, key: PublisherKey.of(t.keyPositions.map { $0 < row.count ? row[$0] : .null }), columns: t.columns.map { $0.name }, values: row)
+                rows += 1
+                if rows % 10_000 == 0 { producer.poll() }
+            }
+            while let chunk = try reader.nextChunk() {
+                var start = chunk.startIndex
+                for i in chunk.indices where chunk[i] == 0x0A {
+                    let fields = chunk[start..<i].split(separator: 0x09, omittingEmptySubsequences: false)
+                    start = i + 1
+                    if let h = held { try send(h, last: false) }
+                    held = fields.map { $0.elementsEqual([0x5C, 0x4E]) ? TupleValue.null : .text(CopyText.unescape($0)) }
+                }
+            }
+            if let h = held { try send(h, last: true) }
+            toast.seeded.insert(table)
+            lock.withLock { _stats.snapshotRows += rows; _stats.messages += rows }
+            logger.info("published a base copy as snapshot events", metadata: ["table": "\(table)", "rows": "\(rows)", "lsn": "\(base.header.lsn)"])
+            at[table] = base.header.lsn
+        }
+        while producer.flush(milliseconds: 1000) > 0 {
+            if producer.failed > 0 { throw KafkaError(.delivery, producer.lastDeliveryError ?? "unknown") }
+            if shouldStop() && !follow { break }
+        }
+        if producer.failed > 0 { throw KafkaError(.delivery, producer.lastDeliveryError ?? "unknown") }
+        return at
     }
 }

@@ -72,7 +72,7 @@ public enum ArchiveVerifier {
                 var last: CommitPosition?
                 var txns = 0
                 while let rec = try reader.nextRecord() {
-                    guard let tag = rec.first, tag != LogbookRecordTag.tableDefinition else { continue }
+                    guard let tag = rec.first, tag != LogbookRecordTag.tableDefinition, tag != LogbookRecordTag.changePosition else { continue }
                     let msg: PgOutputMessage
                     do { msg = try decoder.decode(rec).message } catch {
                         report.problems.append("\(name) at byte \(reader.currentFrameOffset): undecodable record: \(error)")

@@ -19,6 +19,8 @@ public struct SidecarConfiguration: Sendable {
     /// Serve `/metrics` and `/healthz` here (`host:port`).
     public var metricsAddress: String?
     public var kafka: KafkaConfig?
+    /// Publish the base copies as snapshot (`r`) events before the changes, once (`--kafka-snapshot`).
+    public var kafkaSnapshot = false
     public struct Upload: Sendable {
         public var s3: S3Config
         public var localKeep: TimeInterval?
@@ -123,7 +125,10 @@ public struct Sidecar: Sendable {
         }
         _ = uploaderDone
         if let kafka = c.kafka {
-            let publisher = try Publisher(archive: archive, key: key, options: Publisher.Options(kafka: kafka), logger: logger)
+            var options = Publisher.Options(kafka: kafka)
+            options.snapshot = c.kafkaSnapshot
+            options.snapshotTables = c.kafkaSnapshot ? try c.capture.tables.map { try QualifiedName(parsing: $0).description } : []
+            let publisher = try Publisher(archive: archive, key: key, options: options, logger: logger)
             logger.info("publishing to Kafka", metadata: ["settings": "\(kafka.masked.joined(separator: " "))"])
             services.append(.init(service: FollowerService(name: "publisher") {
                 do {

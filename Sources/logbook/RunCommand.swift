@@ -38,6 +38,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Do not ask the server to stream large in-progress transactions.") var noStreaming = false
     @Option(help: "Serve Prometheus metrics at http://ADDRESS/metrics and health at /healthz (e.g. 127.0.0.1:9187).") var metricsAddress: String?
     @OptionGroup var kafka: KafkaOptions
+    @Flag(help: "With --kafka-brokers: publish the initial base copies as snapshot (op r) events before the changes (once; a restart continues after them).") var kafkaSnapshot = false
     @Option(help: "Upload sealed files to S3-compatible storage: s3://bucket/prefix (credentials: AWS_* variables or ~/.aws/credentials).") var s3Url: String?
     @OptionGroup var s3: S3Options
     @OptionGroup var backupLog: BackupLogOptions
@@ -80,6 +81,10 @@ struct RunCommand: ParsableCommand {
             config.retention = try OptionCheck.duration("retention", retention, zero: false)
         }
         config.kafka = try kafka.config()
+        if kafkaSnapshot {
+            guard config.kafka != nil else { throw ValidationError("--kafka-snapshot needs --kafka-brokers") }
+            config.kafkaSnapshot = true
+        }
         if let s3Url {
             config.upload = .init(s3: try s3.config(url: s3Url), localKeep: try localKeep.map { try OptionCheck.duration("local-keep", $0, zero: true) })
         } else if localKeep != nil {
