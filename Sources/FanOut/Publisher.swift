@@ -80,6 +80,7 @@ public final class Publisher: @unchecked Sendable {
         var position = options.from ?? recorded ?? .zero
         var tables: [UInt32: PublishedTable] = [:]
         var definitions: [String: TableDefinition] = [:]
+        var relations: [UInt32: RelationMessage] = [:]
         var current: Transaction?
         var lastCommitLSN: LSN?
         /// Tables published from a base copy: their changes in transactions before it are in it.
@@ -91,6 +92,7 @@ public final class Publisher: @unchecked Sendable {
         }
         var cursor = try TailingCursor(archive: archive, from: position)
         var lastProduced = position
+        var drained = false
         var lastCommitTime: PGTimestamp?
         var pending = 0
         var lastCheckpoint = Date()
@@ -131,15 +133,12 @@ public final class Publisher: @unchecked Sendable {
         let kafkaLag = Gauge(label: "logbook_kafka_lag_bytes")
 
         func produce(_ table: PublishedTable, key: [UInt8]?, value: [UInt8]?) throws {
-            if settings.transactionMetadata, var cur = current, value != nil {
-                if !cur.begun {
-                    let e = envelope.transactionEvent(begin: true, id: cur.id, commitTime: cur.begin.commitTime, counts: [])
-                    try producer.produce(topic: "\(prefix).transaction", key: e.key, value: e.value)
-                    cur.begun = true
-                    pending += 1
-                    lock.withLock { _stats.messages += 1; _stats.transactionEvents += 1 }
-                }
-                current = cur
+            if settings.transactionMetadata, let cur = current, value != nil, !cur.begun {
+                let e = envelope.transactionEvent(begin: true, id: cur.id, commitTime: cur.begin.commitTime, counts: [])
+                try producer.produce(topic: "\(prefix).transaction", key: e.key, value: e.value)
+                cur.begun = true
+                pending += 1
+                lock.withLock { _stats.messages += 1; _stats.transactionEvents += 1 }
             }
             try producer.produce(topic: table.topic, key: key, value: value)
             pending += 1
@@ -155,24 +154,33 @@ public final class Publisher: @unchecked Sendable {
             do {
                 guard let ev = try cursor.next() else {
                     if pending > 0 || lastProduced > position { try checkpoint() }
-                    if !follow || shouldStop() { return }
+                    if !follow || drained { return }
+                    // The capture writes its last transactions before it says it stopped: one more
+                    // pass to the end after the stop is seen, so nothing durable is left unpublished.
+                    if shouldStop() { drained = true; continue }
                     producer.poll(milliseconds: 200)
                     continue
                 }
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 switch ev {
                 case .relation(let r):
+                    relations[r.oid] = r
                     tables[r.oid] = PublishedTable(relation: r, definition: definitions[r.qualifiedName], prefix: prefix, settings: settings)
                 case .tableDefinition(let d):
+                    // The definition may come after its Relation message: the table's codecs and schemas follow it.
                     definitions[d.qualifiedName] = d
-                    for (oid, t) in tables where t.schema == d.schema && t.name == d.name {
-                        tables[oid]?.keyColumns = d.foldKey
-                        tables[oid]?.computeKey(prefix: prefix, settings: settings)
+                    for (oid, r) in relations where r.qualifiedName == d.qualifiedName {
+                        tables[oid] = PublishedTable(relation: r, definition: d, prefix: prefix, settings: settings)
                     }
                 case .begin(let b):
                     // Archive first: wait until the archive holds this transaction durably.
                     while let d = durable(), b.finalLSN > d {
-                        if shouldStop() { try checkpoint(); return }
+                        if shouldStop() {
+                            // The capture moves the mark before it says it stopped: read it once more.
+                            if let last = durable(), b.finalLSN <= last { break }
+                            try checkpoint()
+                            return
+                        }
                         producer.poll(milliseconds: 100)
                     }
                     current = Transaction(begin: b, skip: b.finalLSN < position || (options.fromTime.map { b.commitTime <= $0 } ?? false),
@@ -194,7 +202,6 @@ public final class Publisher: @unchecked Sendable {
                     current = nil
                     producer.poll()
                     if pending >= 100_000 || Date().timeIntervalSince(lastCheckpoint) >= options.checkpointSeconds { try checkpoint() }
-                    if shouldStop() { try checkpoint(); return }
                 case .message(let m):
                     guard m.lsn > position else { continue }
                     var pos = SourcePosition(commitLSN: m.lsn, endLSN: m.lsn, xid: nil, commitTime: PGTimestamp.now(), index: 0)
@@ -204,14 +211,13 @@ public final class Publisher: @unchecked Sendable {
                     pending += 1
                     lock.withLock { _stats.messages += 1 }
                 case .change(let msg, _):
-                    guard var cur = current, !cur.skip else { continue }
+                    guard let cur = current, !cur.skip else { continue }
                     cur.index += 1
-                    current = cur
                     var pos = SourcePosition(commitLSN: cur.begin.finalLSN, endLSN: .zero, xid: cur.begin.xid, commitTime: cur.begin.commitTime, index: cur.index)
                     pos.changeLSN = cursor.changeLSN
                     pos.lastCommitLSN = cur.lastCommitLSN
                     let before = envelope.unreadable
-                    try publish(msg, position: pos, tables: tables, now: now, snapshotAt: snapshotAt, transaction: &current, produce: produce)
+                    try publish(msg, position: pos, tables: tables, now: now, snapshotAt: snapshotAt, transaction: current, produce: produce)
                     if envelope.unreadable > before { noteUnreadable(envelope.unreadable - before) }
                 case .rowChange:
                     break // only from a cursor that does not decode rows; this one does
@@ -234,7 +240,7 @@ public final class Publisher: @unchecked Sendable {
     }
 
     /// The transaction being published: for `source.sequence` and the transaction metadata.
-    struct Transaction {
+    final class Transaction {
         var begin: BeginMessage
         var skip: Bool
         var lastCommitLSN: LSN?
@@ -249,7 +255,7 @@ public final class Publisher: @unchecked Sendable {
         init(begin: BeginMessage, skip: Bool, lastCommitLSN: LSN?) { self.begin = begin; self.skip = skip; self.lastCommitLSN = lastCommitLSN }
 
         /// Counts one event of `table` and gives its (total, per-table) order.
-        mutating func count(_ table: String) -> (Int, Int) {
+        func count(_ table: String) -> (Int, Int) {
             total += 1
             if counts[table] == nil { order.append(table) }
             counts[table, default: 0] += 1
@@ -264,7 +270,7 @@ public final class Publisher: @unchecked Sendable {
     }
 
     func publish(_ msg: PgOutputMessage, position: SourcePosition, tables: [UInt32: PublishedTable], now: Int64,
-                 snapshotAt: [String: LSN], transaction: inout Transaction?,
+                 snapshotAt: [String: LSN], transaction: Transaction?,
                  produce: (PublishedTable, [UInt8]?, [UInt8]?) throws -> Void) throws {
         func wanted(_ t: PublishedTable) -> Bool {
             if let at = snapshotAt[t.qualifiedName], position.commitLSN < at { return false }
@@ -278,9 +284,9 @@ public final class Publisher: @unchecked Sendable {
         /// The position of one event, with its place in the transaction when metadata is on.
         func at(_ t: PublishedTable) -> SourcePosition {
             var p = position
-            if metadata, transaction != nil {
-                let (total, collection) = transaction!.count("\(t.schema).\(t.name)")
-                p.transaction = (transaction!.id, total, collection)
+            if metadata, let transaction {
+                let (total, collection) = transaction.count("\(t.schema).\(t.name)")
+                p.transaction = (transaction.id, total, collection)
             }
             return p
         }

@@ -11,22 +11,9 @@ import XCTest
 final class FanOutTests: XCTestCase {
     /// Every message of a topic, as kcat sees it: (key, value) with the value parsed.
     func consume(_ cluster: KafkaMockCluster, topic: String) throws -> [(key: String?, value: [String: Any]?)] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
-        p.arguments = ["-b", cluster.bootstrapServers, "-C", "-t", topic, "-o", "beginning", "-e", "-J", "-q", "-X", "log_level=0"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        var rows: [(String?, [String: Any]?, Int, Int)] = []
-        for line in data.split(separator: 0x0A) {
-            guard let obj = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { continue }
-            let payload = (obj["payload"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            rows.append((obj["key"] as? String, payload, obj["partition"] as? Int ?? 0, obj["offset"] as? Int ?? 0))
+        try kcatMessages(cluster, topic: topic).map { m in
+            (m.key, m.value.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
         }
-        return rows.map { ($0.0, $0.1) }
     }
 
     func kafka(_ cluster: KafkaMockCluster) -> KafkaConfig {
@@ -153,4 +140,23 @@ final class FanOutTests: XCTestCase {
 /// The end LSN of the last archived transaction.
 func lastArchivedEnd(_ box: Sandbox) throws -> LSN {
     (try SegmentScanner.lastCommitIncludingOpen(in: ArchiveDirectory(box.archive)))?.endLSN ?? .zero
+}
+
+/// Every message of a topic as kcat (an independent client) reads it, partition by partition in offset order.
+func kcatMessages(_ cluster: KafkaMockCluster, topic: String) throws -> [(key: String?, value: String?)] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
+    p.arguments = ["-b", cluster.bootstrapServers, "-C", "-t", topic, "-o", "beginning", "-e", "-J", "-q", "-X", "log_level=0"]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    var rows: [(String?, String?, Int, Int)] = []
+    for line in data.split(separator: 0x0A) {
+        guard let obj = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { continue }
+        rows.append((obj["key"] as? String, obj["payload"] as? String, obj["partition"] as? Int ?? 0, obj["offset"] as? Int ?? 0))
+    }
+    return rows.map { ($0.0, $0.1) }
 }
