@@ -38,12 +38,27 @@ public struct PublishedTable: Sendable {
     public var topic: String
     var keySchema: [UInt8] = []
     var envelopeSchema: [UInt8] = []
+    /// `schema.table` as the archive names it, and the `"schema":…,"table":…` of the source block.
+    let qualifiedName: String
+    let sourceNames: [UInt8]
+    let columnNames: [String]
+    /// Each column's `"name":`, escaped once.
+    let columnKeys: [[UInt8]]
+    /// `schema.table`, as Debezium names a data collection in transaction metadata.
+    let dataCollection: String
 
     init(relation r: RelationMessage, definition: TableDefinition?, prefix: String, settings: EventSettings) {
         schema = r.namespace
         name = r.name
         topic = "\(prefix).\(r.namespace).\(r.name)"
+        qualifiedName = QualifiedName(schema: r.namespace, name: r.name).description
+        var names = JSONText(capacity: 64)
+        names.key("schema"); names.string(r.namespace); names.raw(","); names.key("table"); names.string(r.name)
+        sourceNames = names.bytes
         columns = r.columns.map { ($0.name, $0.typeOID) }
+        columnNames = r.columns.map(\.name)
+        columnKeys = r.columns.map { c in var k = JSONText(capacity: c.name.utf8.count + 3); k.key(c.name); return k.bytes }
+        dataCollection = "\(r.namespace).\(r.name)"
         let byName = Dictionary(definition?.columns.map { ($0.name, $0) } ?? [], uniquingKeysWith: { a, _ in a })
         codecs = r.columns.map {
             ColumnCodec.resolve(typeOID: $0.typeOID, typmod: $0.typmod, typeName: byName[$0.name]?.type, definition: definition, settings: settings.codecSettings)
@@ -63,7 +78,6 @@ public struct PublishedTable: Sendable {
         envelopeSchema = DebeziumSchema.envelope(self, prefix: prefix)
     }
 
-    var qualifiedName: String { QualifiedName(schema: schema, name: name).description }
 }
 
 /// Where a change sits in the stream, as Debezium's `source` block tells it.
@@ -105,29 +119,45 @@ public struct DebeziumEnvelope {
     var unreadable = 0
     var unreadableColumns = Set<String>()
 
+    /// The parts of the source block every event shares.
+    let sourceHead: [UInt8]
+    let sourceDatabase: [UInt8]
+
     init(settings: EventSettings, database: String, prefix: String) {
         self.settings = settings; self.database = database; self.prefix = prefix
+        var h = JSONText(capacity: 96)
+        h.raw("{\"version\":\"\(Self.connectorVersion)\",\"connector\":\"postgresql\",")
+        h.key("name"); h.string(prefix)
+        h.raw(",\"ts_ms\":")
+        sourceHead = h.bytes
+        var d = JSONText(capacity: 64)
+        d.raw("\","); d.key("db"); d.string(database)
+        sourceDatabase = d.bytes
     }
 
     /// A row as JSON, columns mapped by type. `values` are in `table.columns` order.
     mutating func row(_ values: [TupleValue], _ table: PublishedTable, positions: [Int]? = nil, into j: inout JSONText) {
         j.raw("{")
-        var first = true
-        for i in positions ?? Array(table.columns.indices) {
-            if !first { j.raw(",") }
-            first = false
-            j.key(table.columns[i].name)
-            switch i < values.count ? values[i] : .null {
-            case .null, .unchanged: j.raw("null")
-            case .binary(let b): j.string(Array(Data(b).base64EncodedString().utf8))
-            case .text(let t):
-                if !table.codecs[i].value(t, into: &j) {
-                    unreadable += 1
-                    unreadableColumns.insert("\(table.qualifiedName).\(table.columns[i].name)")
-                }
-            }
+        if let positions {
+            for (n, i) in positions.enumerated() { column(i, first: n == 0, values, table, into: &j) }
+        } else {
+            for i in table.columns.indices { column(i, first: i == 0, values, table, into: &j) }
         }
         j.raw("}")
+    }
+
+    mutating func column(_ i: Int, first: Bool, _ values: [TupleValue], _ table: PublishedTable, into j: inout JSONText) {
+        if !first { j.bytes.append(0x2C) }
+        j.bytes += table.columnKeys[i]
+        switch i < values.count ? values[i] : .null {
+        case .null, .unchanged: j.raw("null")
+        case .binary(let b): j.string(Array(Data(b).base64EncodedString().utf8))
+        case .text(let t):
+            if !table.codecs[i].value(t, into: &j) {
+                unreadable += 1
+                unreadableColumns.insert("\(table.qualifiedName).\(table.columns[i].name)")
+            }
+        }
     }
 
     /// The message key: the key columns (the whole row for a table without one).
@@ -141,24 +171,28 @@ public struct DebeziumEnvelope {
 
     func source(_ p: SourcePosition, table: PublishedTable?, into j: inout JSONText) {
         let micros = p.commitTime.unixMicroseconds
-        let lsn = p.changeLSN ?? p.commitLSN
-        j.raw("{\"version\":\"\(Self.connectorVersion)\",\"connector\":\"postgresql\",")
-        j.key("name"); j.string(prefix)
-        j.raw(",\"ts_ms\":\(micros / 1000),\"snapshot\":\"\(p.snapshot)\",")
-        j.key("db"); j.string(database)
+        let lsn = (p.changeLSN ?? p.commitLSN).rawValue
+        j.bytes += sourceHead
+        j.int(micros / 1000)
+        j.raw(",\"snapshot\":\"")
+        j.raw(p.snapshot)
+        j.bytes += sourceDatabase
         if p.snapshot == "false" {
-            j.raw(",\"sequence\":\"[\(p.lastCommitLSN.map { "\\\"\($0.rawValue)\\\"" } ?? "null"),\\\"\(lsn.rawValue)\\\"]\"")
+            j.raw(",\"sequence\":\"[")
+            if let last = p.lastCommitLSN { j.raw("\\\""); j.int(last.rawValue); j.raw("\\\"") } else { j.raw("null") }
+            j.raw(",\\\""); j.int(lsn); j.raw("\\\"]\"")
         } else {
             j.raw(",\"sequence\":null")
         }
-        j.raw(",\"ts_us\":\(micros),\"ts_ns\":\(micros * 1000),")
-        j.key("schema"); j.string(table?.schema ?? "")
+        j.raw(",\"ts_us\":"); j.int(micros)
+        j.raw(",\"ts_ns\":"); j.int(micros * 1000)
         j.raw(",")
-        j.key("table"); j.string(table?.name ?? "")
-        j.raw(",\"txId\":\(p.xid.map(String.init) ?? "null"),\"lsn\":\(lsn.rawValue),\"xmin\":null,")
-        j.key("commit_lsn"); j.string(p.commitLSN.description)
-        j.raw(",")
-        j.key("end_lsn"); j.string(p.endLSN.description)
+        if let table { j.bytes += table.sourceNames } else { j.raw("\"schema\":\"\",\"table\":\"\"") }
+        j.raw(",\"txId\":")
+        if let x = p.xid { j.int(x) } else { j.raw("null") }
+        j.raw(",\"lsn\":"); j.int(lsn)
+        j.raw(",\"xmin\":null,\"commit_lsn\":"); j.lsn(p.commitLSN.rawValue)
+        j.raw(",\"end_lsn\":"); j.lsn(p.endLSN.rawValue)
         j.raw("}")
     }
 
@@ -180,7 +214,12 @@ public struct DebeziumEnvelope {
         source(position, table: table, into: &j)
         j.raw(",\"transaction\":")
         transaction(position, into: &j)
-        j.raw(",\"op\":\"\(op)\",\"ts_ms\":\(now),\"ts_us\":\(now * 1000),\"ts_ns\":\(now * 1_000_000)}")
+        j.raw(",\"op\":\"")
+        j.bytes.append(op.asciiValue ?? 0x3F)
+        j.raw("\",\"ts_ms\":"); j.int(now)
+        j.raw(",\"ts_us\":"); j.int(now * 1000)
+        j.raw(",\"ts_ns\":"); j.int(now * 1_000_000)
+        j.raw("}")
         if settings.format == .jsonSchema { j.raw("}") }
         return j.bytes
     }

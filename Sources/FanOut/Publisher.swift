@@ -285,7 +285,7 @@ public final class Publisher: @unchecked Sendable {
         func at(_ t: PublishedTable) -> SourcePosition {
             var p = position
             if metadata, let transaction {
-                let (total, collection) = transaction.count("\(t.schema).\(t.name)")
+                let (total, collection) = transaction.count(t.dataCollection)
                 p.transaction = (transaction.id, total, collection)
             }
             return p
@@ -299,14 +299,13 @@ public final class Publisher: @unchecked Sendable {
         case .insert(let i):
             guard let t = tables[i.relation], wanted(t) else { return }
             let row = i.new.values
-            let k = PublisherKey.of(keyValues(row, t))
-            toast.remember(t.qualifiedName, key: k, columns: t.columns.map(\.name), values: row)
+            toast.remember(t.qualifiedName, key: { PublisherKey.of(keyValues(row, t)) }, columns: t.columnNames, values: row)
             try event("c", nil, row, t)
         case .update(let u):
             guard let t = tables[u.relation], wanted(t) else { return }
             var row = u.new.values
             let name = t.qualifiedName
-            let cols = t.columns.map(\.name)
+            let cols = t.columnNames
             let oldKey = u.old.map { PublisherKey.of(keyValues($0.values, t)) }
             let newKey = PublisherKey.of(keyValues(row, t))
             // REPLICA IDENTITY FULL: the old row has the unchanged values.
@@ -386,7 +385,7 @@ public final class Publisher: @unchecked Sendable {
                 let value = envelope.change(op: "r", before: nil, after: row, table: t, position: position, now: now)
                 try producer.produce(topic: t.topic, key: envelope.key(row, t), value: value)
                 if envelope.unreadable > before { noteUnreadable(envelope.unreadable - before) }
-                toast.remember(table, key: PublisherKey.of(t.keyPositions.map { $0 < row.count ? row[$0] : .null }), columns: t.columns.map { $0.name }, values: row)
+                toast.remember(table, key: PublisherKey.of(t.keyPositions.map { $0 < row.count ? row[$0] : .null }), columns: t.columnNames, values: row)
                 rows += 1
                 if rows % 10_000 == 0 { producer.poll() }
             }

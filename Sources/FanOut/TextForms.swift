@@ -89,8 +89,9 @@ enum TextForms {
         func two(_ v: Int64) { out.append(UInt8(0x30 + v / 10)); out.append(UInt8(0x30 + v % 10)) }
         two(secs / 3600); out.append(0x3A); two(secs / 60 % 60); out.append(0x3A); two(secs % 60)
         if frac > 0 {
-            var f = Array(String(frac).utf8)
-            f = Array(repeating: 0x30, count: 6 - f.count) + f
+            var f = [UInt8](repeating: 0x30, count: 6)
+            var x = frac, i = 5
+            while x > 0 { f[i] = UInt8(0x30 + x % 10); x /= 10; i -= 1 }
             while f.last == 0x30 { f.removeLast() }
             out.append(0x2E); out += f
         }
@@ -106,7 +107,15 @@ enum TextForms {
         if us < 0 { us += 86_400_000_000; day -= 1 }
         let (y, m, dd) = civil(Int(day))
         guard y >= 0, y <= 9999 else { return nil }
-        var out = Array(String(format: "%04d-%02d-%02dT", y, m, dd).utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        func digits(_ v: Int, _ w: Int) {
+            var d = [UInt8](repeating: 0x30, count: w)
+            var x = v, i = w - 1
+            while x > 0 && i >= 0 { d[i] = UInt8(0x30 + x % 10); x /= 10; i -= 1 }
+            out += d
+        }
+        digits(y, 4); out.append(0x2D); digits(m, 2); out.append(0x2D); digits(dd, 2); out.append(0x54)
         clock(us, into: &out)
         out.append(0x5A)
         return out

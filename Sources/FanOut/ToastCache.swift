@@ -17,12 +17,21 @@ final class ToastCache {
     init(archive: ArchiveDirectory) { self.archive = archive }
 
     func remember(_ table: String, key: [UInt8], columns: [String], values row: [TupleValue]) {
+        remember(table, key: { key }, columns: columns, values: row)
+    }
+
+    /// As above, the key made only when needed (the common case needs none).
+    func remember(_ table: String, key makeKey: () -> [UInt8], columns: [String], values row: [TupleValue]) {
         let hasLarge = row.contains { if case .text(let v) = $0 { return v.count >= Self.threshold }; return false }
         if !hasLarge {
             // The common case: nothing large to keep; drop what an earlier version of the row had.
-            if values[table]?[key] != nil { values[table]![key] = nil }
+            if let known = values[table], !known.isEmpty {
+                let key = makeKey()
+                if known[key] != nil { values[table]![key] = nil }
+            }
             return
         }
+        let key = makeKey()
         for (i, c) in columns.enumerated() where i < row.count {
             switch row[i] {
             case .text(let v) where v.count >= Self.threshold: values[table, default: [:]][key, default: [:]][c] = v

@@ -257,7 +257,7 @@ final class ConnectFormatTests: XCTestCase {
 
             // The sink: what Confluent's JDBC sink does behind ExtractNewRecordState, into a mirror table.
             try box.sql("CREATE TABLE mirror (LIKE eld_events INCLUDING ALL)")
-            let sink = SinkLikeConsumer(connection: try box.connect(), table: "mirror")
+            let sink = try SinkLikeConsumer.shipped(connection: try box.connect(), into: "mirror")
             for m in got { try sink.apply(m) }
             assertSameRows(try box.dump("mirror"), try box.dump("eld_events"), "[\(box.server)] the sink's table equals the source")
 
@@ -331,6 +331,26 @@ final class ConnectFormatTests: XCTestCase {
 struct SinkLikeConsumer {
     let connection: PostgresConnection
     let table: String
+
+    /// The connector shipped in `connectors/`: the consumer does what its settings say, and refuses a
+    /// setting it does not implement, so the example and the test cannot drift apart.
+    static func shipped(connection: PostgresConnection, into table: String) throws -> SinkLikeConsumer {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = try Data(contentsOf: root.appendingPathComponent("connectors/eld_events-jdbc-sink.json"))
+        let config = try XCTUnwrap((try JSONSerialization.jsonObject(with: file) as? [String: Any])?["config"] as? [String: String])
+        let implemented: [String: String] = [
+            "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+            "key.converter": "org.apache.kafka.connect.json.JsonConverter", "key.converter.schemas.enable": "true",
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "true",
+            "transforms": "unwrap", "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+            "transforms.unwrap.drop.tombstones": "false", "transforms.unwrap.delete.handling.mode": "drop",
+            "insert.mode": "upsert", "pk.mode": "record_key", "delete.enabled": "true",
+        ]
+        for (k, v) in implemented { XCTAssertEqual(config[k], v, "connectors/eld_events-jdbc-sink.json: \(k)") }
+        XCTAssertTrue(config["connection.url"]?.hasSuffix("stringtype=unspecified") == true, "strings are cast by the server")
+        XCTAssertEqual(config["topics"], "logbook.public.eld_events")
+        return SinkLikeConsumer(connection: connection, table: table)
+    }
 
     func apply(_ m: ConnectFormatTests.Message) throws {
         let key = try XCTUnwrap(m.key?["payload"] as? [String: Any])
