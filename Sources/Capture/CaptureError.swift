@@ -4,7 +4,7 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Base: String {
             case connection, walLevel, noReplicationPrivilege, noFreeSlot, noFreeWalSender, tableMissing, noReplicaIdentity,
-                 archiveMismatch, slotLost, protocolError, serverError, invalidOption, unsupportedShape, slotAhead
+                 archiveMismatch, slotLost, protocolError, serverError, invalidOption, unsupportedShape, slotAhead, failoverSetup
         }
         fileprivate let base: Base
         public static let connection = Code(base: .connection)
@@ -21,6 +21,8 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
         public static let invalidOption = Code(base: .invalidOption)
         public static let unsupportedShape = Code(base: .unsupportedShape)
         public static let slotAhead = Code(base: .slotAhead)
+        /// `--failover-slot` on a server or a standby that lacks what slot synchronization needs.
+        public static let failoverSetup = Code(base: .failoverSetup)
         public var description: String { base.rawValue }
     }
 

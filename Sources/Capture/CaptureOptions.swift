@@ -21,6 +21,9 @@ public struct CaptureOptions: Sendable {
     public var segment = SegmentWriter.Options()
     /// Take a new base copy of every table (after a lost slot), recording the gap.
     public var resnapshot = false
+    /// Create the slot as a failover slot (PostgreSQL 17+), or make the existing one one, after
+    /// checking that the primary and its standby are set up to synchronize it (`--failover-slot`).
+    public var failoverSlot = false
     /// Ask for `streaming` of large in-progress transactions (PG14+).
     public var streaming = true
     /// Reconnect after a lost connection, with backoff, up to this many attempts in a row.

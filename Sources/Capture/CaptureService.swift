@@ -72,6 +72,7 @@ public final class CaptureService: @unchecked Sendable {
                     if sleepUnlessStopped(delay) { return }
                     do {
                         session.replication = try Preflight.connect(options.source, replication: true)
+                        try noteFailover(&session)
                         break
                     } catch let ce as CaptureError where ce.code == .connection {
                         attempt += 1
@@ -83,6 +84,22 @@ public final class CaptureService: @unchecked Sendable {
         }
     }
 
+    /// After a reconnect: the same cluster (a multi-host --source may land on another server), and a
+    /// timeline that moved means a standby was promoted.
+    func noteFailover(_ session: inout Session) throws {
+        let sys = try Setup.identifySystem(session.replication)
+        guard sys.systemIdentifier == session.identity.systemIdentifier else {
+            throw CaptureError(.archiveMismatch, "after reconnecting, --source reached cluster \(sys.systemIdentifier), not \(session.identity.systemIdentifier) this archive is of",
+                               fix: "list only the primary and its standbys in --source")
+        }
+        if sys.timeline != session.timeline {
+            logger.warning("the source is on a new timeline: a standby was promoted; resuming from the slot there",
+                           metadata: ["from": "\(session.timeline)", "to": "\(sys.timeline)"])
+            session.promotedFrom = session.timeline
+            session.timeline = sys.timeline
+        }
+    }
+
     /// Returns true if a stop was requested while sleeping.
     func sleepUnlessStopped(_ seconds: Double) -> Bool { stop.sleep(seconds) }
 
@@ -91,11 +108,17 @@ public final class CaptureService: @unchecked Sendable {
         var identity: ArchiveIdentity
         var protocolVersion: Int
         var serverVersion: Int
+        /// The source's timeline when the session began: a promotion moves it.
+        var timeline: Int
+        /// The timeline before a promotion this run reconnected across.
+        var promotedFrom: Int?
     }
 
     /// Preflight, archive identity, publication, slot and base copies.
     func prepare(tables: [TableName]) throws -> Session {
         let conn = try Preflight.connect(options.source, replication: false)
+        // Before anything is made on the source: a failover slot only where it can be synchronized.
+        if options.failoverSlot { try Failover.preflight(conn, source: options.source, logger: logger) }
         _ = try Preflight.check(conn, tables: tables, slot: options.slot)
         let repl = try Preflight.connect(options.source, replication: true)
         let sys = try Setup.identifySystem(repl)
@@ -153,8 +176,9 @@ public final class CaptureService: @unchecked Sendable {
             needsSlot = true
         }
         if needsSlot {
-            let (lsn, snapshot) = try Setup.createSlot(repl, name: options.slot, temporary: false, serverVersion: repl.serverVersionNum)
-            logger.info("created replication slot", metadata: ["slot": "\(options.slot)", "lsn": "\(lsn)"])
+            let (lsn, snapshot) = try Setup.createSlot(repl, name: options.slot, temporary: false, serverVersion: repl.serverVersionNum,
+                                                       failover: options.failoverSlot)
+            logger.info("created replication slot", metadata: ["slot": "\(options.slot)", "lsn": "\(lsn)", "failover": "\(options.failoverSlot)"])
             let reason = archiveHasHistory ? "resnapshot" : "initial"
             if archiveHasHistory {
                 try Setup.recordGap(ArchiveGap(fromLSN: gapStart.lsn, fromTime: gapStart.time, toLSN: lsn,
@@ -178,8 +202,13 @@ public final class CaptureService: @unchecked Sendable {
                                      logger: logger, stop: stop)) { $1 }
             }
         }
+        if options.failoverSlot, slot.exists, !needsSlot, !slot.failover {
+            _ = try repl.query("ALTER_REPLICATION_SLOT \(PostgresConnection.quoteIdent(options.slot)) (FAILOVER true)")
+            logger.info("made the replication slot a failover slot", metadata: ["slot": "\(options.slot)"])
+        }
         let version = repl.serverVersionNum
-        return Session(replication: repl, identity: id, protocolVersion: version >= 140000 ? 2 : 1, serverVersion: version)
+        return Session(replication: repl, identity: id, protocolVersion: version >= 140000 ? 2 : 1, serverVersion: version,
+                       timeline: sys.timeline)
     }
 
     /// One replication session: from the archive's last durable commit until endpos, a stop,
@@ -216,7 +245,7 @@ public final class CaptureService: @unchecked Sendable {
                 if let state = e.sqlState, state.hasPrefix("57") || state.hasPrefix("08") {
                     throw PostgresError(.connection, e.message, sqlState: state)
                 }
-                throw Self.classifyStartError(e, slot: options.slot, durable: writer.durable)
+                throw Self.classifyStartError(e, slot: options.slot, durable: writer.durable, promotedFrom: session.promotedFrom)
             }
         }
         streamed = true
@@ -358,8 +387,12 @@ public final class CaptureService: @unchecked Sendable {
         }
     }
 
-    static func classifyStartError(_ e: PostgresError, slot: String, durable: CommitPosition?) -> Error {
+    static func classifyStartError(_ e: PostgresError, slot: String, durable: CommitPosition?, promotedFrom: Int? = nil) -> Error {
         let gap = durable.map { "changes after \($0.endLSN) (\($0.commitTime))" } ?? "changes"
+        if e.sqlState == "42704", let from = promotedFrom {
+            return CaptureError(.slotLost, "slot \(slot) is not on the promoted standby (timeline \(from) ended): it was not synchronized before the failover, so \(gap) are not in the archive",
+                                fix: "run logbook run --resnapshot to take new base copies (the gap is recorded and replay will name it); to keep the slot through the next failover, run with --failover-slot (PostgreSQL 17+, docs/operations.md)")
+        }
         if e.sqlState == "42704" {
             return CaptureError(.slotLost, "slot \(slot) no longer exists on the source: \(gap) are not in the archive",
                                 fix: "run logbook run --resnapshot to take new base copies; the gap is recorded and replay will name it")

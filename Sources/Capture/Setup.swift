@@ -44,20 +44,22 @@ enum Setup {
         }
     }
 
-    struct SlotState { var exists: Bool; var lost: Bool; var confirmedFlush: LSN?; var plugin: String? }
+    struct SlotState { var exists: Bool; var lost: Bool; var confirmedFlush: LSN?; var plugin: String?; var failover = false }
 
     static func slotState(_ conn: PostgresConnection, slot: String) throws -> SlotState {
-        let r = try conn.query("SELECT plugin, confirmed_flush_lsn, wal_status FROM pg_replication_slots WHERE slot_name = $1", [slot])
+        let failover = conn.serverVersionNum >= Failover.minimumVersion ? "failover" : "false"
+        let r = try conn.query("SELECT plugin, confirmed_flush_lsn, wal_status, \(failover) FROM pg_replication_slots WHERE slot_name = $1", [slot])
         guard let row = r.rows.first else { return SlotState(exists: false, lost: false) }
-        return SlotState(exists: true, lost: row[2] == "lost", confirmedFlush: row[1].flatMap { LSN(string: $0) }, plugin: row[0])
+        return SlotState(exists: true, lost: row[2] == "lost", confirmedFlush: row[1].flatMap { LSN(string: $0) }, plugin: row[0],
+                         failover: row[3] == "t")
     }
 
     /// Creates a logical slot with an exported snapshot. Returns the consistent point and the
     /// snapshot name, which stays valid until the next command on `repl`.
-    static func createSlot(_ repl: PostgresConnection, name: String, temporary: Bool, serverVersion: Int) throws -> (LSN, String) {
+    static func createSlot(_ repl: PostgresConnection, name: String, temporary: Bool, serverVersion: Int, failover: Bool = false) throws -> (LSN, String) {
         let q = PostgresConnection.quoteIdent(name)
         let sql = serverVersion >= 150000
-            ? "CREATE_REPLICATION_SLOT \(q) \(temporary ? "TEMPORARY " : "")LOGICAL pgoutput (SNAPSHOT 'export')"
+            ? "CREATE_REPLICATION_SLOT \(q) \(temporary ? "TEMPORARY " : "")LOGICAL pgoutput (SNAPSHOT 'export'\(failover ? ", FAILOVER true" : ""))"
             : "CREATE_REPLICATION_SLOT \(q) \(temporary ? "TEMPORARY " : "")LOGICAL pgoutput EXPORT_SNAPSHOT"
         let r = try repl.query(sql)
         guard let lsnText = r.value(0, "consistent_point"), let lsn = LSN(string: lsnText), let snap = r.value(0, "snapshot_name") else {

@@ -30,6 +30,10 @@ public struct ArchiveStatus: Codable, Sendable {
         public var walStatus: String?
         public var lagBytes: Int64?
         public var lagSeconds: Double?
+        /// PostgreSQL 17+: a failover slot, and whether a standby in --source holds it synchronized
+        /// (nil: no standby reached).
+        public var failover: Bool?
+        public var synchronizedOnStandby: Bool?
     }
     public var archive: String
     public var systemIdentifier: String
@@ -163,6 +167,15 @@ public struct ArchiveStatus: Codable, Sendable {
             } else {
                 status.slot = Slot(name: id.slot, exists: false, active: false)
             }
+            if conn.serverVersionNum >= 170000, status.slot?.exists == true {
+                status.slot?.failover = try conn.query("SELECT failover FROM pg_replication_slots WHERE slot_name = $1", [id.slot]).scalar == "t"
+                let standbyInfo = source.hasPrefix("postgres") ? source + (source.contains("?") ? "&" : "?") + "target_session_attrs=standby"
+                    : source + " target_session_attrs=standby"
+                if status.slot?.failover == true, let standby = try? PostgresConnection(conninfo: standbyInfo, applicationName: "logbook-status") {
+                    let r = try standby.query("SELECT synced AND NOT temporary AND invalidation_reason IS NULL FROM pg_replication_slots WHERE slot_name = $1", [id.slot])
+                    status.slot?.synchronizedOnStandby = r.scalar == "t"
+                }
+            }
         }
         return status
     }
@@ -186,6 +199,10 @@ public struct ArchiveStatus: Codable, Sendable {
             if s.exists {
                 out += "slot \(s.name): \(s.active ? "active" : "inactive"), confirmed \(s.confirmedFlushLSN ?? "-"), wal_status \(s.walStatus ?? "-"), lag \(s.lagBytes.map(String.init) ?? "-") bytes"
                 if let secs = s.lagSeconds { out += ", \(String(format: "%.1f", secs)) s" }
+                if let f = s.failover {
+                    out += f ? ", failover slot" : ", not a failover slot (lost at a failover)"
+                    if let synced = s.synchronizedOnStandby { out += synced ? ", synchronized on the standby" : ", NOT synchronized on the standby yet" }
+                }
                 out += "\n"
             } else {
                 out += "slot \(s.name): MISSING on the source\n"
