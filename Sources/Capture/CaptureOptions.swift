@@ -24,6 +24,9 @@ public struct CaptureOptions: Sendable {
     /// Create the slot as a failover slot (PostgreSQL 17+), or make the existing one one, after
     /// checking that the primary and its standby are set up to synchronize it (`--failover-slot`).
     public var failoverSlot = false
+    /// With a standby as `source`: the primary, for what a standby cannot do (create the
+    /// publication, read the WAL position watermarks need). Nil: not needed, or the source is the primary.
+    public var primary: String?
     /// Ask for `streaming` of large in-progress transactions (PG14+).
     public var streaming = true
     /// Reconnect after a lost connection, with backoff, up to this many attempts in a row.

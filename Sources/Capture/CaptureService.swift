@@ -117,8 +117,15 @@ public final class CaptureService: @unchecked Sendable {
     /// Preflight, archive identity, publication, slot and base copies.
     func prepare(tables: [TableName]) throws -> Session {
         let conn = try Preflight.connect(options.source, replication: false)
-        // Before anything is made on the source: a failover slot only where it can be synchronized.
-        if options.failoverSlot { try Failover.preflight(conn, source: options.source, logger: logger) }
+        // Before anything is made on the source: a failover slot only where it can be synchronized;
+        // decoding on a standby only where it can be.
+        let onStandby = try Standby.isStandby(conn)
+        let primary = try options.primary.map { try Preflight.connect($0, replication: false) }
+        if onStandby {
+            try Standby.preflight(conn, primary: primary, failoverSlot: options.failoverSlot)
+        } else if options.failoverSlot {
+            try Failover.preflight(conn, source: options.source, logger: logger)
+        }
         _ = try Preflight.check(conn, tables: tables, slot: options.slot)
         let repl = try Preflight.connect(options.source, replication: true)
         let sys = try Setup.identifySystem(repl)
@@ -139,7 +146,11 @@ public final class CaptureService: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: archive.basePath + "/" + name)
             logger.info("removed an incomplete base copy left by an earlier run", metadata: ["file": "\(name)"])
         }
-        try Setup.ensurePublication(conn, name: options.publication, tables: tables, logger: logger)
+        if onStandby {
+            try Standby.ensurePublication(standby: conn, primary: primary, name: options.publication, tables: tables, logger: logger)
+        } else {
+            try Setup.ensurePublication(conn, name: options.publication, tables: tables, logger: logger)
+        }
         let slot = try Setup.slotState(conn, slot: options.slot)
         let baseTables = Set(try BaseCopyReader.headers(in: archive).map(\.header.table))
         let lastArchived = try SegmentScanner.lastCommitIncludingOpen(in: archive)
@@ -176,8 +187,9 @@ public final class CaptureService: @unchecked Sendable {
             needsSlot = true
         }
         if needsSlot {
-            let (lsn, snapshot) = try Setup.createSlot(repl, name: options.slot, temporary: false, serverVersion: repl.serverVersionNum,
-                                                       failover: options.failoverSlot)
+            let (lsn, snapshot) = try Standby.whileCreatingSlot(primary: onStandby ? options.primary : nil, logger: logger) {
+                try Setup.createSlot(repl, name: options.slot, temporary: false, serverVersion: repl.serverVersionNum, failover: options.failoverSlot)
+            }
             logger.info("created replication slot", metadata: ["slot": "\(options.slot)", "lsn": "\(lsn)", "failover": "\(options.failoverSlot)"])
             let reason = archiveHasHistory ? "resnapshot" : "initial"
             if archiveHasHistory {
@@ -195,8 +207,9 @@ public final class CaptureService: @unchecked Sendable {
             let newTables = tables.filter { !baseTables.contains($0.description) }
             if !newTables.isEmpty {
                 let tmp = try Preflight.connect(options.source, replication: true)
-                let (lsn, snapshot) = try Setup.createSlot(tmp, name: "\(options.slot)_add_\(getpid())", temporary: true,
-                                                           serverVersion: tmp.serverVersionNum)
+                let (lsn, snapshot) = try Standby.whileCreatingSlot(primary: onStandby ? options.primary : nil, logger: logger) {
+                    try Setup.createSlot(tmp, name: "\(options.slot)_add_\(getpid())", temporary: true, serverVersion: tmp.serverVersionNum)
+                }
                 stats.baseCopyLanes.merge(try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: newTables, reason: "added",
                                          archive: archive, lanes: options.baseCopyLanes, pagesPerLane: options.baseCopyPagesPerLane,
                                      logger: logger, stop: stop)) { $1 }
@@ -267,7 +280,8 @@ public final class CaptureService: @unchecked Sendable {
         var nextFlush = Date().addingTimeInterval(options.flushInterval)
         var lastStatusSent = Date.distantPast
         var decoder = PgOutputDecoder(protocolVersion: session.protocolVersion)
-        let probe = WatermarkProbe(source: options.source, interval: options.watermarkInterval, logger: logger)
+        // On a standby, the primary's clock and WAL position (the standby's stream reaches them once it has replayed them).
+        let probe = WatermarkProbe(source: options.primary ?? options.source, interval: options.watermarkInterval, logger: logger)
         defer { probe.close() }
 
         // The slot is confirmed only as far as the archive durably says it is complete: its last

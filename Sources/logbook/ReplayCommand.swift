@@ -100,6 +100,7 @@ struct MarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mark", abstract: "Write a named restore point into the stream (e.g. before a migration).")
     @Argument(help: "The mark's name.") var name: String
     @Option(help: "Source connection string.") var source: String?
+    @Option(help: "When the archiver decodes on a standby: the primary, where the mark is written (a standby is read-only).") var primary: String?
     @Option(help: "Archive folder: wait until the mark is durable in it before returning.") var archive: String?
     @OptionGroup var encryption: EncryptionOptions
     @Option(help: ArgumentHelp("Seconds to wait for the archive (with --archive).", valueName: "seconds")) var wait: Double = 60
@@ -108,7 +109,7 @@ struct MarkCommand: ParsableCommand {
 
     func run() throws {
         let key = try encryption.key(for: archive)
-        let lsn = try MarkWriter.write(name: name, source: Secrets.source(source))
+        let lsn = try MarkWriter.write(name: name, source: primary ?? Secrets.source(source))
         guard let archive else {
             print("mark '\(name)' written at \(lsn); replay to it with --at-mark \(name)")
             return

@@ -35,6 +35,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write new base copies from the archive this often (e.g. 7d, 12h; 0 = never).", valueName: "duration")) var compactEvery = "7d"
     @Option(help: ArgumentHelp("Prune what no point of this window needs, hourly (e.g. 180d; without --s3-url: with it, use --local-keep).", valueName: "duration")) var retention: String?
     @Flag(help: "After a lost slot: take new base copies and record the gap.") var resnapshot = false
+    @Option(help: "With --source on a hot standby (PostgreSQL 16+): the primary's connection string, for what a standby cannot do (create the publication, the WAL position of watermarks).") var primary: String?
     @Flag(help: "Make the slot a failover slot (PostgreSQL 17+): synchronized to the standby, it survives a promotion. Checks the primary's and the standby's settings first.") var failoverSlot = false
     @Flag(help: "Do not ask the server to stream large in-progress transactions.") var noStreaming = false
     @Option(help: "Serve Prometheus metrics at http://ADDRESS/metrics and health at /healthz (e.g. 127.0.0.1:9187).") var metricsAddress: String?
@@ -72,6 +73,7 @@ struct RunCommand: ParsableCommand {
         if let baseCopyLanes { options.baseCopyLanes = baseCopyLanes }
         options.resnapshot = resnapshot
         options.failoverSlot = failoverSlot
+        options.primary = primary
         options.streaming = !noStreaming
         var config = SidecarConfiguration(capture: options)
         config.compactEvery = try OptionCheck.duration("compact-every", compactEvery, zero: true)

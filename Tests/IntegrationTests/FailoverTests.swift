@@ -206,4 +206,48 @@ final class FailoverTests: XCTestCase {
             XCTAssertTrue(old.err.contains("--failover-slot needs PostgreSQL 17 or later; this server is 15"), old.err)
         }
     }
+
+    /// Decoding on a hot standby (PostgreSQL 16+): slot and base copies on the standby, the publication
+    /// made through --primary, a mark written on the primary; replays equal the primary's table. Each
+    /// missing setting is named first.
+    func testArchivingThroughAStandby() throws {
+        let pair = try makePair("standby", primaryPort: 55476, synchronized: false)
+        defer { pair.stop() }
+        let box = try Sandbox(server: ("pg18-primary", pair.primary), test: "onstandby")
+        defer { box.cleanUp() }
+        try box.sql("CREATE TABLE eld_events (id bigserial PRIMARY KEY, driver_id int NOT NULL, status text NOT NULL, note text)")
+        try box.sql("INSERT INTO eld_events (driver_id, status, note) SELECT g % 40, 'off_duty', repeat('n', g % 3000) FROM generate_series(1, 3000) g")
+        try waitUntilTheStandbyHas(box, pair)
+        let standby = pair.standby.replacingOccurrences(of: "dbname=postgres", with: "dbname=\(box.database)")
+        let s = try PostgresConnection(conninfo: pair.standby)
+
+        // Preflight: the standby's own settings, then the publication a standby cannot make.
+        try s.query("ALTER SYSTEM SET hot_standby_feedback = off")
+        try s.query("SELECT pg_reload_conf()")
+        try waitUntil("reloaded") { try PostgresConnection(conninfo: pair.standby).query("SHOW hot_standby_feedback").scalar == "off" }
+        XCTAssertThrowsError(try box.captureToNow(["public.eld_events"]) { $0.source = standby }) { e in
+            XCTAssertTrue("\(e)".contains("hot_standby_feedback is off on the standby") && "\(e)".contains("ALTER SYSTEM SET hot_standby_feedback = on"), "\(e)")
+        }
+        try s.query("ALTER SYSTEM RESET hot_standby_feedback")
+        try s.query("SELECT pg_reload_conf()")
+        try waitUntil("reloaded") { try PostgresConnection(conninfo: pair.standby).query("SHOW hot_standby_feedback").scalar == "on" }
+        XCTAssertThrowsError(try box.captureToNow(["public.eld_events"]) { $0.source = standby }) { e in
+            XCTAssertTrue("\(e)".contains("a standby cannot create it") && "\(e)".contains("--primary"), "\(e)")
+        }
+
+        _ = try box.captureToNow(["public.eld_events"]) { $0.source = standby; $0.primary = box.conninfo }
+        XCTAssertEqual(try PostgresConnection(conninfo: pair.standby).query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '\(box.slot)'").scalar, "1",
+                       "the slot is on the standby")
+        XCTAssertEqual(try box.sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '\(box.slot)'").scalar, "0", "not on the primary")
+        try box.sql("UPDATE eld_events SET status = 'driving', note = note || 'e' WHERE id % 3 = 0")
+        try box.sql("DELETE FROM eld_events WHERE id % 7 = 0")
+        let atMark = try box.dump("eld_events")
+        _ = try MarkWriter.write(name: "before-cleanup", source: box.conninfo)
+        try box.sql("UPDATE eld_events SET status = 'on_duty' WHERE driver_id = 5")
+        try box.sql("INSERT INTO eld_events (driver_id, status) SELECT 99, 'sleeper' FROM generate_series(1, 200)")
+        _ = try box.captureToNow(["public.eld_events"]) { $0.source = standby; $0.primary = box.conninfo }
+        assertSameRows(try replay(box, at: .mark("before-cleanup"), "mark"), atMark, "replay at the mark written on the primary")
+        assertSameRows(try replay(box, at: .latest, "latest"), try box.dump("eld_events"), "replay of the latest state equals the primary")
+        XCTAssertEqual(try ArchiveVerifier.verify(archive: box.archive).problems, [])
+    }
 }
