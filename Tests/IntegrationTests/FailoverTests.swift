@@ -41,7 +41,12 @@ final class FailoverTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts").path
         let pair = Pair(bin: bin, root: root, primaryData: root + "/primary", standbyData: root + "/standby", primaryPort: primaryPort, standbyPort: primaryPort + 1)
-        XCTAssertEqual(runCommand(["/bin/bash", scripts + "/pg-start.sh", pair.primaryData, "\(pair.primaryPort)", bin]), 0, "primary")
+        var started = runCommand(["/bin/bash", scripts + "/pg-start.sh", pair.primaryData, "\(pair.primaryPort)", bin])
+        if started != 0 {
+            print("the primary did not start; once more:", (try? String(contentsOfFile: pair.primaryData + "/server.log", encoding: .utf8)) ?? "no log")
+            started = runCommand(["/bin/bash", scripts + "/pg-start.sh", pair.primaryData, "\(pair.primaryPort)", bin])
+        }
+        XCTAssertEqual(started, 0, "primary: \((try? String(contentsOfFile: pair.primaryData + "/server.log", encoding: .utf8)) ?? "no log")")
         XCTAssertEqual(runCommand(["/bin/bash", scripts + "/pg-standby.sh", "\(pair.primaryPort)", pair.standbyData, "\(pair.standbyPort)", bin, "standby1"]), 0, "standby")
         if synchronized {
             let p = try PostgresConnection(conninfo: pair.primary)
