@@ -254,5 +254,8 @@ final class FailoverTests: XCTestCase {
         assertSameRows(try replay(box, at: .mark("before-cleanup"), "mark"), atMark, "replay at the mark written on the primary")
         assertSameRows(try replay(box, at: .latest, "latest"), try box.dump("eld_events"), "replay of the latest state equals the primary")
         XCTAssertEqual(try ArchiveVerifier.verify(archive: box.archive).problems, [])
+        let against = try LogbookBinary.run(["verify", "--archive", box.archive, "--against", standby], timeout: 60)
+        XCTAssertEqual(against.status, 0, against.err)
+        XCTAssertTrue(against.out.contains("PASS public.eld_events"), "verify --against the standby: \(against.out)")
     }
 }
