@@ -120,7 +120,11 @@ public final class CaptureService: @unchecked Sendable {
         // Before anything is made on the source: a failover slot only where it can be synchronized;
         // decoding on a standby only where it can be.
         let onStandby = try Standby.isStandby(conn)
-        let primary = try options.primary.map { try Preflight.connect($0, replication: false) }
+        let primary = try options.primary.map { p -> PostgresConnection in
+            do { return try Preflight.connect(p, replication: false) } catch let e as CaptureError {
+                throw CaptureError(e.code, "--primary: \(e.message)", fix: e.fix)
+            }
+        }
         if onStandby {
             try Standby.preflight(conn, primary: primary, failoverSlot: options.failoverSlot)
         } else if options.failoverSlot {

@@ -109,6 +109,7 @@ struct MarkCommand: ParsableCommand {
 
     func run() throws {
         let key = try encryption.key(for: archive)
+        if let primary, primary.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--primary is empty: give the primary's connection string") }
         let lsn = try MarkWriter.write(name: name, source: primary ?? Secrets.source(source))
         guard let archive else {
             print("mark '\(name)' written at \(lsn); replay to it with --at-mark \(name)")

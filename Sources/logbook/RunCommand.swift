@@ -73,6 +73,7 @@ struct RunCommand: ParsableCommand {
         if let baseCopyLanes { options.baseCopyLanes = baseCopyLanes }
         options.resnapshot = resnapshot
         options.failoverSlot = failoverSlot
+        if let primary, primary.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--primary is empty: give the primary's connection string") }
         options.primary = primary
         options.streaming = !noStreaming
         var config = SidecarConfiguration(capture: options)
