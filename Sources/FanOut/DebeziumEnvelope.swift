@@ -160,12 +160,19 @@ public struct DebeziumEnvelope {
         }
     }
 
+    /// With `json-schema`, `{"schema":…,"payload":` before the payload and `}` after it.
+    func open(_ schema: [UInt8], _ j: inout JSONText) {
+        guard settings.format == .jsonSchema else { return }
+        j.raw("{\"schema\":"); j.bytes += schema; j.raw(",\"payload\":")
+    }
+    func close(_ j: inout JSONText) { if settings.format == .jsonSchema { j.raw("}") } }
+
     /// The message key: the key columns (the whole row for a table without one).
     mutating func key(_ values: [TupleValue], _ table: PublishedTable) -> [UInt8] {
         var j = JSONText(capacity: 64)
-        if settings.format == .jsonSchema { j.raw("{\"schema\":"); j.bytes += table.keySchema; j.raw(",\"payload\":") }
+        open(table.keySchema, &j)
         row(values, table, positions: table.keyPositions, into: &j)
-        if settings.format == .jsonSchema { j.raw("}") }
+        close(&j)
         return j.bytes
     }
 
@@ -205,7 +212,7 @@ public struct DebeziumEnvelope {
     mutating func change(op: Character, before: [TupleValue]?, after: [TupleValue]?, table: PublishedTable,
                          position: SourcePosition, now: Int64) -> [UInt8] {
         var j = JSONText()
-        if settings.format == .jsonSchema { j.raw("{\"schema\":"); j.bytes += table.envelopeSchema; j.raw(",\"payload\":") }
+        open(table.envelopeSchema, &j)
         j.raw("{\"before\":")
         if let before { row(before, table, into: &j) } else { j.raw("null") }
         j.raw(",\"after\":")
@@ -220,7 +227,7 @@ public struct DebeziumEnvelope {
         j.raw(",\"ts_us\":"); j.int(now * 1000)
         j.raw(",\"ts_ns\":"); j.int(now * 1_000_000)
         j.raw("}")
-        if settings.format == .jsonSchema { j.raw("}") }
+        close(&j)
         return j.bytes
     }
 
@@ -228,10 +235,8 @@ public struct DebeziumEnvelope {
     func message(prefix messagePrefix: String, content: [UInt8], position: SourcePosition, now: Int64) -> (key: [UInt8], value: [UInt8]) {
         var k = JSONText(capacity: 64)
         var j = JSONText()
-        if settings.format == .jsonSchema {
-            k.raw("{\"schema\":"); k.bytes += DebeziumSchema.messageKey; k.raw(",\"payload\":")
-            j.raw("{\"schema\":"); j.bytes += DebeziumSchema.messageValue; j.raw(",\"payload\":")
-        }
+        open(DebeziumSchema.messageKey, &k)
+        open(DebeziumSchema.messageValue, &j)
         k.raw("{"); k.key("prefix"); k.string(messagePrefix); k.raw("}")
         j.raw("{\"op\":\"m\",\"ts_ms\":\(now),\"source\":")
         source(position, table: nil, into: &j)
@@ -240,7 +245,8 @@ public struct DebeziumEnvelope {
         j.raw(",")
         j.key("content"); j.string(Array(Data(content).base64EncodedString().utf8))
         j.raw("}}")
-        if settings.format == .jsonSchema { k.raw("}"); j.raw("}") }
+        close(&k)
+        close(&j)
         return (k.bytes, j.bytes)
     }
 
@@ -248,10 +254,8 @@ public struct DebeziumEnvelope {
     func transactionEvent(begin: Bool, id: String, commitTime: PGTimestamp, counts: [(String, Int)]) -> (key: [UInt8], value: [UInt8]) {
         var k = JSONText(capacity: 64)
         var j = JSONText()
-        if settings.format == .jsonSchema {
-            k.raw("{\"schema\":"); k.bytes += DebeziumSchema.transactionKey; k.raw(",\"payload\":")
-            j.raw("{\"schema\":"); j.bytes += DebeziumSchema.transactionValue; j.raw(",\"payload\":")
-        }
+        open(DebeziumSchema.transactionKey, &k)
+        open(DebeziumSchema.transactionValue, &j)
         k.raw("{"); k.key("id"); k.string(id); k.raw("}")
         j.raw("{\"status\":\"\(begin ? "BEGIN" : "END")\",")
         j.key("id"); j.string(id)
@@ -266,7 +270,8 @@ public struct DebeziumEnvelope {
             j.raw("]")
         }
         j.raw(",\"ts_ms\":\(commitTime.unixMicroseconds / 1000)}")
-        if settings.format == .jsonSchema { k.raw("}"); j.raw("}") }
+        close(&k)
+        close(&j)
         return (k.bytes, j.bytes)
     }
 }
