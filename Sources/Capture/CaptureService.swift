@@ -42,7 +42,11 @@ public final class CaptureService: @unchecked Sendable {
             logger.notice("stopped during the base copy; the next start takes it again", metadata: ["table": "\(s.table)"])
             return
         }
-        if stop.isRequested { return }
+        if stop.isRequested {
+            // Asked to stop after the set-up, before streaming: nothing to flush; say so like any stop.
+            logger.info("stopped", metadata: ["reason": "stop requested before streaming"])
+            return
+        }
         var attempt = 0
         while true {
             do {
@@ -191,7 +195,7 @@ public final class CaptureService: @unchecked Sendable {
             needsSlot = true
         }
         if needsSlot {
-            let (lsn, snapshot) = try Standby.whileCreatingSlot(primary: onStandby ? options.primary : nil, logger: logger) {
+            let (lsn, snapshot) = try Standby.whileCreatingSlot(onStandby: onStandby, primary: options.primary, logger: logger) {
                 try Setup.createSlot(repl, name: options.slot, temporary: false, serverVersion: repl.serverVersionNum, failover: options.failoverSlot)
             }
             logger.info("created replication slot", metadata: ["slot": "\(options.slot)", "lsn": "\(lsn)", "failover": "\(options.failoverSlot)"])
@@ -211,7 +215,7 @@ public final class CaptureService: @unchecked Sendable {
             let newTables = tables.filter { !baseTables.contains($0.description) }
             if !newTables.isEmpty {
                 let tmp = try Preflight.connect(options.source, replication: true)
-                let (lsn, snapshot) = try Standby.whileCreatingSlot(primary: onStandby ? options.primary : nil, logger: logger) {
+                let (lsn, snapshot) = try Standby.whileCreatingSlot(onStandby: onStandby, primary: options.primary, logger: logger) {
                     try Setup.createSlot(tmp, name: "\(options.slot)_add_\(getpid())", temporary: true, serverVersion: tmp.serverVersionNum)
                 }
                 stats.baseCopyLanes.merge(try Setup.takeBaseCopies(source: options.source, snapshot: snapshot, lsn: lsn, tables: newTables, reason: "added",

@@ -70,7 +70,8 @@ enum Standby {
 
     /// A slot made on a standby waits for the primary's next running-transactions record (up to
     /// 15 s on an idle primary); with the primary at hand, ask it for one every second until `body` ends.
-    static func whileCreatingSlot<T>(primary: String?, logger: Logger, _ body: () throws -> T) throws -> T {
+    static func whileCreatingSlot<T>(onStandby: Bool, primary: String?, logger: Logger, _ body: () throws -> T) throws -> T {
+        guard onStandby else { return try body() }
         guard let primary else {
             logger.info("creating the slot on the standby: it waits for the primary's next running-transactions record (up to 15 s when idle; --primary makes it immediate)")
             return try body()
