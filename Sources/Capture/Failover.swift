@@ -68,21 +68,13 @@ enum Failover {
         return missing
     }
 
-    /// `conninfo` with libpq's `target_session_attrs` set to `attrs` (the last setting wins in key=value form).
-    static func targeting(_ conninfo: String, _ attrs: String) -> String {
-        if conninfo.hasPrefix("postgres://") || conninfo.hasPrefix("postgresql://") {
-            return conninfo + (conninfo.contains("?") ? "&" : "?") + "target_session_attrs=\(attrs)"
-        }
-        return conninfo + " target_session_attrs=\(attrs)"
-    }
-
     /// Checks the primary `conn` and, when `source` lists a standby, the standby; throws one error
     /// naming every missing setting, one line each.
     static func preflight(_ conn: PostgresConnection, source: String, logger: Logger) throws {
         var missing = try checkPrimary(conn)
         let primarySlots = (try conn.query("SHOW synchronized_standby_slots").scalar ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        if let standby = try? PostgresConnection(conninfo: targeting(source, "standby"), applicationName: "logbook-preflight") {
+        if let standby = try? PostgresConnection(conninfo: ConnectionString.targeting(source, "standby"), applicationName: "logbook-preflight") {
             missing += try checkStandby(standby, primarySlots: primarySlots)
         } else {
             logger.warning("--failover-slot: no standby in --source to check; make sure it has sync_replication_slots, hot_standby_feedback, primary_slot_name and a dbname in primary_conninfo (docs/operations.md)")

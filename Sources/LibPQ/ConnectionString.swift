@@ -72,4 +72,13 @@ extension ConnectionString {
         if let pw = password(in: conninfo), pw.count >= 1 { m = m.replacingOccurrences(of: pw, with: "****") }
         return m
     }
+
+    /// `conninfo` with libpq's `target_session_attrs` set to `attrs` (`standby`, `read-write`): in
+    /// key=value form the last setting wins, in a URI it is one more parameter.
+    public static func targeting(_ conninfo: String, _ attrs: String) -> String {
+        if conninfo.hasPrefix("postgres://") || conninfo.hasPrefix("postgresql://") {
+            return conninfo + (conninfo.contains("?") ? "&" : "?") + "target_session_attrs=\(attrs)"
+        }
+        return conninfo + " target_session_attrs=\(attrs)"
+    }
 }

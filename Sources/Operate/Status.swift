@@ -169,8 +169,7 @@ public struct ArchiveStatus: Codable, Sendable {
             }
             if conn.serverVersionNum >= 170000, status.slot?.exists == true {
                 status.slot?.failover = try conn.query("SELECT failover FROM pg_replication_slots WHERE slot_name = $1", [id.slot]).scalar == "t"
-                let standbyInfo = source.hasPrefix("postgres") ? source + (source.contains("?") ? "&" : "?") + "target_session_attrs=standby"
-                    : source + " target_session_attrs=standby"
+                let standbyInfo = ConnectionString.targeting(source, "standby")
                 if status.slot?.failover == true, let standby = try? PostgresConnection(conninfo: standbyInfo, applicationName: "logbook-status") {
                     let r = try standby.query("SELECT synced AND NOT temporary AND invalidation_reason IS NULL FROM pg_replication_slots WHERE slot_name = $1", [id.slot])
                     status.slot?.synchronizedOnStandby = r.scalar == "t"
