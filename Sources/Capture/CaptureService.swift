@@ -38,9 +38,24 @@ public final class CaptureService: @unchecked Sendable {
         defer { withExtendedLifetime(lock) {} }
         guard !tables.isEmpty else { throw CaptureError(.invalidOption, "no tables to archive", fix: "pass --tables schema.table[,...]") }
         var session: Session
-        do { session = try prepare(tables: tables) } catch let s as Setup.Stopped {
-            logger.notice("stopped during the base copy; the next start takes it again", metadata: ["table": "\(s.table)"])
-            return
+        var setupAttempt = 0
+        while true {
+            do { session = try prepare(tables: tables); break } catch let s as Setup.Stopped {
+                logger.notice("stopped during the base copy; the next start takes it again", metadata: ["table": "\(s.table)"])
+                return
+            } catch let e as PostgresError where Self.isTransient(e) {
+                // Connected, then lost (a restart during the set-up): the set-up starts over; an
+                // incomplete base copy is removed and the slot made so far is kept.
+                setupAttempt += 1
+                guard setupAttempt <= options.maxReconnectAttempts else {
+                    throw CaptureError(.connection, "lost the source during the set-up and could not reconnect after \(setupAttempt - 1) attempts: \(e.message)",
+                                       fix: "check that PostgreSQL is up and reachable, then run logbook again; the set-up starts over")
+                }
+                let delay = min(30.0, 0.5 * pow(2.0, Double(min(setupAttempt, 6) - 1)))
+                logger.warning("lost the source during the set-up; starting it over", metadata: [
+                    "attempt": "\(setupAttempt)", "in_seconds": "\(delay)", "error": "\(e.message)"])
+                if sleepUnlessStopped(delay) { return }
+            }
         }
         if stop.isRequested {
             // Asked to stop after the set-up, before streaming: nothing to flush; say so like any stop.
@@ -53,9 +68,12 @@ public final class CaptureService: @unchecked Sendable {
                 try stream(session)
                 return
             } catch let e as PostgresError where e.code == .connection || e.code == .closed {
-                // Close the open segment as it is; the next session's writer recovers it.
+                // Close the open segment as it is; the next session's writer recovers it. The
+                // replication connection is closed now, not at the next attempt: a server shutting
+                // down waits for its walsender, which waits for this client to go.
                 try? currentWriter?.abandon()
                 currentWriter = nil
+                session.replication = nil
                 // Attempts count the failures in a row: a session that streamed starts the count over.
                 if streamed { attempt = 0 }
                 attempt += 1
@@ -75,12 +93,23 @@ public final class CaptureService: @unchecked Sendable {
                         "attempt": "\(attempt)", "in_seconds": "\(delay)", "error": "\(e.message)"])
                     if sleepUnlessStopped(delay) { return }
                     do {
-                        session.replication = try Preflight.connect(options.source, replication: true)
-                        try noteFailover(&session)
+                        // Only once the server takes ordinary connections again (not shutting down or
+                        // starting up): the session needs its catalog as much as its stream.
+                        _ = try Preflight.connect(options.source, replication: false).query("SELECT 1")
+                        let replication = try Preflight.connect(options.source, replication: true)
+                        try noteFailover(&session, replication)
+                        session.replication = replication
                         break
                     } catch let ce as CaptureError where ce.code == .connection {
                         attempt += 1
                         guard attempt <= options.maxReconnectAttempts else { throw ce }
+                    } catch let pe as PostgresError where Self.isTransient(pe) {
+                        // Connected, then lost again (a server still shutting down or starting up).
+                        attempt += 1
+                        guard attempt <= options.maxReconnectAttempts else {
+                            throw CaptureError(.connection, "lost the source and could not reconnect after \(attempt - 1) attempts: \(pe.message)",
+                                               fix: "check that PostgreSQL is up and reachable, then run logbook again; nothing confirmed is lost")
+                        }
                     }
                 }
             }
@@ -90,8 +119,8 @@ public final class CaptureService: @unchecked Sendable {
 
     /// After a reconnect: the same cluster (a multi-host --source may land on another server), and a
     /// timeline that moved means a standby was promoted.
-    func noteFailover(_ session: inout Session) throws {
-        let sys = try Setup.identifySystem(session.replication)
+    func noteFailover(_ session: inout Session, _ replication: PostgresConnection) throws {
+        let sys = try Setup.identifySystem(replication)
         guard sys.systemIdentifier == session.identity.systemIdentifier else {
             throw CaptureError(.archiveMismatch, "after reconnecting, --source reached cluster \(sys.systemIdentifier), not \(session.identity.systemIdentifier) this archive is of",
                                fix: "list only the primary and its standbys in --source")
@@ -104,11 +133,19 @@ public final class CaptureService: @unchecked Sendable {
         }
     }
 
+    /// A lost connection, or a server refusing work while it shuts down or starts up (SQLSTATE 57…, 08…).
+    static func isTransient(_ e: PostgresError) -> Bool {
+        if e.code == .connection || e.code == .closed { return true }
+        guard let state = e.sqlState else { return false }
+        return state.hasPrefix("57") || state.hasPrefix("08")
+    }
+
     /// Returns true if a stop was requested while sleeping.
     func sleepUnlessStopped(_ seconds: Double) -> Bool { stop.sleep(seconds) }
 
     struct Session {
-        var replication: PostgresConnection
+        /// Nil between a lost connection and the next one.
+        var replication: PostgresConnection?
         var identity: ArchiveIdentity
         var protocolVersion: Int
         var serverVersion: Int
@@ -236,6 +273,7 @@ public final class CaptureService: @unchecked Sendable {
     /// or a lost connection (thrown).
     func stream(_ session: Session) throws {
         streamed = false
+        guard let conn = session.replication else { throw PostgresError(.closed, "no replication connection") }
         let writer = try SegmentWriter(archive: archive, identity: session.identity, options: options.segment)
         currentWriter = writer
         if let d = writer.durable { options.durableMark?.set(d.commitLSN) }
@@ -253,7 +291,7 @@ public final class CaptureService: @unchecked Sendable {
         var busyRetries = 0
         while true {
             do {
-                try session.replication.startReplication(cmd)
+                try conn.startReplication(cmd)
                 break
             } catch let e as PostgresError where e.code == .query {
                 if e.sqlState == "55006" && busyRetries < 20 && !stop.isRequested {
@@ -278,7 +316,6 @@ public final class CaptureService: @unchecked Sendable {
         }
         logger.info("streaming", metadata: ["slot": "\(options.slot)", "from": "\(start)", "proto_version": "\(session.protocolVersion)"])
 
-        let conn = session.replication
         var lastKeepaliveEnd = LSN.zero
         var serverEnd = start
         var writtenBytes = writer.bytesWritten

@@ -311,7 +311,10 @@ final class ChangeRouter {
 
     func catalogConnection() throws -> PostgresConnection? {
         if let catalog { return catalog }
-        catalog = try? PostgresConnection(conninfo: source, replication: false, applicationName: "logbook-catalog")
-        return catalog
+        // A connection that cannot be opened (a server shutting down) is an error, never "no such
+        // table": a definition from the stream alone would lack what replay needs.
+        let c = try PostgresConnection(conninfo: source, replication: false, applicationName: "logbook-catalog")
+        catalog = c
+        return c
     }
 }

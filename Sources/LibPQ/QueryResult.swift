@@ -18,7 +18,10 @@ public struct QueryResult: Sendable {
             var msg = PQresultErrorField(res, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
                 ?? PostgresConnection.oneLine(String(cString: PQresultErrorMessage(res)))
             if msg.isEmpty { msg = connection.lastError }
-            throw PostgresError(.query, PostgresConnection.oneLine(msg), sqlState: state)
+            // The server went away under the query (a restart, a terminated backend): the connection
+            // is what failed, and its owner may reconnect.
+            let lost = PQstatus(connection.conn) == CONNECTION_BAD
+            throw PostgresError(lost ? .connection : .query, PostgresConnection.oneLine(msg), sqlState: state)
         }
         let nf = Int(PQnfields(res)), nt = Int(PQntuples(res))
         columns = (0..<nf).map { String(cString: PQfname(res, Int32($0))) }

@@ -102,7 +102,7 @@ final class DurabilityTests: XCTestCase {
             XCTAssertEqual(status, 0, "pg_ctl restart")
             try box.sql("INSERT INTO t SELECT g, 'after' FROM generate_series(101, 200) g")
             let end = try box.currentLSN()
-            try box.waitUntilConfirmed(end, timeout: 60, "the archiver reconnected and confirmed past the restart")
+            try box.waitUntilConfirmed(end, timeout: 60, "the archiver reconnected and confirmed past the restart", running: running)
             let stats = try running.stop()
             XCTAssertGreaterThanOrEqual(stats.reconnects, 1, "[\(box.server)] it reconnected")
             try box.assertLatestReplayEqualsLive("t", "[\(box.server)] nothing lost across the restart")

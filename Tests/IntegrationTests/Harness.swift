@@ -93,15 +93,27 @@ final class Sandbox {
     }
 
     /// Waits until the slot has confirmed `lsn`: everything committed before it is archived.
-    func waitUntilConfirmed(_ lsn: LSN, timeout: Double = 60, _ what: String = "the archiver confirmed the position") throws {
+    func waitUntilConfirmed(_ lsn: LSN, timeout: Double = 60, _ what: String = "the archiver confirmed the position",
+                            running: BackgroundCapture? = nil) throws {
         try waitUntil(timeout: timeout, what) {
-            try sql("SELECT confirmed_flush_lsn >= '\(lsn)' FROM pg_replication_slots WHERE slot_name = '\(slot)'").scalar == "t"
+            // An archiver that ended on its own never confirms: say why at once.
+            if let running, running.isFinished {
+                XCTFail("the archiver ended while waiting for: \(what): \(running.error.map { e in (e as? PostgresError).map { "\($0.code) at \($0.file):\($0.line): \($0)" } ?? "\(e)" } ?? "no error")")
+                throw CancellationError()
+            }
+            return try sql("SELECT confirmed_flush_lsn >= '\(lsn)' FROM pg_replication_slots WHERE slot_name = '\(slot)'").scalar == "t"
         }
     }
 
     /// Waits until the archiver holds the slot.
     func waitUntilStreaming() throws {
-        try waitUntil("streaming") { try sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '\(slot)' AND active").scalar == "1" }
+        // Past the set-up: a slot is active while it is made and its snapshot used for the base copy too.
+        try waitUntil("streaming") {
+            try sql("""
+                SELECT count(*) FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid
+                WHERE s.slot_name = '\(slot)' AND r.state IN ('catchup', 'streaming')
+                """).scalar == "1"
+        }
     }
 
     /// Sorted COPY text of a table: the reference a replay is compared with.
