@@ -30,6 +30,7 @@ public final class ArchiveCursor {
     /// The WAL position of the change just returned (its `@` record), nil when the archive has none for it.
     public private(set) var changeLSN: LSN?
     var pendingLSN: LSN?
+    var positions = ChangePositionReader()
     /// When false, Insert/Update/Delete records come as `.rowChange` views instead of decoded messages.
     public var decodeRows = true
     public var segmentCount: Int { paths.count }
@@ -70,8 +71,10 @@ public final class ArchiveCursor {
                 index += 1
                 continue
             }
-            if rec.first == LogbookRecordTag.changePosition {
-                pendingLSN = ChangePosition.parse(rec)
+            if LogbookRecordTag.isChangePosition(rec) {
+                do { pendingLSN = try positions.read(rec, frameOffset: reader?.currentFrameOffset ?? 0) } catch let e as WireDecodeError {
+                    throw ArchiveError(.corrupt, "undecodable record: \(e)", path: currentPath, offset: reader?.currentFrameOffset ?? 0)
+                }
                 continue
             }
             changeLSN = pendingLSN

@@ -42,6 +42,8 @@ public final class SegmentWriter {
     var buffer = RecordBuffer()
     var bufferFirstLSN = LSN.zero
     var bufferLast: CommitPosition?
+    /// The last change position written into the frame being built (the base of the next `+`).
+    var bufferLastPosition: LSN?
 
     var inTransaction = false
     var currentCommitLSN = LSN.zero
@@ -144,7 +146,11 @@ public final class SegmentWriter {
             }
             relationsInSegment.insert(oid)
         }
-        if let lsn { buffer.append(ChangePosition.record(lsn)) }
+        if let lsn {
+            // Relative to the frame's previous position where it can be (positions only grow within a transaction).
+            if let last = bufferLastPosition, lsn >= last { buffer.append(ChangePosition.deltaRecord(lsn, after: last)) } else { buffer.append(ChangePosition.record(lsn)) }
+            bufferLastPosition = lsn
+        }
         buffer.append(raw)
         if relations.isEmpty, var mark = ArchiveMark.from(record: raw) {
             if inTransaction { txnMarks.append(mark) } else { mark.commitTime = nil; segMarks.append(mark) }
@@ -311,6 +317,7 @@ public final class SegmentWriter {
         if let bufferLast { lastWritten = bufferLast }
         buffer.removeAll()
         bufferLast = nil
+        bufferLastPosition = nil
         bufferFirstLSN = currentCommitLSN
     }
 }

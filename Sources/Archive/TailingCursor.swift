@@ -14,6 +14,7 @@ public final class TailingCursor {
     /// The WAL position of the change just returned (its `@` record), nil when the archive has none for it.
     public private(set) var changeLSN: LSN?
     var pendingLSN: LSN?
+    var positions = ChangePositionReader()
     var inTransaction = false
     public private(set) var currentPath: String?
 
@@ -51,8 +52,10 @@ public final class TailingCursor {
         while true {
             if reader == nil { guard try openReader() else { return nil } }
             if let rec = try reader!.nextRecord() {
-                if rec.first == LogbookRecordTag.changePosition {
-                    pendingLSN = ChangePosition.parse(rec)
+                if LogbookRecordTag.isChangePosition(rec) {
+                    do { pendingLSN = try positions.read(rec, frameOffset: reader!.currentFrameOffset) } catch let e as WireDecodeError {
+                        throw ArchiveError(.corrupt, "undecodable record: \(e)", path: currentPath, offset: reader!.currentFrameOffset)
+                    }
                     continue
                 }
                 changeLSN = pendingLSN

@@ -71,8 +71,16 @@ public enum ArchiveVerifier {
                 var first: LSN?
                 var last: CommitPosition?
                 var txns = 0
+                var positions = ChangePositionReader()
                 while let rec = try reader.nextRecord() {
-                    guard let tag = rec.first, tag != LogbookRecordTag.tableDefinition, tag != LogbookRecordTag.changePosition else { continue }
+                    if LogbookRecordTag.isChangePosition(rec) {
+                        do { _ = try positions.read(rec, frameOffset: reader.currentFrameOffset) } catch {
+                            report.problems.append("\(name) at byte \(reader.currentFrameOffset): undecodable change position: \(error)")
+                            break
+                        }
+                        continue
+                    }
+                    guard let tag = rec.first, tag != LogbookRecordTag.tableDefinition else { continue }
                     let msg: PgOutputMessage
                     do { msg = try decoder.decode(rec).message } catch {
                         report.problems.append("\(name) at byte \(reader.currentFrameOffset): undecodable record: \(error)")

@@ -52,6 +52,38 @@ final class ArchiveTests: XCTestCase {
         XCTAssertEqual(try countCommits(), 3)
     }
 
+    func testChangePositionsReadBackAcrossFramesAndARelativeOneWithoutABaseIsRefused() throws {
+        var options = SegmentWriter.Options()
+        options.frameBytes = 200   // several frames per transaction: each starts from an absolute position
+        let writer = try SegmentWriter(archive: archive, identity: identity, options: options)
+        var written: [LSN] = []
+        for t in 0..<3 {
+            let base = UInt64(1_000_000 * (t + 1))
+            let (b, braw) = begin(base + 900_000)
+            try writer.beginTransaction(b, raw: braw)
+            for i in 0..<40 {
+                // Steps small and large, a varint of one to four bytes.
+                let lsn = LSN(base + UInt64(i * i * i * 9))
+                written.append(lsn)
+                try writer.appendChange(insert("row \(t)-\(i)"), relations: [1], lsn: lsn)
+            }
+            let (c, craw) = commit(base + 900_000)
+            try writer.commitTransaction(c, raw: craw)
+        }
+        try writer.seal()
+        let cursor = try ArchiveCursor(archive: archive)
+        var read: [LSN] = []
+        while let ev = try cursor.next() { if case .change = ev, let l = cursor.changeLSN { read.append(l) } }
+        XCTAssertEqual(read, written)
+
+        var positions = ChangePositionReader()
+        XCTAssertThrowsError(try positions.read(ChangePosition.deltaRecord(LSN(10), after: LSN(4)), frameOffset: 0), "a + with no @ before it")
+        XCTAssertEqual(try positions.read(ChangePosition.record(LSN(4)), frameOffset: 7), LSN(4))
+        XCTAssertEqual(try positions.read(ChangePosition.deltaRecord(LSN(300), after: LSN(4)), frameOffset: 7), LSN(300))
+        XCTAssertThrowsError(try positions.read(ChangePosition.deltaRecord(LSN(400), after: LSN(300)), frameOffset: 9), "a + counts within its frame only")
+        XCTAssertThrowsError(try positions.read([LogbookRecordTag.changePositionDelta, 0x80], frameOffset: 7), "a varint that does not end")
+    }
+
     func testAFlippedByteIsReportedWithItsFileAndOffset() throws {
         let writer = try SegmentWriter(archive: archive, identity: identity)
         try writeTransaction(writer, 100, rows: 50)
