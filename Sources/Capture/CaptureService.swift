@@ -47,11 +47,8 @@ public final class CaptureService: @unchecked Sendable {
                 // Connected, then lost (a restart during the set-up): the set-up starts over; an
                 // incomplete base copy is removed and the slot made so far is kept.
                 setupAttempt += 1
-                guard setupAttempt <= options.maxReconnectAttempts else {
-                    throw CaptureError(.connection, "lost the source during the set-up and could not reconnect after \(setupAttempt - 1) attempts: \(e.message)",
-                                       fix: "check that PostgreSQL is up and reachable, then run logbook again; the set-up starts over")
-                }
-                let delay = min(30.0, 0.5 * pow(2.0, Double(min(setupAttempt, 6) - 1)))
+                guard setupAttempt <= options.maxReconnectAttempts else { throw Self.lostSource(after: setupAttempt - 1, e, during: "the set-up") }
+                let delay = Self.backoff(setupAttempt)
                 logger.warning("lost the source during the set-up; starting it over", metadata: [
                     "attempt": "\(setupAttempt)", "in_seconds": "\(delay)", "error": "\(e.message)"])
                 if sleepUnlessStopped(delay) { return }
@@ -82,13 +79,10 @@ public final class CaptureService: @unchecked Sendable {
                 metrics.error("connection")
                 metrics.streaming.record(0)
                 options.health?.update { $0.streaming = false }
-                guard attempt <= options.maxReconnectAttempts else {
-                    throw CaptureError(.connection, "lost the source and could not reconnect after \(attempt - 1) attempts: \(e.message)",
-                                       fix: "check that PostgreSQL is up and reachable, then run logbook again; nothing confirmed is lost")
-                }
+                guard attempt <= options.maxReconnectAttempts else { throw Self.lostSource(after: attempt - 1, e) }
                 // Reconnect with backoff, one log line per attempt.
                 while true {
-                    let delay = min(30.0, 0.5 * pow(2.0, Double(min(attempt, 6) - 1)))
+                    let delay = Self.backoff(attempt)
                     logger.warning("replication connection lost, reconnecting", metadata: [
                         "attempt": "\(attempt)", "in_seconds": "\(delay)", "error": "\(e.message)"])
                     if sleepUnlessStopped(delay) { return }
@@ -100,16 +94,10 @@ public final class CaptureService: @unchecked Sendable {
                         try noteFailover(&session, replication)
                         session.replication = replication
                         break
-                    } catch let ce as CaptureError where ce.code == .connection {
+                    } catch let again where Self.isTransient(again) {
+                        // Not yet reachable, or connected and lost again (a server still shutting down or starting up).
                         attempt += 1
-                        guard attempt <= options.maxReconnectAttempts else { throw ce }
-                    } catch let pe as PostgresError where Self.isTransient(pe) {
-                        // Connected, then lost again (a server still shutting down or starting up).
-                        attempt += 1
-                        guard attempt <= options.maxReconnectAttempts else {
-                            throw CaptureError(.connection, "lost the source and could not reconnect after \(attempt - 1) attempts: \(pe.message)",
-                                               fix: "check that PostgreSQL is up and reachable, then run logbook again; nothing confirmed is lost")
-                        }
+                        guard attempt <= options.maxReconnectAttempts else { throw Self.lostSource(after: attempt - 1, again) }
                     }
                 }
             }
@@ -133,11 +121,25 @@ public final class CaptureService: @unchecked Sendable {
         }
     }
 
-    /// A lost connection, or a server refusing work while it shuts down or starts up (SQLSTATE 57…, 08…).
-    static func isTransient(_ e: PostgresError) -> Bool {
+    /// A connection that cannot be opened or was lost, or a server refusing work while it shuts
+    /// down or starts up (SQLSTATE 57…, 08…): worth another attempt.
+    static func isTransient(_ error: Error) -> Bool {
+        if let c = error as? CaptureError { return c.code == .connection }
+        guard let e = error as? PostgresError else { return false }
         if e.code == .connection || e.code == .closed { return true }
         guard let state = e.sqlState else { return false }
         return state.hasPrefix("57") || state.hasPrefix("08")
+    }
+
+    /// Seconds before reconnect attempt `attempt` (1, 2, …): doubling from 0.5 s, at most 16 s.
+    static func backoff(_ attempt: Int) -> Double { min(30.0, 0.5 * pow(2.0, Double(min(attempt, 6) - 1))) }
+
+    /// The line a run ends with when the source stays out of reach.
+    static func lostSource(after attempts: Int, _ error: Error, during: String? = nil) -> CaptureError {
+        let message = (error as? CaptureError)?.message ?? (error as? PostgresError)?.message ?? "\(error)"
+        let after = during.map { "; \($0) starts over" } ?? "; nothing confirmed is lost"
+        return CaptureError(.connection, "lost the source\(during.map { " during \($0)" } ?? "") and could not reconnect after \(attempts) attempts: \(message)",
+                            fix: "check that PostgreSQL is up and reachable, then run logbook again" + after)
     }
 
     /// Returns true if a stop was requested while sleeping.
