@@ -1,20 +1,30 @@
 import Foundation
 
-/// The keys a sealed segment's changes touch, per table: a blocked Bloom filter (one 512-bit block
-/// per key, six bits in it, about ten bits per key: under 2 % false positives), so that `history`
-/// reads only the segments that may hold a key. Written as a frame of its own (kind 6) before the
-/// footer, which records where it starts; sealed with the rows in an encrypted archive. A segment
-/// without one (sealed by recovery after a crash, or by an older logbook) is read in full.
+/// The keys a sealed segment's changes touch, per table: blocked Bloom filters (one 512-bit block
+/// per key, six bits in it, about ten bits per key: under 2 % false positives per filter), so that
+/// `history` reads only the segments that may hold a key. Each filter holds a run of up to
+/// `keysPerFilter` keys, so that a segment's index is built as its changes arrive and costs about
+/// ten bits per key in memory whatever the size of a transaction. Written as a frame of its own
+/// (kind 6) before the footer, which records where it starts; sealed with the rows in an encrypted
+/// archive. A segment without one (sealed by recovery after a crash, or by an older logbook) is read
+/// in full.
 public struct KeyIndex: Sendable, Equatable {
+    /// Keys folded into one filter: a run's hashes wait in memory (8 bytes each) until it is full.
+    public static let keysPerFilter = 1 << 20
+
     public struct Table: Sendable, Equatable {
         /// Every key may be touched: a TRUNCATE of the table is in the segment, or a change whose key
         /// could not be read (a table without a key): every key's history passes through it.
         public var everyKey: Bool
         public var keys: Int
-        /// 8 words (512 bits) per block.
-        public var words: [UInt64]
+        /// One Bloom filter per run of keys, 8 words (512 bits) per block.
+        public var filters: [[UInt64]]
 
         public func mayContain(_ hash: UInt64) -> Bool {
+            filters.contains { Self.filter($0, contains: hash) }
+        }
+
+        static func filter(_ words: [UInt64], contains hash: UInt64) -> Bool {
             let blocks = words.count / 8
             guard blocks > 0 else { return false }
             let block = Int((hash >> 32) % UInt64(blocks)) * 8
@@ -28,7 +38,7 @@ public struct KeyIndex: Sendable, Equatable {
             return true
         }
 
-        static func build(_ hashes: [UInt64], everyKey: Bool) -> Table {
+        static func filter(of hashes: [UInt64]) -> [UInt64] {
             let blocks = max(1, (hashes.count * 10 + 511) / 512)
             var words = [UInt64](repeating: 0, count: blocks * 8)
             for hash in hashes {
@@ -41,7 +51,51 @@ public struct KeyIndex: Sendable, Equatable {
                     h = h &+ step
                 }
             }
-            return Table(everyKey: everyKey, keys: hashes.count, words: words)
+            return words
+        }
+    }
+
+    /// A segment's key index while the segment fills: each table's keys wait until a run of
+    /// `keysPerFilter` is full, which then becomes a filter of its own.
+    public struct Builder: Sendable {
+        struct Run: Sendable {
+            var pending: [UInt64] = []
+            var filters: [[UInt64]] = []
+            var keys = 0
+
+            mutating func add(_ hash: UInt64, limit: Int) {
+                keys += 1
+                pending.append(hash)
+                if pending.count >= limit {
+                    filters.append(Table.filter(of: pending))
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+
+        var runs: [String: Run] = [:]
+        var everyKey = Set<String>()
+        let keysPerFilter: Int
+
+        public init(keysPerFilter: Int = KeyIndex.keysPerFilter) { self.keysPerFilter = max(1, keysPerFilter) }
+
+        public var isEmpty: Bool { runs.isEmpty && everyKey.isEmpty }
+
+        public mutating func add(table: String, hash: UInt64) {
+            runs[table, default: Run()].add(hash, limit: keysPerFilter)
+        }
+
+        public mutating func addEveryKey(table: String) { everyKey.insert(table) }
+
+        public func build() -> KeyIndex {
+            var t: [String: Table] = [:]
+            for name in Set(runs.keys).union(everyKey) {
+                let run = runs[name] ?? Run()
+                var f = run.filters
+                if !run.pending.isEmpty || f.isEmpty { f.append(Table.filter(of: run.pending)) }
+                t[name] = Table(everyKey: everyKey.contains(name), keys: run.keys, filters: f)
+            }
+            return KeyIndex(tables: t)
         }
     }
 
@@ -51,12 +105,11 @@ public struct KeyIndex: Sendable, Equatable {
 
     /// Builds the index of a segment from the key hashes of its changes, and the tables any key of
     /// which it may touch.
-    public init(keys: [String: [UInt64]], everyKey: Set<String>) {
-        var t: [String: Table] = [:]
-        for name in Set(keys.keys).union(everyKey) {
-            t[name] = Table.build(keys[name] ?? [], everyKey: everyKey.contains(name))
-        }
-        tables = t
+    public init(keys: [String: [UInt64]], everyKey: Set<String>, keysPerFilter: Int = KeyIndex.keysPerFilter) {
+        var b = Builder(keysPerFilter: keysPerFilter)
+        for (name, hashes) in keys { for h in hashes { b.add(table: name, hash: h) } }
+        for name in everyKey { b.addEveryKey(table: name) }
+        self = b.build()
     }
 
     /// Whether the segment may hold a change of `table` with this key (or a TRUNCATE of it).
@@ -87,22 +140,26 @@ public struct KeyIndex: Sendable, Equatable {
 
     static let magic: [UInt8] = Array("LBKI".utf8)
 
-    /// `LBKI`, u16 version 1, u32 tables; per table (by name): u16 name length, name, u8 flags
-    /// (bit 0: every key), u32 keys, u32 words, the words (u64, little-endian).
+    /// `LBKI`, u16 version 2, u32 tables; per table (by name): u16 name length, name, u8 flags
+    /// (bit 0: every key), u32 keys, u32 filters, per filter u32 words and the words (u64,
+    /// little-endian). Version 1 (one filter, no filter count) is still read.
     public func encode() -> [UInt8] {
         var out = Self.magic
         func u16(_ v: Int) { out += [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
         func u32(_ v: Int) { for i in 0..<4 { out.append(UInt8(v >> (8 * i) & 0xFF)) } }
-        u16(1)
+        u16(2)
         u32(tables.count)
         for name in tables.keys.sorted() {
             let t = tables[name]!
             let n = Array(name.utf8)
             u16(n.count); out += n
             out.append(t.everyKey ? 1 : 0)
-            u32(t.keys); u32(t.words.count)
-            out.reserveCapacity(out.count + t.words.count * 8)
-            for w in t.words { for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: w >> (8 * UInt64(i)))) } }
+            u32(t.keys); u32(t.filters.count)
+            for words in t.filters {
+                u32(words.count)
+                out.reserveCapacity(out.count + words.count * 8)
+                for w in words { for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: w >> (8 * UInt64(i)))) } }
+            }
         }
         return out
     }
@@ -120,18 +177,26 @@ public struct KeyIndex: Sendable, Equatable {
         }
         func u(_ n: Int) throws -> Int { try take(n).reversed().reduce(0) { $0 << 8 | Int($1) } }
         guard Array(try take(4)) == magic else { throw bad("bad magic") }
-        guard try u(2) == 1 else { throw bad("unknown version") }
+        let version = try u(2)
+        guard version == 1 || version == 2 else { throw bad("unknown version \(version)") }
         let count = try u(4)
         var tables: [String: Table] = [:]
         for _ in 0..<count {
             let name = String(decoding: try take(try u(2)), as: UTF8.self)
             guard let flags = try take(1).first else { throw bad("ends early") }
-            let keys = try u(4), n = try u(4)
-            guard n % 8 == 0, n <= (bytes.count - at) / 8 else { throw bad("bad filter size \(n)") }
-            let raw = try take(n * 8)
-            var words = [UInt64](repeating: 0, count: n)
-            raw.withUnsafeBytes { p in for i in 0..<n { words[i] = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) } }
-            tables[name] = Table(everyKey: flags & 1 != 0, keys: keys, words: words)
+            let keys = try u(4)
+            let filterCount = version == 1 ? 1 : try u(4)
+            guard filterCount >= 1, filterCount <= (bytes.count - at) / 4 else { throw bad("bad filter count \(filterCount)") }
+            var filters: [[UInt64]] = []
+            for _ in 0..<filterCount {
+                let n = try u(4)
+                guard n > 0, n % 8 == 0, n <= (bytes.count - at) / 8 else { throw bad("bad filter size \(n)") }
+                let raw = try take(n * 8)
+                var words = [UInt64](repeating: 0, count: n)
+                raw.withUnsafeBytes { p in for i in 0..<n { words[i] = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) } }
+                filters.append(words)
+            }
+            tables[name] = Table(everyKey: flags & 1 != 0, keys: keys, filters: filters)
         }
         return KeyIndex(tables: tables)
     }

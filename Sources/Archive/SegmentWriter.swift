@@ -34,9 +34,8 @@ public final class SegmentWriter {
     var segFirstCommitTime: PGTimestamp?
     var segLast: CommitPosition?
     var segWatermark: Watermark?
-    /// The key hashes of the segment's changes per table, and the tables any key of which it may touch: its `KeyIndex`.
-    var segKeys: [String: [UInt64]] = [:]
-    var segEveryKey = Set<String>()
+    /// The keys of the segment's changes per table, and the tables any key of which it may touch: its `KeyIndex`.
+    var segKeys = KeyIndex.Builder()
 
     // The frame being built.
     var buffer = RecordBuffer()
@@ -238,18 +237,18 @@ public final class SegmentWriter {
     }
 
     /// Notes the key of a change just appended (for the segment's key index).
-    public func indexKey(table: String, hash: UInt64) { segKeys[table, default: []].append(hash) }
+    public func indexKey(table: String, hash: UInt64) { segKeys.add(table: table, hash: hash) }
     /// Notes a change just appended that may touch any key of `table` (a TRUNCATE, a keyless row).
-    public func indexEveryKey(table: String) { segEveryKey.insert(table) }
+    public func indexEveryKey(table: String) { segKeys.addEveryKey(table: table) }
 
     /// Writes the key index and the footer, fsyncs, and renames the open segment to its sealed name.
     public func seal() throws {
         guard let file, !inTransaction else { return }
         try writeFrame()
         var indexOffset: Int?
-        if !segKeys.isEmpty || !segEveryKey.isEmpty {
+        if !segKeys.isEmpty {
             indexOffset = file.bytesWritten
-            try file.writeFrame(.keyIndex, raw: KeyIndex(keys: segKeys, everyKey: segEveryKey).encode())
+            try file.writeFrame(.keyIndex, raw: segKeys.build().encode())
         }
         let footer = SegmentFooter(firstLSN: segmentFirstLSN, last: segLast, firstCommitTime: segFirstCommitTime,
                                    transactions: segTransactions, changes: segChanges, frames: file.frameCount + 1,
@@ -302,8 +301,7 @@ public final class SegmentWriter {
         segFirstCommitTime = nil
         segLast = nil
         segWatermark = nil
-        segKeys = [:]
-        segEveryKey = []
+        segKeys = KeyIndex.Builder()
     }
 
     func writeFrame() throws {
