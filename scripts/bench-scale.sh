@@ -3,7 +3,7 @@
 #   change-heavy replay: an empty base copy, then one 1,000,000-row insert transaction and 160,000
 #                        pgbench transactions (insert + update each); replay latest and mid-way vs pg_restore
 #   base copy:           the initial base copy of a 5,000,000-row table vs pg_dump -Fc -t
-#   capture:             1,000,000- and 5,000,000-row transactions vs pg_recvlogical (time, peak RSS)
+#   capture:             1,000,000-, 5,000,000- and 10,000,000-row transactions vs pg_recvlogical (time, peak RSS)
 #   replay scaling:      against changes folded (0.3M, 1M, 3M on a 1M-row table) and table size (1M, 5M)
 # Writes $B/scale.md and docs/replay-scaling.png; run by scripts/bench.sh, or alone (it then starts its
 # own PostgreSQL and builds logbook).
@@ -114,9 +114,9 @@ restore_rounds "$B/big.fc" "$B/archive-big"
 T5P=$(median "${P[@]}"); T5L=$(median "${L[@]}"); T5R=$(median "${LR[@]}")
 
 # 3. Capture of large transactions.
-echo "scale: capture of 1,000,000- and 5,000,000-row transactions" >&2
+echo "scale: capture of 1,000,000-, 5,000,000- and 10,000,000-row transactions" >&2
 : > "$B/scale-capture.md"
-for n in 1000000 5000000; do
+for n in 1000000 5000000 10000000; do
   fresh_db
   psql "$DB" -qc "CREATE PUBLICATION recv FOR TABLE eld_events"
   "$PGBIN/pg_recvlogical" -d "$DB" --slot recv --create-slot -P pgoutput >/dev/null
