@@ -35,7 +35,8 @@ public final class FrameFileWriter {
     /// Compresses `raw` and appends it as one frame. Not durable until `sync()`.
     public func writeFrame(_ kind: FrameKind, raw: UnsafeRawBufferPointer, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
                            lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
-        try appendEncoded(Self.encodeFrame(kind, raw: raw, key: key, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime))
+        let frame = try Self.encodeFrameParts(kind, raw: raw, key: key, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+        try append(frame.header, frame.payload)
     }
 
     /// One whole frame (header and payload) as it is stored: compressed, then sealed with the
@@ -43,6 +44,17 @@ public final class FrameFileWriter {
     /// rewrites frames through this too, so a recovered segment reads like any other.
     static func encodeFrame(_ kind: FrameKind, raw: UnsafeRawBufferPointer, key: ArchiveKey?, zstd: Zstd, firstLSN: LSN, lastEndLSN: LSN,
                             lastCommitTime: PGTimestamp) throws -> [UInt8] {
+        let parts = try encodeFrameParts(kind, raw: raw, key: key, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+        var frame = parts.header
+        frame.reserveCapacity(frame.count + parts.payload.count)
+        frame.append(contentsOf: parts.payload)
+        return frame
+    }
+
+    /// A frame as its header and its stored payload, so that a writer can write the two without
+    /// copying the payload behind the header (a large frame, a key index, is then in memory once).
+    static func encodeFrameParts(_ kind: FrameKind, raw: UnsafeRawBufferPointer, key: ArchiveKey?, zstd: Zstd, firstLSN: LSN, lastEndLSN: LSN,
+                                 lastCommitTime: PGTimestamp) throws -> (header: [UInt8], payload: [UInt8]) {
         var payload = try zstd.compress(raw)
         var flags: UInt8 = 0
         if let key, kind.isSealedWhenEncrypted {
@@ -61,10 +73,9 @@ public final class FrameFileWriter {
             payload += key.tag(h.encodeWithoutCRC() + payload)
             flags = FrameHeader.authenticatedFlag
         }
-        var frame = FrameHeader.encode(kind: kind, payload: payload, rawLength: raw.count, firstLSN: firstLSN,
-                                       lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime, flags: flags)
-        frame.append(contentsOf: payload)
-        return frame
+        let header = FrameHeader.encode(kind: kind, payload: payload, rawLength: raw.count, firstLSN: firstLSN,
+                                        lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime, flags: flags)
+        return (header, payload)
     }
 
     static func encodeFrame(_ kind: FrameKind, raw: [UInt8], key: ArchiveKey?, zstd: Zstd, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
@@ -74,10 +85,12 @@ public final class FrameFileWriter {
 
     /// Appends a whole frame made by `encodeFrame` elsewhere (a base copy's lane compresses and
     /// seals its frames on its own thread). Not durable until `sync()`.
-    public func appendEncoded(_ frame: [UInt8]) throws {
-        try FileIO.writeAll(fd, frame, path: path)
-        hasher.update(data: frame)
-        bytesWritten += frame.count
+    public func appendEncoded(_ frame: [UInt8]) throws { try append(frame) }
+
+    /// Writes one frame given in consecutive parts. Not durable until `sync()`.
+    func append(_ parts: [UInt8]...) throws {
+        for part in parts { try FileIO.writeAll(fd, part, path: path) }
+        for part in parts { hasher.update(data: part); bytesWritten += part.count }
         frameCount += 1
     }
 

@@ -248,7 +248,11 @@ public final class SegmentWriter {
         var indexOffset: Int?
         if !segKeys.isEmpty {
             indexOffset = file.bytesWritten
-            try file.writeFrame(.keyIndex, raw: segKeys.build().encode())
+            let index = segKeys.build().encode()
+            // The filters are in `index` now: let them go before it is compressed. (Should the
+            // write fail, a retried seal writes no index, and history reads the segment in full.)
+            segKeys = KeyIndex.Builder()
+            try file.writeFrame(.keyIndex, raw: index)
         }
         let footer = SegmentFooter(firstLSN: segmentFirstLSN, last: segLast, firstCommitTime: segFirstCommitTime,
                                    transactions: segTransactions, changes: segChanges, frames: file.frameCount + 1,

@@ -104,4 +104,25 @@ final class EncryptedArchiveTests: XCTestCase {
         XCTAssertEqual(try inserts(a), ["row 100-0", "row 100-1", "row 300-0", "row 300-1"])
         XCTAssertTrue(try ArchiveView.take(a).problems.isEmpty)
     }
+
+    /// A frame written as its header and payload (no copy of the payload behind the header) is the
+    /// frame `encodeFrame` makes whole, in the clear and sealed, and it reads back.
+    func testAFrameWrittenInPartsIsTheWholeFrame() throws {
+        let raw = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
+        for key in [nil, try randomKey()] {
+            let path = NSTemporaryDirectory() + "frame-parts-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let w = try FrameFileWriter(creating: path, key: key, zstd: Zstd())
+            try w.writeFrame(.keyIndex, raw: raw)
+            try w.sync()
+            let written = try Data(contentsOf: URL(fileURLWithPath: path))
+            XCTAssertEqual(w.bytesWritten, written.count)
+            XCTAssertEqual(w.frameCount, 1)
+            let frame = try FrameFileReader(path: path, key: key).frame(at: ArchiveFiles.fileMagic.count, kind: .keyIndex, what: "test")
+            XCTAssertEqual(frame.raw, raw, key == nil ? "in the clear" : "sealed")
+            if key == nil {
+                XCTAssertEqual(Array(written.dropFirst(ArchiveFiles.fileMagic.count)), try FrameFileWriter.encodeFrame(.keyIndex, raw: raw, key: nil, zstd: Zstd()))
+            }
+        }
+    }
 }
