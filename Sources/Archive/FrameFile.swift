@@ -55,11 +55,18 @@ public final class FrameFileWriter {
     /// copying the payload behind the header (a large frame, a key index, is then in memory once).
     static func encodeFrameParts(_ kind: FrameKind, raw: UnsafeRawBufferPointer, key: ArchiveKey?, zstd: Zstd, firstLSN: LSN, lastEndLSN: LSN,
                                  lastCommitTime: PGTimestamp) throws -> (header: [UInt8], payload: [UInt8]) {
-        var payload = try zstd.compress(raw)
+        try frameParts(kind, compressed: try zstd.compress(raw), rawLength: raw.count, key: key, firstLSN: firstLSN, lastEndLSN: lastEndLSN,
+                       lastCommitTime: lastCommitTime)
+    }
+
+    /// A frame around a payload compressed earlier: sealed or tagged with the key, then its header.
+    static func frameParts(_ kind: FrameKind, compressed: [UInt8], rawLength: Int, key: ArchiveKey?, firstLSN: LSN, lastEndLSN: LSN,
+                           lastCommitTime: PGTimestamp) throws -> (header: [UInt8], payload: [UInt8]) {
+        var payload = compressed
         var flags: UInt8 = 0
         if let key, kind.isSealedWhenEncrypted {
             // The header (with the sealed length) is the additional data: no field of it can be altered.
-            var h = FrameHeader(kind: kind, storedLength: payload.count + ArchiveKey.overhead, rawLength: raw.count, firstLSN: firstLSN,
+            var h = FrameHeader(kind: kind, storedLength: payload.count + ArchiveKey.overhead, rawLength: rawLength, firstLSN: firstLSN,
                                 lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
             h.flags = FrameHeader.encryptedFlag
             payload = try key.seal(payload, aad: h.encodeWithoutCRC())
@@ -67,13 +74,13 @@ public final class FrameFileWriter {
         } else if let key {
             // A footer: in the clear, so integrity can be checked without the key, and tagged with an
             // HMAC over its header and payload, so only the key's holder can write one.
-            var h = FrameHeader(kind: kind, storedLength: payload.count + ArchiveKey.tagLength, rawLength: raw.count, firstLSN: firstLSN,
+            var h = FrameHeader(kind: kind, storedLength: payload.count + ArchiveKey.tagLength, rawLength: rawLength, firstLSN: firstLSN,
                                 lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
             h.flags = FrameHeader.authenticatedFlag
             payload += key.tag(h.encodeWithoutCRC() + payload)
             flags = FrameHeader.authenticatedFlag
         }
-        let header = FrameHeader.encode(kind: kind, payload: payload, rawLength: raw.count, firstLSN: firstLSN,
+        let header = FrameHeader.encode(kind: kind, payload: payload, rawLength: rawLength, firstLSN: firstLSN,
                                         lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime, flags: flags)
         return (header, payload)
     }
@@ -81,6 +88,15 @@ public final class FrameFileWriter {
     static func encodeFrame(_ kind: FrameKind, raw: [UInt8], key: ArchiveKey?, zstd: Zstd, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
                             lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws -> [UInt8] {
         try raw.withUnsafeBytes { try encodeFrame(kind, raw: $0, key: key, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime) }
+    }
+
+    /// Appends a frame whose payload was compressed earlier (a streamed transaction's spool): it is
+    /// sealed with the archive's key here, as every frame, and checksummed with its header.
+    public func writeCompressedFrame(_ kind: FrameKind, compressed: [UInt8], rawLength: Int, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
+                                     lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
+        let frame = try Self.frameParts(kind, compressed: compressed, rawLength: rawLength, key: key, firstLSN: firstLSN,
+                                        lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
+        try append(frame.header, frame.payload)
     }
 
     /// Appends a whole frame made by `encodeFrame` elsewhere (a base copy's lane compresses and

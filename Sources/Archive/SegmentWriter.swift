@@ -138,18 +138,9 @@ public final class SegmentWriter {
             // A non-transactional logical message: needs an open segment too.
             try openSegmentIfNeeded(firstLSN: currentCommitLSN)
         }
-        for oid in relations where !relationsInSegment.contains(oid) {
-            if let def = relationRecords[oid] {
-                for r in def.records { buffer.append(r) }
-                tablesInSegment.insert(def.table)
-            }
-            relationsInSegment.insert(oid)
-        }
-        if let lsn {
-            // Relative to the frame's previous position where it can be (positions only grow within a transaction).
-            if let last = bufferLastPosition, lsn >= last { buffer.append(ChangePosition.deltaRecord(lsn, after: last)) } else { buffer.append(ChangePosition.record(lsn)) }
-            bufferLastPosition = lsn
-        }
+        defineInSegment(relations)
+        // Relative to the frame's previous position where it can be (positions only grow within a transaction).
+        buffer.appendPosition(lsn, after: &bufferLastPosition)
         buffer.append(raw)
         if relations.isEmpty, var mark = ArchiveMark.from(record: raw) {
             if inTransaction { txnMarks.append(mark) } else { mark.commitTime = nil; segMarks.append(mark) }
@@ -157,6 +148,37 @@ public final class SegmentWriter {
         segChanges += 1
         if buffer.bytes.count >= options.frameBytes { try writeFrame() }
     }
+
+    /// Writes the definition records of each relation not yet described in this segment.
+    func defineInSegment<S: Sequence>(_ relations: S) where S.Element == UInt32 {
+        for oid in relations where !relationsInSegment.contains(oid) {
+            if let def = relationRecords[oid] {
+                for r in def.records { buffer.append(r) }
+                tablesInSegment.insert(def.table)
+            }
+            relationsInSegment.insert(oid)
+        }
+    }
+
+    /// Appends changes of the open transaction prepared (and compressed) before its commit, as
+    /// one frame, its payload as it is: what is buffered, with the definitions of its relations
+    /// this segment lacks, goes first.
+    public func appendPrepared(_ prepared: PreparedFrame) throws {
+        guard inTransaction else { throw ArchiveError(.invalidState, "prepared changes outside a transaction", path: archive.root) }
+        defineInSegment(prepared.relations.map(\.oid))
+        try writeFrame()
+        guard let file else { throw ArchiveError(.invalidState, "prepared changes without an open segment", path: archive.root) }
+        let before = file.bytesWritten
+        try file.writeCompressedFrame(.records, compressed: prepared.payload, rawLength: prepared.rawLength, firstLSN: currentCommitLSN)
+        bytesWritten += file.bytesWritten - before
+        segChanges += prepared.changes
+        for k in prepared.keys { for h in k.hashes { segKeys.add(table: k.table, hash: h) } }
+        for t in prepared.everyKey { segKeys.addEveryKey(table: t) }
+    }
+
+    /// The zstd level of this writer's frames, for frames prepared elsewhere.
+    public var frameCompressor: Zstd { zstd }
+    public var frameBytes: Int { options.frameBytes }
 
     public func commitTransaction(_ commit: CommitMessage, raw: [UInt8]) throws {
         guard inTransaction else { throw ArchiveError(.invalidState, "a commit at \(commit.commitLSN) outside a transaction", path: archive.root) }

@@ -26,7 +26,7 @@ final class CaptureMetrics {
     /// The server's WAL end at some earlier confirm that is not yet confirmed, and when it was seen.
     private var behind: (lsn: LSN, since: Date)?
 
-    func change(_ relation: UInt32) { pending[relation, default: 0] += 1 }
+    func change(_ relation: UInt32, count: Int = 1) { pending[relation, default: 0] += count }
     func abortTransaction() { pending.removeAll(keepingCapacity: true) }
 
     func commit(tableName: (UInt32) -> String?, commitTime: PGTimestamp) {

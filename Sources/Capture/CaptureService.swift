@@ -429,6 +429,7 @@ public final class CaptureService: @unchecked Sendable {
                         stats.changes = router.changes
                         stats.skippedDuplicates = router.skipped
                         stats.streamedCommits = router.streamedCommits
+                        stats.preparedChanges = router.preparedChanges
                         if !writer.isInTransaction {
                             let sealed = writer.segmentsSealed
                             try writer.sealIfDue()

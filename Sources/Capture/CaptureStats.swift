@@ -10,6 +10,9 @@ public struct CaptureStats: Sendable {
     public var streamedCommits = 0
     /// Streamed transactions that aborted (spool dropped, nothing archived).
     public var streamedAborts = 0
+    /// Changes of streamed transactions written at their commit as they were prepared while they
+    /// streamed (compressed frames copied into the segment), not routed again.
+    public var preparedChanges = 0
     public var reconnects = 0
     public var flushes = 0
     public var lastConfirmed: LSN = .zero

@@ -33,6 +33,8 @@ final class ChangeRouter {
     private(set) var skipped = 0
     private(set) var streamedCommits = 0
     private(set) var streamedAborts = 0
+    /// Changes of streamed transactions written at their commit as they were prepared (not routed again).
+    private(set) var preparedChanges = 0
 
     init(writer: SegmentWriter, archive: ArchiveDirectory, source: String, logger: Logger, metrics: CaptureMetrics) {
         self.metrics = metrics
@@ -56,6 +58,7 @@ final class ChangeRouter {
             guard let top = streamXid, let spool = spools[top] else {
                 throw CaptureError(.protocolError, "streamed change for xid \(xid) outside a Stream Start")
             }
+            if case .relation(let r) = d.message { spool.definitions[r.oid] = preparedDefinition(r) }
             if let lsn = changeLSN { try spool.append(subxid: xid, ChangePosition.record(lsn)) }
             try spool.append(subxid: xid, raw)
             return nil
@@ -66,7 +69,8 @@ final class ChangeRouter {
             streamXid = s.xid
             if s.firstSegment || spools[s.xid] == nil {
                 spools[s.xid]?.remove()
-                spools[s.xid] = try Spool(directory: archive.spoolPath, xid: s.xid, encrypted: archive.key != nil)
+                spools[s.xid] = try Spool(directory: archive.spoolPath, xid: s.xid, encrypted: archive.key != nil,
+                                          zstd: writer.frameCompressor, frameBytes: writer.frameBytes)
             }
             return nil
         case .streamStop:
@@ -93,12 +97,35 @@ final class ChangeRouter {
             begin.write(PgOutputMessage.Tag.begin.rawValue); begin.write(c.commitLSN); begin.write(c.commitTime); begin.write(c.xid)
             try beginTransaction(BeginMessage(finalLSN: c.commitLSN, commitTime: c.commitTime, xid: c.xid), raw: begin.bytes)
             var inner = PgOutputDecoder(protocolVersion: 1)
-            try spool.replay { rec in
+            func route(_ rec: [UInt8]) throws {
                 if let lsn = ChangePosition.parse(rec) { changeLSN = lsn; return }
                 defer { changeLSN = nil }
                 switch try inner.route(rec) {
                 case .rowChange(_, let relation, _): try handleRowChange(relation: relation, streamXid: nil, raw: rec)
                 case .other(let d): try handleInTransaction(d.message, raw: rec)
+                }
+            }
+            try spool.replay { entry in
+                switch entry {
+                case .record(let rec): try route(rec)
+                case .frame(let prepared, let definitions):
+                    if skipping { return }
+                    // Prepared under the definitions the archive holds now: written as it is.
+                    if prepared.relations.allSatisfy({ r in definitions[r.oid].map { holds($0, for: r.oid) } ?? false }) {
+                        try writer.appendPrepared(prepared)
+                        for r in prepared.relations { metrics.change(r.oid, count: r.changes) }
+                        changes += prepared.changes
+                        preparedChanges += prepared.changes
+                        return
+                    }
+                    // A definition changed since (the catalog moved on before the commit): each change routed anew.
+                    let payload = try prepared.payload.withUnsafeBytes { try writer.frameCompressor.decompress($0, rawLength: prepared.rawLength) }
+                    var positions = ChangePositionReader()
+                    for range in try recordRanges(payload) {
+                        let rec = Array(payload[range])
+                        if LogbookRecordTag.isChangePosition(rec) { changeLSN = try positions.read(rec, frameOffset: 0); continue }
+                        try route(rec)
+                    }
                 }
             }
             var commit = WireWriter(capacity: 26)
@@ -128,6 +155,10 @@ final class ChangeRouter {
             guard let top = self.streamXid, let spool = spools[top] else {
                 throw CaptureError(.protocolError, "streamed change for xid \(xid) outside a Stream Start")
             }
+            if let prepared = spool.definitions[relation] {
+                try spool.appendChange(subxid: xid, raw, relation: relation, lsn: changeLSN, keys: try keyNote(raw, key: prepared.key))
+                return
+            }
             if let lsn = changeLSN { try spool.append(subxid: xid, ChangePosition.record(lsn)) }
             try spool.append(subxid: xid, raw)
             return
@@ -142,9 +173,19 @@ final class ChangeRouter {
 
     /// Notes the key (old and new, for an update that moves a row) of a change for the segment's index.
     func noteKeys(relation: UInt32, raw: [UInt8]) throws {
-        guard let key = indexKeys[relation] else { return }
-        guard let positions = key.positions else { writer.indexEveryKey(table: key.table); return }
+        switch try keyNote(raw, key: indexKeys[relation]) {
+        case .none: break
+        case .everyKey(let t): writer.indexEveryKey(table: t)
+        case .hashes(let t, let hs): for h in hs { writer.indexKey(table: t, hash: h) }
+        }
+    }
+
+    /// The keys a change touches, given where its table's key is in a tuple.
+    func keyNote(_ raw: [UInt8], key: (table: String, positions: [Int]?)?) throws -> KeyNote {
+        guard let key else { return .none }
+        guard let positions = key.positions else { return .everyKey(key.table) }
         let v = try RowChangeView(raw)
+        var hashes: [UInt64] = []
         for tuple in [v.oldTuple, v.newTuple] {
             guard let tuple else { continue }
             var values: [ArraySlice<UInt8>?] = []
@@ -153,8 +194,40 @@ final class ChangeRouter {
                 guard let c = v.column(p, of: tuple) else { values.append(nil); continue }
                 values.append(c.kind == UInt8(ascii: "n") ? nil : v.bytes[c.value])
             }
-            writer.indexKey(table: key.table, hash: KeyIndex.hash(values))
+            hashes.append(KeyIndex.hash(values))
         }
+        return .hashes(key.table, hashes)
+    }
+
+    /// Whether the archive describes `relation` now as a streamed change of it was prepared under.
+    func holds(_ prepared: Spool.Definition, for relation: UInt32) -> Bool {
+        guard definedShape[relation] == prepared.shape, let def = definedDefinition[relation], def == prepared.definition,
+              let key = indexKeys[relation] else { return false }
+        return key.table == prepared.key.table && key.positions == prepared.key.positions
+    }
+
+    /// The definition a streamed Relation message would be recorded as, read now (its commit reads it
+    /// again and keeps the prepared changes only if nothing moved); nil if the catalog cannot say.
+    func preparedDefinition(_ r: RelationMessage) -> Spool.Definition? {
+        let def: TableDefinition
+        if definedShape[r.oid] == r, let known = definedDefinition[r.oid] {
+            def = known
+        } else {
+            do {
+                guard let catalog = try catalogConnection(), let fromCatalog = try Catalog.definition(oid: r.oid, on: catalog) else { return nil }
+                def = try reconcile(r, catalogDef: fromCatalog)
+            } catch {
+                catalog = nil
+                return nil
+            }
+        }
+        return Spool.Definition(shape: r, definition: def, key: Self.indexKey(def, r))
+    }
+
+    /// Where a table's key is in the tuples of its Relation message (nil positions: no key).
+    static func indexKey(_ def: TableDefinition, _ r: RelationMessage) -> (table: String, positions: [Int]?) {
+        let positions = def.foldKey.map { k in r.columns.firstIndex { $0.name == k } }
+        return (def.qualifiedName, def.foldKey.isEmpty || positions.contains(nil) ? nil : positions.compactMap { $0 })
     }
 
     func beginTransaction(_ b: BeginMessage, raw: [UInt8]) throws {
@@ -201,7 +274,7 @@ final class ChangeRouter {
             if !skipping {
                 try writer.appendChange(raw, relations: m.relations, lsn: changeLSN)
                 for r in m.relations { if let t = indexKeys[r]?.table { writer.indexEveryKey(table: t) } }
-                m.relations.forEach(metrics.change); changes += 1
+                m.relations.forEach { metrics.change($0) }; changes += 1
             }
         case .message:
             if !skipping { try writer.appendChange(raw, relations: [], lsn: changeLSN); changes += 1 }
@@ -230,6 +303,27 @@ final class ChangeRouter {
             logger.warning("the source's catalog no longer has the table: its definition is taken from the stream alone",
                            metadata: ["table": "\(r.qualifiedName)", "oid": "\(r.oid)"])
         }
+        let def = try reconcile(r, catalogDef: catalogDef)
+        if definedShape[r.oid] == r, definedDefinition[r.oid] == def { return }
+        if let before = definedDefinition[r.oid] { notePartitions(def, before: before) }
+        var records: [[UInt8]] = []
+        for c in r.columns { if let t = typeRecords[c.typeOID] { records.append(t) } }
+        records.append(raw)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        records.append([LogbookRecordTag.tableDefinition] + [UInt8](try enc.encode(def)))
+        writer.defineRelation(r.oid, table: def.qualifiedName, records: records)
+        if definedShape[r.oid] != nil {
+            logger.info("table shape changed", metadata: ["table": "\(def.qualifiedName)", "columns": "\(def.columns.map(\.name).joined(separator: ","))"])
+        }
+        definedShape[r.oid] = r
+        definedDefinition[r.oid] = def
+        indexKeys[r.oid] = Self.indexKey(def, r)
+    }
+
+    /// The table's definition from its Relation message and the catalog's view of it (nil: the
+    /// catalog no longer has the table).
+    func reconcile(_ r: RelationMessage, catalogDef: TableDefinition?) throws -> TableDefinition {
         let catalogColumns = catalogDef?.columns ?? []
         // Each column the stream names, matched to the catalog's by name and type, else by position
         // among the ordinary columns of the same type (a rename the catalog already shows): the match
@@ -277,22 +371,7 @@ final class ChangeRouter {
         if let cols = def.replicaIdentityColumns, !cols.allSatisfy({ k in columns.contains { $0.name == k } }) {
             def.replicaIdentityColumns = keyFromR
         }
-        if definedShape[r.oid] == r, definedDefinition[r.oid] == def { return }
-        if let before = definedDefinition[r.oid] { notePartitions(def, before: before) }
-        var records: [[UInt8]] = []
-        for c in r.columns { if let t = typeRecords[c.typeOID] { records.append(t) } }
-        records.append(raw)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        records.append([LogbookRecordTag.tableDefinition] + [UInt8](try enc.encode(def)))
-        writer.defineRelation(r.oid, table: def.qualifiedName, records: records)
-        if definedShape[r.oid] != nil {
-            logger.info("table shape changed", metadata: ["table": "\(def.qualifiedName)", "columns": "\(columns.map(\.name).joined(separator: ","))"])
-        }
-        definedShape[r.oid] = r
-        definedDefinition[r.oid] = def
-        let positions = def.foldKey.map { k in r.columns.firstIndex { $0.name == k } }
-        indexKeys[r.oid] = (def.qualifiedName, def.foldKey.isEmpty || positions.contains(nil) ? nil : positions.compactMap { $0 })
+        return def
     }
 
     /// PostgreSQL publishes nothing when a partition is attached, detached or dropped: say so.

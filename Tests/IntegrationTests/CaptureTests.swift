@@ -128,11 +128,43 @@ final class CaptureTests: XCTestCase {
             XCTAssertEqual(stats.transactions, 1, "[\(box.server)] the savepoint transaction")
             XCTAssertEqual(stats.streamedCommits, 1, "[\(box.server)] it arrived as a streamed transaction")
             XCTAssertEqual(stats.changes, 10000 + 1000, "[\(box.server)] without the rolled-back savepoint's rows")
+            XCTAssertGreaterThanOrEqual(stats.preparedChanges, 10000, "[\(box.server)] the kept rows reached the segment as they were prepared while streaming")
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spoolDir), [], "spools are removed after commit/abort")
             // The archive and the table agree row for row.
             let target = try box.scratchDatabase("r")
             _ = try Replay(box).run(table: "public.big", target: target)
             XCTAssertEqual(try box.dump("big"), try box.dump("big", on: target))
+        }
+    }
+
+    /// A streamed transaction's changes are prepared (compressed as the segment stores them) while
+    /// it streams, under the table's definition of that moment; at the commit they are written as they
+    /// are only where the definition still holds. Here the transaction itself adds a column halfway:
+    /// the changes before are kept as prepared, those after (prepared before the catalog showed the
+    /// column) are routed again, and the rebuilt table equals the source by rows and by schema.
+    func testStreamedChangesPreparedUnderADefinitionThatMovedAreRoutedAgain() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE moving (id int PRIMARY KEY, pad text NOT NULL)")
+            _ = try box.captureToNow(["public.moving"])
+            try box.sql("""
+                BEGIN;
+                INSERT INTO moving SELECT g, repeat('p', 100) FROM generate_series(1, 5000) g;
+                ALTER TABLE moving ADD COLUMN extra int DEFAULT 7;
+                INSERT INTO moving SELECT g, repeat('q', 100), g FROM generate_series(5001, 10000) g;
+                UPDATE moving SET pad = 'edited' WHERE id % 10 = 0;
+                COMMIT;
+                """)
+            let stats = try box.captureToNow(["public.moving"]) { o in
+                o.source += " options='-c logical_decoding_work_mem=64kB'"
+            }
+            XCTAssertEqual(stats.streamedCommits, 1, "[\(box.server)] it arrived as a streamed transaction")
+            XCTAssertEqual(stats.changes, 10000 + 1000, "[\(box.server)] every insert and update")
+            XCTAssertGreaterThanOrEqual(stats.preparedChanges, 5000, "[\(box.server)] the changes before the new column were written as prepared")
+            XCTAssertLessThanOrEqual(stats.preparedChanges, 5000, "[\(box.server)] those after it were routed again under the committed definition")
+            let target = try box.scratchDatabase("r")
+            _ = try Replay(box).run(table: "public.moving", target: target)
+            XCTAssertEqual(try box.dump("moving"), try box.dump("moving", on: target), "[\(box.server)] rows")
+            XCTAssertEqual(try box.schemaDump(["public.moving"]), try box.schemaDump(["public.moving"], on: target), "[\(box.server)] schema")
         }
     }
 

@@ -116,6 +116,29 @@ final class Sandbox {
         }
     }
 
+    /// `pg_dump --schema-only` of the tables matching `patterns`, with what differs between any two
+    /// dumps (versions, the random \restrict key) left out.
+    func schemaDump(_ patterns: [String], on conninfo: String? = nil) throws -> String {
+        let bin = TestServers.binFolder(server)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: bin + "/pg_dump")
+        p.arguments = ["--schema-only", "-d", conninfo ?? self.conninfo] + patterns.flatMap { ["-t", $0] }
+        var env = ProcessInfo.processInfo.environment
+        env["LD_LIBRARY_PATH"] = (bin as NSString).deletingLastPathComponent + "/lib"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, String(decoding: e, as: UTF8.self))
+        return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
+            .filter { !$0.hasPrefix("--") && !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") }
+            .joined(separator: "\n")
+    }
+
     /// Sorted COPY text of a table: the reference a replay is compared with.
     func dump(_ table: String, orderBy: String = "1", on conninfo: String? = nil) throws -> String {
         let c = try PostgresConnection(conninfo: conninfo ?? self.conninfo)

@@ -10,29 +10,6 @@ import XCTest
 /// Tables shaped like users' tables, archived while their shape changes, rebuilt at several points
 /// into empty databases and compared with the source as it was then: rows and `pg_dump --schema-only`.
 final class SchemaShapesTests: XCTestCase {
-    /// `pg_dump --schema-only` of the tables matching `patterns`, with what differs between any two
-    /// dumps (versions, the random \restrict key) left out.
-    func schemaDump(_ box: Sandbox, _ patterns: [String], on conninfo: String) throws -> String {
-        let bin = TestServers.binFolder(box.server)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin + "/pg_dump")
-        p.arguments = ["--schema-only", "-d", conninfo] + patterns.flatMap { ["-t", $0] }
-        var env = ProcessInfo.processInfo.environment
-        env["LD_LIBRARY_PATH"] = (bin as NSString).deletingLastPathComponent + "/lib"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, String(decoding: e, as: UTF8.self))
-        return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
-            .filter { !$0.hasPrefix("--") && !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") }
-            .joined(separator: "\n")
-    }
-
     /// What one table looks like at one point: sorted rows and its schema dump.
     struct Snapshot { var rows: String; var schema: String }
 
@@ -54,7 +31,7 @@ final class SchemaShapesTests: XCTestCase {
             let c = try PostgresConnection(conninfo: conninfo)
             var out = [UInt8]()
             try c.copyOut("COPY (\(s.select)) TO STDOUT") { out.append(contentsOf: $0) }
-            return Snapshot(rows: String(decoding: out, as: UTF8.self), schema: try schemaDump(box, s.dumpPatterns, on: conninfo))
+            return Snapshot(rows: String(decoding: out, as: UTF8.self), schema: try box.schemaDump(s.dumpPatterns, on: conninfo))
         }
     }
 
