@@ -5,8 +5,9 @@ import Foundation
 /// `history` reads only the segments that may hold a key. Each filter holds a run of up to
 /// `keysPerFilter` keys, so that a segment's index is built as its changes arrive and costs about
 /// ten bits per key in memory whatever the size of a transaction. Written as a frame of its own
-/// (kind 6) before the footer, which records where it starts; sealed with the rows in an encrypted
-/// archive. A segment without one (sealed by recovery after a crash, or by an older logbook) is read
+/// (kind 6) before the footer, which records where it starts; or in parts, each filter as a frame as
+/// soon as its run is full (a segment of more than `keysPerFilter` keys), the footer listing every
+/// part; sealed with the rows in an encrypted archive. A segment without one (sealed by recovery after a crash, or by an older logbook) is read
 /// in full.
 public struct KeyIndex: Sendable, Equatable {
     /// Keys folded into one filter: a run's hashes wait in memory (8 bytes each) until it is full.
@@ -63,13 +64,14 @@ public struct KeyIndex: Sendable, Equatable {
             var filters: [[UInt64]] = []
             var keys = 0
 
-            mutating func add(_ hash: UInt64, limit: Int) {
+            /// Returns whether the run became a filter.
+            mutating func add(_ hash: UInt64, limit: Int) -> Bool {
                 keys += 1
                 pending.append(hash)
-                if pending.count >= limit {
-                    filters.append(Table.filter(of: pending))
-                    pending.removeAll(keepingCapacity: true)
-                }
+                guard pending.count >= limit else { return false }
+                filters.append(Table.filter(of: pending))
+                pending.removeAll(keepingCapacity: true)
+                return true
             }
         }
 
@@ -82,7 +84,26 @@ public struct KeyIndex: Sendable, Equatable {
         public var isEmpty: Bool { runs.isEmpty && everyKey.isEmpty }
 
         public mutating func add(table: String, hash: UInt64) {
-            runs[table, default: Run()].add(hash, limit: keysPerFilter)
+            if runs[table, default: Run()].add(hash, limit: keysPerFilter) { hasFullFilters = true }
+        }
+
+        /// Some run became a filter since the last `takeFullFilters()`.
+        public private(set) var hasFullFilters = false
+
+        /// The filters completed so far, as an index of their own to be written now (so that they
+        /// are not kept until the segment is sealed); each run keeps the keys still waiting.
+        public mutating func takeFullFilters() -> KeyIndex {
+            var t: [String: Table] = [:]
+            for name in runs.keys {
+                guard var run = runs[name], !run.filters.isEmpty else { continue }
+                let keys = run.filters.count * keysPerFilter
+                t[name] = Table(everyKey: false, keys: keys, filters: run.filters)
+                run.filters = []
+                run.keys -= keys
+                runs[name] = run
+            }
+            hasFullFilters = false
+            return KeyIndex(tables: t)
         }
 
         public mutating func addEveryKey(table: String) { everyKey.insert(table) }
@@ -91,6 +112,8 @@ public struct KeyIndex: Sendable, Equatable {
             var t: [String: Table] = [:]
             for name in Set(runs.keys).union(everyKey) {
                 let run = runs[name] ?? Run()
+                // A table whose keys all went out with `takeFullFilters()` needs nothing more.
+                if run.keys == 0, run.filters.isEmpty, runs[name] != nil, !everyKey.contains(name) { continue }
                 var f = run.filters
                 if !run.pending.isEmpty || f.isEmpty { f.append(Table.filter(of: run.pending)) }
                 t[name] = Table(everyKey: everyKey.contains(name), keys: run.keys, filters: f)
@@ -110,6 +133,20 @@ public struct KeyIndex: Sendable, Equatable {
         for (name, hashes) in keys { for h in hashes { b.add(table: name, hash: h) } }
         for name in everyKey { b.addEveryKey(table: name) }
         self = b.build()
+    }
+
+    /// Adds the tables and filters of another part of the same segment's index.
+    public mutating func merge(_ other: KeyIndex) {
+        for (name, o) in other.tables {
+            if var t = tables[name] {
+                t.everyKey = t.everyKey || o.everyKey
+                t.keys += o.keys
+                t.filters += o.filters
+                tables[name] = t
+            } else {
+                tables[name] = o
+            }
+        }
     }
 
     /// Whether the segment may hold a change of `table` with this key (or a TRUNCATE of it).
@@ -135,7 +172,16 @@ public struct KeyIndex: Sendable, Equatable {
 
     /// The key index of a sealed segment, from the frame at `offset` (its footer's `keyIndexOffset`).
     public static func read(segment path: String, at offset: Int, key: ArchiveKey?) throws -> KeyIndex {
-        try decode(FrameFileReader(path: path, key: key).frame(at: offset, kind: .keyIndex, what: "key index").raw, path: path)
+        try read(segment: path, at: [offset], key: key)
+    }
+
+    /// The key index of a sealed segment written in parts: the frames at `offsets` (its footer's
+    /// `keyIndexOffsets`), merged.
+    public static func read(segment path: String, at offsets: [Int], key: ArchiveKey?) throws -> KeyIndex {
+        let reader = try FrameFileReader(path: path, key: key)
+        var index = KeyIndex()
+        for offset in offsets { index.merge(try decode(reader.frame(at: offset, kind: .keyIndex, what: "key index").raw, path: path)) }
+        return index
     }
 
     static let magic: [UInt8] = Array("LBKI".utf8)

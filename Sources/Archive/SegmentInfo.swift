@@ -70,8 +70,13 @@ public struct SegmentFooter: Codable, Sendable {
     /// Every gap of the archive when the segment was sealed: in the hash chain, so that deleting or
     /// garbling `gaps.json` cannot forget one.
     public var gaps: [ArchiveGap]?
-    /// Where the segment's key index frame (`KeyIndex`) starts; nil when it has none.
+    /// Where the segment's key index frame (`KeyIndex`) starts, when it is one frame; nil when it has none.
     public var keyIndexOffset: Int?
+    /// Where each part of a key index written in parts starts (then `keyIndexOffset` is nil, so that
+    /// a reader that knows only one frame reads the segment in full).
+    public var keyIndexOffsets: [Int]? = nil
+    /// The frames of the segment's key index, whichever way it was written.
+    public var keyIndexFrames: [Int]? { keyIndexOffsets ?? keyIndexOffset.map { [$0] } }
 }
 
 /// A named restore point: a `pg_logical_emit_message` with the prefix `logbook.mark`.

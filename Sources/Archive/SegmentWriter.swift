@@ -13,6 +13,8 @@ public final class SegmentWriter {
         public var rollSeconds: Double = 3600
         public var frameBytes = 1 << 20
         public var compressionLevel: Int32 = 3
+        /// Keys per filter of the key index; each full filter is written as a part of its own.
+        public var keysPerIndexFilter = KeyIndex.keysPerFilter
         public init() {}
     }
 
@@ -36,6 +38,10 @@ public final class SegmentWriter {
     var segWatermark: Watermark?
     /// The keys of the segment's changes per table, and the tables any key of which it may touch: its `KeyIndex`.
     var segKeys = KeyIndex.Builder()
+    /// Where the parts of the key index written so far start.
+    var segIndexOffsets: [Int] = []
+    /// A part could not be written: the segment is sealed without a key index (history reads it in full).
+    var segIndexBroken = false
 
     // The frame being built.
     var buffer = RecordBuffer()
@@ -174,6 +180,7 @@ public final class SegmentWriter {
         segChanges += prepared.changes
         for k in prepared.keys { for h in k.hashes { segKeys.add(table: k.table, hash: h) } }
         for t in prepared.everyKey { segKeys.addEveryKey(table: t) }
+        try writeFullKeyFilters()
     }
 
     /// The zstd level of this writer's frames, for frames prepared elsewhere.
@@ -267,20 +274,28 @@ public final class SegmentWriter {
     public func seal() throws {
         guard let file, !inTransaction else { return }
         try writeFrame()
-        var indexOffset: Int?
-        if !segKeys.isEmpty {
-            indexOffset = file.bytesWritten
-            let index = segKeys.build().encode()
-            // The filters are in `index` now: let them go before it is compressed. (Should the
-            // write fail, a retried seal writes no index, and history reads the segment in full.)
-            segKeys = KeyIndex.Builder()
-            try file.writeFrame(.keyIndex, raw: index)
+        if !segKeys.isEmpty, !segIndexBroken {
+            let index = segKeys.build()
+            if !index.tables.isEmpty || segIndexOffsets.isEmpty {
+                let bytes = index.encode()
+                // The filters are in `bytes` now: let them go before it is compressed. (Should the
+                // write fail, a retried seal writes no index, and history reads the segment in full.)
+                segKeys = KeyIndex.Builder(keysPerFilter: options.keysPerIndexFilter)
+                let at = file.bytesWritten
+                do { try file.writeFrame(.keyIndex, raw: bytes) } catch { segIndexBroken = true; throw error }
+                segIndexOffsets.append(at)
+            }
+            segKeys = KeyIndex.Builder(keysPerFilter: options.keysPerIndexFilter)
         }
-        let footer = SegmentFooter(firstLSN: segmentFirstLSN, last: segLast, firstCommitTime: segFirstCommitTime,
+        let offsets = segIndexBroken ? [] : segIndexOffsets
+        segIndexOffsets = []
+        segIndexBroken = false
+        var footer = SegmentFooter(firstLSN: segmentFirstLSN, last: segLast, firstCommitTime: segFirstCommitTime,
                                    transactions: segTransactions, changes: segChanges, frames: file.frameCount + 1,
                                    tables: tablesInSegment.sorted(), sha256: file.sha256, previousSHA256: previousSHA256,
                                    marks: segMarks.isEmpty ? nil : segMarks, baseCopies: try currentBaseCopies(),
-                                   watermark: segWatermark, gaps: knownGaps(), keyIndexOffset: indexOffset)
+                                   watermark: segWatermark, gaps: knownGaps(), keyIndexOffset: offsets.count == 1 ? offsets[0] : nil)
+        footer.keyIndexOffsets = offsets.count > 1 ? offsets : nil
         try file.writeJSONFrame(.footer, footer)
         try file.sync()
         durable = lastWritten
@@ -327,7 +342,19 @@ public final class SegmentWriter {
         segFirstCommitTime = nil
         segLast = nil
         segWatermark = nil
-        segKeys = KeyIndex.Builder()
+        segKeys = KeyIndex.Builder(keysPerFilter: options.keysPerIndexFilter)
+        segIndexOffsets = []
+        segIndexBroken = false
+    }
+
+    /// Writes the key index's filters completed since the last call as a part of their own.
+    func writeFullKeyFilters() throws {
+        guard segKeys.hasFullFilters, let file else { return }
+        let bytes = segKeys.takeFullFilters().encode()
+        let at = file.bytesWritten
+        do { try file.writeFrame(.keyIndex, raw: bytes) } catch { segIndexBroken = true; throw error }
+        segIndexOffsets.append(at)
+        bytesWritten += file.bytesWritten - at
     }
 
     func writeFrame() throws {
@@ -343,5 +370,6 @@ public final class SegmentWriter {
         bufferLast = nil
         bufferLastPosition = nil
         bufferFirstLSN = currentCommitLSN
+        try writeFullKeyFilters()
     }
 }

@@ -50,7 +50,7 @@ struct Scan {
             inWindow += 1
             guard footer.tables.contains(table) else { continue }
             guard let hashes else { out.append(f); continue }
-            guard let at = footer.keyIndexOffset else { out.append(f); continue }
+            guard let at = footer.keyIndexFrames else { out.append(f); continue }
             do {
                 let index = try KeyIndex.read(segment: f.path, at: at, key: to.view.archive.key)
                 if hashes.contains(where: { index.mayTouch(table: table, hash: $0) }) { out.append(f) }

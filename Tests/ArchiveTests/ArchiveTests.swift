@@ -52,6 +52,42 @@ final class ArchiveTests: XCTestCase {
         XCTAssertEqual(try countCommits(), 3)
     }
 
+    /// A segment of more keys than one filter holds writes each full filter as a part of its key
+    /// index as soon as it is full (memory stays flat); the footer lists every part, readers of
+    /// changes pass over them, and every key is found in the parts merged.
+    func testTheKeyIndexOfALargeSegmentIsWrittenInPartsAndEveryKeyIsFound() throws {
+        var options = SegmentWriter.Options()
+        options.frameBytes = 4096
+        options.keysPerIndexFilter = 1000
+        let writer = try SegmentWriter(archive: archive, identity: identity, options: options)
+        func hash(_ i: Int) -> UInt64 { KeyIndex.hash([Array(String(i).utf8)[...]]) }
+        var n = 0
+        for t in 0..<10 {
+            let lsn = UInt64(1000 + t * 1000)
+            let (b, braw) = Fixture.begin(lsn)
+            try writer.beginTransaction(b, raw: braw)
+            for _ in 0..<550 {
+                try writer.appendChange(Fixture.insert("row \(n)"), relations: [1])
+                writer.indexKey(table: "public.t", hash: hash(n))
+                n += 1
+            }
+            let (c, craw) = Fixture.commit(lsn)
+            try writer.commitTransaction(c, raw: craw)
+        }
+        try writer.seal()
+        let seg = try XCTUnwrap(try archive.sealedSegments().first)
+        let footer = try SegmentScanner.footer(of: seg, key: nil)
+        XCTAssertNil(footer.keyIndexOffset, "a reader that knows only one index frame reads the segment in full")
+        let parts = try XCTUnwrap(footer.keyIndexOffsets)
+        XCTAssertEqual(parts.count, 6, "five full filters written as they filled, then the rest at the seal")
+        let index = try KeyIndex.read(segment: seg, at: try XCTUnwrap(footer.keyIndexFrames), key: nil)
+        XCTAssertEqual(index.tables["public.t"]?.keys, 5500)
+        XCTAssertEqual(index.tables["public.t"]?.filters.count, 6)
+        for i in 0..<5500 { XCTAssertTrue(index.mayTouch(table: "public.t", hash: hash(i)), "key \(i)") }
+        XCTAssertEqual(try countCommits(), 10, "the parts between the records frames are passed over")
+        XCTAssertEqual(footer.changes, 5500)
+    }
+
     func testChangePositionsReadBackAcrossFramesAndARelativeOneWithoutABaseIsRefused() throws {
         var options = SegmentWriter.Options()
         options.frameBytes = 200   // several frames per transaction: each starts from an absolute position
