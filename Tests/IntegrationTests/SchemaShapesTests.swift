@@ -83,6 +83,8 @@ final class SchemaShapesTests: XCTestCase {
                 """)
             var o = box.options(tables: shapes.map(\.table))
             o.watermarkInterval = 0.3
+            // Large transactions are streamed: their changes are prepared under these shapes while they stream.
+            o.source += " options='-c logical_decoding_work_mem=64kB'"
             let capture = BackgroundCapture(o, logger: box.logger)
             try box.waitUntilStreaming()
             var points: [(name: String, lsn: LSN, time: PGTimestamp, want: [Snapshot])] = []
@@ -114,12 +116,29 @@ final class SchemaShapesTests: XCTestCase {
             try box.sql("UPDATE \"Fleet Ops\".\"Driver Notes\" SET priority = 1 WHERE id = 4")
             try box.sql("INSERT INTO \"Fleet Ops\".\"Driver Notes\" (driver, remark) VALUES ('new driver', 'after the rename')")
             try box.sql("UPDATE certs SET driver = 99 WHERE cert_no = 'C-3'")
+            // A transaction larger than logical_decoding_work_mem over every shape after the changes above
+            // (the partitioned table through its root, the renamed and generated columns, TOAST, a key
+            // by index): streamed, prepared while it streams, written as prepared at its commit.
+            try box.sql("""
+                BEGIN;
+                INSERT INTO eld_events (recorded_at, driver, status, payload)
+                    SELECT TIMESTAMPTZ '2026-11-02 00:00Z' + g * interval '1 minute', g % 5, 'on', jsonb_build_object('bulk', g, 'pad', repeat('x', 80))
+                    FROM generate_series(1, 3000) g;
+                INSERT INTO "Fleet Ops"."Driver Notes" (driver, remark, statuses, pos)
+                    SELECT 'bulk ' || g, repeat('r', 120) || g, ARRAY['driving']::duty[], ROW(g::float8, 1.5::float8)::geo FROM generate_series(1, 2000) g;
+                UPDATE "Fleet Ops"."Driver Notes" SET remark = repeat(md5(id::text), 300) WHERE driver = 'bulk 7';
+                INSERT INTO certs SELECT 'B-' || g, g % 5, DATE '2026-11-01' + (g % 20), true FROM generate_series(1, 2000) g;
+                UPDATE certs SET signed = false WHERE cert_no LIKE 'B-%' AND driver = 1;
+                COMMIT;
+                """)
             try record("second-shape")
             try waitUntil(timeout: 60, "the watermark passes the last point") {
                 let s = try ArchiveStatus.read(archive: box.archive)
                 return (s.restorableUntilMicros ?? 0) >= points.last!.time.rawValue
             }
-            try capture.stop()
+            let stats = try capture.stop()
+            XCTAssertGreaterThanOrEqual(stats.streamedCommits, 1, "[\(box.server)] the large transaction was streamed")
+            XCTAssertGreaterThan(stats.preparedChanges, 0, "[\(box.server)] and its changes written as prepared")
             for (n, p) in points.enumerated() {
                 for (k, point) in [ReplayPoint.lsn(p.lsn), .time(p.time), .mark(p.name)].enumerated() {
                     let target = try box.scratchDatabase("p\(n)\(k)")
