@@ -127,16 +127,7 @@ public struct PreparedFrameBuilder {
     /// The records collected, each position as an absolute `@` record, for a frame too small to
     /// keep as one; the builder starts over.
     public mutating func takeRecords() throws -> [[UInt8]] {
-        var out: [[UInt8]] = []
-        var positions = ChangePositionReader()
-        for range in try recordRanges(buffer.bytes) {
-            let rec = buffer.bytes[range]
-            if LogbookRecordTag.isChangePosition(rec), let lsn = try positions.read(rec, frameOffset: 0) {
-                out.append(ChangePosition.record(lsn))
-            } else {
-                out.append(Array(rec))
-            }
-        }
+        let out = try recordsWithAbsolutePositions(buffer.bytes)
         self = PreparedFrameBuilder(reusing: buffer)
         return out
     }
@@ -155,4 +146,29 @@ extension RecordBuffer {
         if let l = last, lsn >= l { append(ChangePosition.deltaRecord(lsn, after: l)) } else { append(ChangePosition.record(lsn)) }
         last = lsn
     }
+}
+
+extension PreparedFrame {
+    /// The frame's records, each position as an absolute `@` record: what its changes were before
+    /// they were prepared, to be routed anew.
+    public func records(zstd: Zstd) throws -> [[UInt8]] {
+        let raw = try payload.withUnsafeBytes { try zstd.decompress($0, rawLength: rawLength) }
+        return try recordsWithAbsolutePositions(raw)
+    }
+}
+
+/// The records of a frame payload, with each `+` position turned into the absolute `@` it stands
+/// for (so that each record reads on its own, outside its frame).
+func recordsWithAbsolutePositions(_ payload: [UInt8]) throws -> [[UInt8]] {
+    var out: [[UInt8]] = []
+    var positions = ChangePositionReader()
+    for range in try recordRanges(payload) {
+        let rec = payload[range]
+        if LogbookRecordTag.isChangePosition(rec), let lsn = try positions.read(rec, frameOffset: 0) {
+            out.append(ChangePosition.record(lsn))
+        } else {
+            out.append(Array(rec))
+        }
+    }
+    return out
 }

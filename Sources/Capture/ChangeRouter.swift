@@ -58,7 +58,7 @@ final class ChangeRouter {
             guard let top = streamXid, let spool = spools[top] else {
                 throw CaptureError(.protocolError, "streamed change for xid \(xid) outside a Stream Start")
             }
-            if case .relation(let r) = d.message { spool.definitions[r.oid] = preparedDefinition(r) }
+            if case .relation(let r) = d.message { spool.define(preparedDefinition(r), for: r.oid) }
             if let lsn = changeLSN { try spool.append(subxid: xid, ChangePosition.record(lsn)) }
             try spool.append(subxid: xid, raw)
             return nil
@@ -119,13 +119,7 @@ final class ChangeRouter {
                         return
                     }
                     // A definition changed since (the catalog moved on before the commit): each change routed anew.
-                    let payload = try prepared.payload.withUnsafeBytes { try writer.frameCompressor.decompress($0, rawLength: prepared.rawLength) }
-                    var positions = ChangePositionReader()
-                    for range in try recordRanges(payload) {
-                        let rec = Array(payload[range])
-                        if LogbookRecordTag.isChangePosition(rec) { changeLSN = try positions.read(rec, frameOffset: 0); continue }
-                        try route(rec)
-                    }
+                    for rec in try prepared.records(zstd: writer.frameCompressor) { try route(rec) }
                 }
             }
             var commit = WireWriter(capacity: 26)
@@ -221,7 +215,7 @@ final class ChangeRouter {
                 return nil
             }
         }
-        return Spool.Definition(shape: r, definition: def, key: Self.indexKey(def, r))
+        return Spool.Definition(shape: r, definition: def)
     }
 
     /// Where a table's key is in the tuples of its Relation message (nil positions: no key).

@@ -16,13 +16,18 @@ final class Spool {
     /// What a relation's changes were prepared under: the Relation message of this stream, the
     /// definition made of it, and where its key is in a tuple.
     struct Definition: Equatable {
-        var shape: RelationMessage
-        var definition: TableDefinition
-        var key: (table: String, positions: [Int]?)
+        let shape: RelationMessage
+        let definition: TableDefinition
+        /// Where the table's key is in the shape's tuples (made from the two).
+        let key: (table: String, positions: [Int]?)
 
-        static func == (a: Definition, b: Definition) -> Bool {
-            a.shape == b.shape && a.definition == b.definition && a.key.table == b.key.table && a.key.positions == b.key.positions
+        init(shape: RelationMessage, definition: TableDefinition) {
+            self.shape = shape
+            self.definition = definition
+            key = ChangeRouter.indexKey(definition, shape)
         }
+
+        static func == (a: Definition, b: Definition) -> Bool { a.shape == b.shape && a.definition == b.definition }
     }
 
     enum Entry {
@@ -45,13 +50,18 @@ final class Spool {
     var abortedSubxids = Set<UInt32>()
     var buffer: [UInt8] = []
     private(set) var records = 0
-    /// Per relation, the definition this stream's changes of it are prepared under.
-    var definitions: [UInt32: Definition] = [:]
+    /// Per relation, the definition this stream's changes of it are prepared under (set by `define`).
+    private(set) var definitions: [UInt32: Definition] = [:]
+    /// The number of each relation's definition: a frame is cut where a relation's changes move
+    /// on to a new one (a number compared per change, not the definitions).
+    private var generation: [UInt32: Int] = [:]
+    private var generations = 0
 
     // The frame being prepared: its subtransaction and the definitions of its relations.
     var frame = PreparedFrameBuilder()
     var frameSubxid: UInt32 = 0
     var frameDefinitions: [UInt32: Definition] = [:]
+    var frameGenerations: [UInt32: Int] = [:]
     /// The definitions of each frame entry written, in order (they stay in memory: a spool never outlives the process).
     var frameEntryDefinitions: [[UInt32: Definition]] = []
 
@@ -76,12 +86,24 @@ final class Spool {
         if buffer.count >= 1 << 20 { try writeBuffer() }
     }
 
+    /// The definition the relation's next changes are prepared under (nil: they are spooled as records).
+    func define(_ d: Definition?, for relation: UInt32) {
+        definitions[relation] = d
+        generations += 1
+        generation[relation] = generations
+    }
+
     /// A change of a relation with a definition in `definitions`, into the frame being prepared.
     func appendChange(subxid: UInt32, _ raw: [UInt8], relation: UInt32, lsn: LSN?, keys: KeyNote) throws {
-        guard let definition = definitions[relation] else { throw CaptureError(.protocolError, "a change prepared for relation \(relation) without its definition") }
-        if !frame.isEmpty, frameSubxid != subxid || frameDefinitions[relation].map({ $0 != definition }) == true { try finishFrame() }
+        guard let definition = definitions[relation], let g = generation[relation] else {
+            throw CaptureError(.protocolError, "a change prepared for relation \(relation) without its definition")
+        }
+        if !frame.isEmpty, frameSubxid != subxid || frameGenerations[relation].map({ $0 != g }) == true { try finishFrame() }
         frameSubxid = subxid
-        frameDefinitions[relation] = definition
+        if frameGenerations[relation] != g {
+            frameGenerations[relation] = g
+            frameDefinitions[relation] = definition
+        }
         frame.append(change: raw, relation: relation, lsn: lsn)
         switch keys {
         case .none: break
@@ -103,6 +125,7 @@ final class Spool {
             for rec in try frame.takeRecords() { writeEntry(Self.recordKind, subxid: frameSubxid, rec) }
         }
         frameDefinitions.removeAll(keepingCapacity: true)
+        frameGenerations.removeAll(keepingCapacity: true)
         if buffer.count >= 1 << 20 { try writeBuffer() }
     }
 

@@ -72,19 +72,7 @@ public enum KeylessVerifier {
                 if let end = footer.last?.endLSN, let l = lastEnd, end != l {
                     report.problems.append("\(name): footer says its last commit ends at \(end), its frames end at \(l)")
                 }
-                if let recorded = footer.sha256 {
-                    if try fileSHA256(seg, length: footerOffset) != recorded {
-                        report.problems.append("\(name): content does not match its recorded SHA-256 (changed after it was sealed)")
-                    }
-                } else {
-                    report.problems.append("\(name): footer has no SHA-256")
-                }
-                if let p = chain.sealed(name, footer: footer) { report.problems.append(p) }
-                if let b = footer.baseCopies { anchors = (name, b) }
-                report.headSegment = name
-                report.headSHA256 = footer.sha256
-                report.headLast = footer.last ?? report.headLast
-                if report.firstLSN == nil { report.firstLSN = footer.firstLSN }
+                try report.checkSealed(name, path: seg, footer: footer, contentEnd: footerOffset, chain: &chain, anchors: &anchors)
                 let first = firstCommit ?? footer.last?.commitLSN
                 if let f = first, let p = previousEnd, f < p.lsn {
                     report.problems.append("\(name): first commit \(f) is before the end \(p.lsn) of \(p.name) (segments out of order or replaced)")

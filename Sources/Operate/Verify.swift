@@ -113,21 +113,7 @@ public enum ArchiveVerifier {
                         report.problems.append("\(name): footer says \(footer.transactions) transactions through \(footer.last?.endLSN.description ?? "-"), the file holds \(txns) through \(last?.endLSN.description ?? "-")")
                     }
                     if inTxn { report.problems.append("\(name): ends inside a transaction") }
-                    // Tamper evidence: the content hash, and the chain to the segment before.
-                    if let recorded = footer.sha256, let end = reader.footerOffset {
-                        let actual = try fileSHA256(seg, length: end)
-                        if actual != recorded {
-                            report.problems.append("\(name): content does not match its recorded SHA-256 (changed after it was sealed)")
-                        }
-                    } else {
-                        report.problems.append("\(name): footer has no SHA-256")
-                    }
-                    if let p = chain.sealed(name, footer: footer) { report.problems.append(p) }
-                    if let b = footer.baseCopies { anchors = (name, b) }
-                    report.headSegment = name
-                    report.headSHA256 = footer.sha256
-                    report.headLast = footer.last ?? report.headLast
-                    if report.firstLSN == nil { report.firstLSN = footer.firstLSN }
+                    try report.checkSealed(name, path: seg, footer: footer, contentEnd: reader.footerOffset, chain: &chain, anchors: &anchors)
                 }
                 if let f = first, let p = previousEnd, f < p {
                     report.problems.append("\(name): first commit \(f) is before the end \(p) of \(previousName) (segments out of order or replaced)")
@@ -162,5 +148,26 @@ public enum ArchiveVerifier {
             report.problems += view.problems.filter { $0.contains("belongs to another archive") || $0.hasPrefix("gaps.json") }
         }
         return report
+    }
+}
+
+extension IntegrityReport {
+    /// A sealed segment's tamper evidence (its content hash, its link to the segment before); it is
+    /// the head so far, and the last one naming the base copies anchors them.
+    mutating func checkSealed(_ name: String, path: String, footer: SegmentFooter, contentEnd: Int?, chain: inout HashChainFollower,
+                              anchors: inout (segment: String, baseCopies: [String: String])?) throws {
+        if let recorded = footer.sha256, let end = contentEnd {
+            if try fileSHA256(path, length: end) != recorded {
+                problems.append("\(name): content does not match its recorded SHA-256 (changed after it was sealed)")
+            }
+        } else {
+            problems.append("\(name): footer has no SHA-256")
+        }
+        if let p = chain.sealed(name, footer: footer) { problems.append(p) }
+        if let b = footer.baseCopies { anchors = (name, b) }
+        headSegment = name
+        headSHA256 = footer.sha256
+        headLast = footer.last ?? headLast
+        if firstLSN == nil { firstLSN = footer.firstLSN }
     }
 }
