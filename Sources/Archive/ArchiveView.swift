@@ -55,12 +55,15 @@ public struct ArchiveView: Sendable {
         }
         // The chain: each footer names the hash of the segment sealed before it (after pruning, the
         // first kept one names the last pruned one).
-        var previous: (path: String?, sha: String?, last: LSN?) = (nil, PrunedHead.read(archive), nil)
+        var previous: (path: String?, sha: String?, last: LSN?, footer: SegmentFooter?) = (nil, PrunedHead.read(archive), nil, nil)
+        func names(_ previousSHA256: String?, _ previousContentSHA256: String?) -> Bool {
+            previous.footer?.isNamed(previousSHA256: previousSHA256, previousContentSHA256: previousContentSHA256) ?? (previousSHA256 == previous.sha)
+        }
         for p in sealed {
             let (h, f) = try SegmentScanner.headerAndFooter(of: p, key: archive.key, zstd: zstd)
             foreign(h, p)
             misnamed(h, p)
-            if f.previousSHA256 != previous.sha {
+            if !names(f.previousSHA256, f.previousContentSHA256) {
                 let after = previous.path.map { "does not follow \(name($0))" } ?? "chains to a segment that is not in the archive"
                 problems.append("\(name(p)) \(after): the hash chain is broken (a segment is missing, or one was replaced or reordered); transactions from \(previous.last ?? .zero) to \(f.firstLSN) cannot be trusted")
             }
@@ -68,7 +71,7 @@ public struct ArchiveView: Sendable {
             if let w = f.watermark { end.merge(w) }
             carried = ArchiveDirectory.union(carried, f.gaps ?? [])
             if let b = f.baseCopies { anchored = b }
-            previous = (p, f.sha256, f.last?.endLSN ?? previous.last)
+            previous = (p, f.chainSHA256, f.last?.endLSN ?? previous.last, f)
         }
         let sealedNames = Set(sealed.map { ArchiveFiles.stem($0) })
         let stillOpen = open.filter { !sealedNames.contains(ArchiveFiles.stem($0)) }
@@ -96,7 +99,7 @@ public struct ArchiveView: Sendable {
                     problems.append("\(name(p)) begins at \(h.firstLSN), before the end \(l) of the last sealed segment: it was replaced or copied in")
                 }
                 carried = ArchiveDirectory.union(carried, h.gaps ?? [])
-                if let chained = h.previousSHA256, chained != previous.sha {
+                if let chained = h.previousSHA256, !names(chained, h.previousContentSHA256) {
                     problems.append("\(name(p)) was opened after a segment that is not in the archive: the hash chain is broken (the last sealed segment is missing or was replaced); transactions from \(previous.last ?? .zero) to \(h.firstLSN) cannot be trusted")
                 }
             }

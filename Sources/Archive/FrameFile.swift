@@ -7,6 +7,8 @@ public final class FrameFileWriter {
     public let path: String
     /// SHA-256 of every byte written so far (for the footer and the hash chain).
     var hasher = SHA256()
+    /// The content hash of the frames written so far (what they hold, not how they are stored).
+    public private(set) var content = ContentDigest()
     let fd: Int32
     let zstd: Zstd
     /// The archive's key: frames are sealed (footers tagged) with it; nil for a clear archive.
@@ -37,6 +39,8 @@ public final class FrameFileWriter {
                            lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
         let frame = try Self.encodeFrameParts(kind, raw: raw, key: key, zstd: zstd, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
         try append(frame.header, frame.payload)
+        content.add(kind, rawLength: raw.count, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime,
+                    rawDigest: ContentDigest.rawDigest(raw))
     }
 
     /// One whole frame (header and payload) as it is stored: compressed, then sealed with the
@@ -92,16 +96,25 @@ public final class FrameFileWriter {
 
     /// Appends a frame whose payload was compressed earlier (a streamed transaction's spool): it is
     /// sealed with the archive's key here, as every frame, and checksummed with its header.
-    public func writeCompressedFrame(_ kind: FrameKind, compressed: [UInt8], rawLength: Int, firstLSN: LSN = .zero, lastEndLSN: LSN = .zero,
-                                     lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
+    /// `rawDigest`: the SHA-256 of the raw payload, taken when it was compressed (the content hash).
+    public func writeCompressedFrame(_ kind: FrameKind, compressed: [UInt8], rawLength: Int, rawDigest: [UInt8]?, firstLSN: LSN = .zero,
+                                     lastEndLSN: LSN = .zero, lastCommitTime: PGTimestamp = PGTimestamp(rawValue: 0)) throws {
         let frame = try Self.frameParts(kind, compressed: compressed, rawLength: rawLength, key: key, firstLSN: firstLSN,
                                         lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime)
         try append(frame.header, frame.payload)
+        if let rawDigest {
+            content.add(kind, rawLength: rawLength, firstLSN: firstLSN, lastEndLSN: lastEndLSN, lastCommitTime: lastCommitTime, rawDigest: rawDigest)
+        } else {
+            content.markIncomplete()
+        }
     }
 
     /// Appends a whole frame made by `encodeFrame` elsewhere (a base copy's lane compresses and
     /// seals its frames on its own thread). Not durable until `sync()`.
-    public func appendEncoded(_ frame: [UInt8]) throws { try append(frame) }
+    public func appendEncoded(_ frame: [UInt8]) throws {
+        try append(frame)
+        content.markIncomplete()
+    }
 
     /// Writes one frame given in consecutive parts. Not durable until `sync()`.
     func append(_ parts: [UInt8]...) throws {
@@ -155,6 +168,8 @@ public final class FrameFileReader {
     public private(set) var offset: Int
     /// Bytes of the file this reader may read (nil: all of it, as it grows).
     let limit: Int?
+    /// When set, the content hash of the frames `next()` has read, the footer excepted (a verifier's).
+    public var content: ContentDigest?
 
     /// Re-reads the file's size (a file being appended to); returns whether it grew.
     @discardableResult
@@ -312,7 +327,9 @@ public final class FrameFileReader {
             throw Problem(error: ArchiveError(.corrupt, e.message, path: path, offset: start), isTornTail: false)
         }
         offset = start + FrameHeader.size + header.storedLength
-        return Frame(header: header, offset: start, raw: raw)
+        let frame = Frame(header: header, offset: start, raw: raw)
+        if content != nil, header.kind != .footer { content!.add(frame) }
+        return frame
     }
 
     /// Reads the frame at `offset`: its header and stored payload, whole and matching the CRC.

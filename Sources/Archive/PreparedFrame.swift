@@ -8,6 +8,8 @@ public struct PreparedFrame: Sendable, Equatable {
     /// The zstd-compressed records payload.
     public var payload: [UInt8]
     public var rawLength: Int
+    /// SHA-256 of the raw payload, taken before it was compressed (for the segment's content hash).
+    public var rawDigest: [UInt8]
     public var changes: Int
     /// Changes per relation (OID), in the order each relation first appears.
     public var relations: [(oid: UInt32, changes: Int)]
@@ -16,10 +18,11 @@ public struct PreparedFrame: Sendable, Equatable {
     /// Tables any key of which the changes may touch (a keyless table).
     public var everyKey: [String]
 
-    public init(payload: [UInt8], rawLength: Int, changes: Int, relations: [(oid: UInt32, changes: Int)],
+    public init(payload: [UInt8], rawLength: Int, rawDigest: [UInt8], changes: Int, relations: [(oid: UInt32, changes: Int)],
                 keys: [(table: String, hashes: [UInt64])], everyKey: [String]) {
         self.payload = payload
         self.rawLength = rawLength
+        self.rawDigest = rawDigest
         self.changes = changes
         self.relations = relations
         self.keys = keys
@@ -27,17 +30,17 @@ public struct PreparedFrame: Sendable, Equatable {
     }
 
     public static func == (a: PreparedFrame, b: PreparedFrame) -> Bool {
-        a.payload == b.payload && a.rawLength == b.rawLength && a.changes == b.changes
+        a.payload == b.payload && a.rawLength == b.rawLength && a.rawDigest == b.rawDigest && a.changes == b.changes
             && a.relations.elementsEqual(b.relations) { $0.oid == $1.oid && $0.changes == $1.changes }
             && a.keys.elementsEqual(b.keys) { $0.table == $1.table && $0.hashes == $1.hashes }
             && a.everyKey == b.everyKey
     }
 
-    /// `u32 raw length, u32 changes, u32 n + n × (u32 oid, u32 changes), u32 n + n × (u32 name
+    /// `u32 raw length, 32 bytes raw digest, u32 changes, u32 n + n × (u32 oid, u32 changes), u32 n + n × (u32 name
     /// length, name, u32 k, k × u64 hash), u32 n + n × (u32 name length, name), u32 payload length, payload`.
     public func encode() -> [UInt8] {
         var w = WireWriter(capacity: payload.count + 64 + 8 * changes)
-        w.write(UInt32(rawLength)); w.write(UInt32(changes))
+        w.write(UInt32(rawLength)); w.bytes.append(contentsOf: rawDigest); w.write(UInt32(changes))
         w.write(UInt32(relations.count))
         for r in relations { w.write(r.oid); w.write(UInt32(r.changes)) }
         w.write(UInt32(keys.count))
@@ -56,6 +59,7 @@ public struct PreparedFrame: Sendable, Equatable {
     public static func decode(_ bytes: [UInt8]) throws -> PreparedFrame {
         var r = WireReader(bytes)
         let rawLength = Int(try r.readUInt32("raw length"))
+        let rawDigest = try r.readBytes(32, "raw digest")
         let changes = Int(try r.readUInt32("changes"))
         var relations: [(oid: UInt32, changes: Int)] = []
         for _ in 0..<Int(try r.readUInt32("relations")) { relations.append((try r.readUInt32("relation OID"), Int(try r.readUInt32("relation changes")))) }
@@ -77,7 +81,7 @@ public struct PreparedFrame: Sendable, Equatable {
         for _ in 0..<Int(try r.readUInt32("every-key tables")) { everyKey.append(try name()) }
         let payload = try r.readBytes(Int(try r.readUInt32("payload length")), "payload")
         guard r.remaining == 0 else { throw WireDecodeError("bytes after a prepared frame", offset: r.offset) }
-        return PreparedFrame(payload: payload, rawLength: rawLength, changes: changes, relations: relations, keys: keys, everyKey: everyKey)
+        return PreparedFrame(payload: payload, rawLength: rawLength, rawDigest: rawDigest, changes: changes, relations: relations, keys: keys, everyKey: everyKey)
     }
 }
 
@@ -117,7 +121,7 @@ public struct PreparedFrameBuilder {
     /// The frame, compressed with `zstd`; the builder starts over.
     public mutating func finish(zstd: Zstd) throws -> PreparedFrame {
         let payload = try buffer.bytes.withUnsafeBytes { try zstd.compress($0) }
-        let frame = PreparedFrame(payload: payload, rawLength: buffer.bytes.count, changes: changes,
+        let frame = PreparedFrame(payload: payload, rawLength: buffer.bytes.count, rawDigest: ContentDigest.rawDigest(buffer.bytes), changes: changes,
                                   relations: relationOrder.map { ($0, relationChanges[$0]!) },
                                   keys: keyOrder.map { ($0, keys[$0]!) }, everyKey: everyKey)
         self = PreparedFrameBuilder(reusing: buffer)

@@ -43,6 +43,8 @@ public struct SegmentHeader: Codable, Sendable {
     /// `sha256` of the segment sealed before this one was opened (nil for the first, and in
     /// archives written before this field): an open segment chains to its predecessor too.
     public var previousSHA256: String?
+    /// `contentSHA256` of that segment (nil when it has none): see `SegmentFooter.previousContentSHA256`.
+    public var previousContentSHA256: String? = nil
     /// Every gap of the archive when the segment was opened (see `SegmentFooter.gaps`).
     public var gaps: [ArchiveGap]?
 }
@@ -58,7 +60,8 @@ public struct SegmentFooter: Codable, Sendable {
     public var tables: [String]
     /// SHA-256 of the file's bytes before this footer frame.
     public var sha256: String?
-    /// `sha256` of the segment sealed before this one: the hash chain. Nil for the first.
+    /// `sha256` of the segment sealed before this one, as it was sealed (`chainSHA256`): the hash
+    /// chain. Nil for the first.
     public var previousSHA256: String?
     /// Named restore points (`logbook mark`) committed in this segment, for listings.
     public var marks: [ArchiveMark]?
@@ -75,6 +78,42 @@ public struct SegmentFooter: Codable, Sendable {
     /// Where each part of a key index written in parts starts (then `keyIndexOffset` is nil, so that
     /// a reader that knows only one frame reads the segment in full).
     public var keyIndexOffsets: [Int]? = nil
+    /// The content hash (`ContentDigest`) of every frame before the footer: what they hold,
+    /// whatever their compression. Nil in segments written before it, and in recovered ones.
+    public var contentSHA256: String? = nil
+    /// `contentSHA256` of the segment sealed before this one: with `previousSHA256`, the link that
+    /// lets that segment be recompressed and still be checked (see `isNamed(by:)`).
+    public var previousContentSHA256: String? = nil
+    /// Set when the segment was recompressed after it was sealed: `sha256` is then the hash of the
+    /// new bytes, and this holds the hash its successors name.
+    public var recompressed: Recompression? = nil
+
+    public struct Recompression: Codable, Sendable, Equatable {
+        /// The zstd level of its frames now.
+        public var level: Int
+        /// `sha256` as sealed: what the next segment's `previousSHA256` names.
+        public var sealedSHA256: String
+        /// The file's size as sealed.
+        public var sealedBytes: Int
+        public var at: String
+        public init(level: Int, sealedSHA256: String, sealedBytes: Int, at: String) {
+            self.level = level; self.sealedSHA256 = sealedSHA256; self.sealedBytes = sealedBytes; self.at = at
+        }
+    }
+
+    /// The hash the segment is known by in the chain: that of its bytes as sealed.
+    public var chainSHA256: String? { recompressed?.sealedSHA256 ?? sha256 }
+
+    /// Whether a successor's link (its `previousSHA256` and `previousContentSHA256`) names this
+    /// segment: its hash as sealed, and its content hash where both have one. A recompressed
+    /// segment must be named by content too, since its own bytes no longer give the sealed hash.
+    public func isNamed(previousSHA256: String?, previousContentSHA256: String?) -> Bool {
+        guard previousSHA256 == chainSHA256 else { return false }
+        if recompressed != nil { return contentSHA256 != nil && previousContentSHA256 == contentSHA256 }
+        if let mine = contentSHA256, let named = previousContentSHA256 { return mine == named }
+        return true
+    }
+
     /// The frames of the segment's key index, whichever way it was written.
     public var keyIndexFrames: [Int]? { keyIndexOffsets ?? keyIndexOffset.map { [$0] } }
 }

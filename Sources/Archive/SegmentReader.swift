@@ -36,6 +36,10 @@ public final class SegmentReader {
     public var hasPendingRecords: Bool { pendingIndex < pending.count }
     public func refreshSize() -> Bool { frames.refreshSize() }
     public func seek(to frameOffset: Int) { frames.seek(to: frameOffset) }
+    /// Computes the content hash of what is read from here on (from the start: the whole segment's).
+    public func digestContent() { frames.content = ContentDigest() }
+    /// The content hash of the frames read so far (with `digestContent()`), the footer excepted.
+    public var contentSHA256: String? { frames.content?.hex }
 
     /// The next record (a normalized pgoutput message or a `#` table definition), nil at the end.
     /// A damaged frame throws an `ArchiveError` naming the file and offset.

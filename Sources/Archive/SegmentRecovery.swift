@@ -25,6 +25,8 @@ enum SegmentRecovery {
         var cut: (frame: Frame, lastRecord: Int, recordCount: Int)?
         var running = Tally(), atCut = Tally()
         var inTxn = false
+        // The content hash of the frames before the one read now, and before the cut frame.
+        var digest = ContentDigest(), beforeCut = ContentDigest()
         while true {
             let frame: Frame
             do {
@@ -35,6 +37,9 @@ enum SegmentRecovery {
                 throw ArchiveError(.corrupt, "open segment is damaged before its end (\(p.error.message))", path: path, offset: p.error.offset,
                                    fix: "move this file out of the archive folder and restart; the transactions after its last sealed neighbour are re-read only if the slot still has them")
             }
+            let beforeFrame = digest
+            digest.add(frame)
+            defer { if cut?.frame.offset == frame.offset { beforeCut = beforeFrame } }
             switch frame.header.kind {
             case .fileHeader: header = try frame.decodeJSON(SegmentHeader.self, path: path)
             case .records:
@@ -78,8 +83,10 @@ enum SegmentRecovery {
         let fd = try FileIO.open(path, O_WRONLY)
         defer { close(fd) }
         let frameEnd = cut.frame.offset + FrameHeader.size + cut.frame.header.storedLength
+        var content = beforeCut
         if cut.lastRecord == cut.recordCount - 1 {
             try FileIO.truncate(fd, frameEnd, path: path)
+            content.add(cut.frame)
         } else {
             try FileIO.truncate(fd, cut.frame.offset, path: path)
             var buf = RecordBuffer()
@@ -89,12 +96,17 @@ enum SegmentRecovery {
                                                         lastCommitTime: atCut.last?.commitTime ?? PGTimestamp(rawValue: 0))
             try FileIO.seek(fd, cut.frame.offset, path: path)
             try FileIO.writeAll(fd, bytes, path: path)
+            content.add(.records, rawLength: buf.bytes.count, firstLSN: cut.frame.header.firstLSN, lastEndLSN: atCut.last?.endLSN ?? .zero,
+                        lastCommitTime: atCut.last?.commitTime ?? PGTimestamp(rawValue: 0), rawDigest: ContentDigest.rawDigest(buf.bytes))
         }
         let contentLength = try FileIO.seekToEnd(fd, path: path)
-        let footer = SegmentFooter(firstLSN: header.firstLSN, last: atCut.last, firstCommitTime: atCut.firstCommitTime,
+        let before = try archive.sealedSegments().last.map { try SegmentScanner.footer(of: $0, key: archive.key, zstd: zstd) }
+        var footer = SegmentFooter(firstLSN: header.firstLSN, last: atCut.last, firstCommitTime: atCut.firstCommitTime,
                                    transactions: atCut.transactions, changes: atCut.changes, frames: 0, tables: atCut.tables.sorted(),
                                    sha256: try fileSHA256(path, length: contentLength),
-                                   previousSHA256: try SegmentScanner.lastSealedSHA256(in: archive), watermark: atCut.watermark)
+                                   previousSHA256: before?.chainSHA256, watermark: atCut.watermark)
+        footer.contentSHA256 = content.hex
+        footer.previousContentSHA256 = before?.contentSHA256
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let fbytes = try FrameFileWriter.encodeFrame(.footer, raw: [UInt8](try enc.encode(footer)), key: archive.key, zstd: zstd)
@@ -114,6 +126,15 @@ public enum SegmentScanner {
         let reader = try FrameFileReader(path: path, key: key, zstd: zstd)
         if let f = try tailFooter(reader) { return f }
         return try footerByWalking(reader)
+    }
+
+    /// The header (first frame) of a segment, sealed or still open.
+    public static func openHeader(of path: String, key: ArchiveKey?, zstd: Zstd = Zstd()) throws -> SegmentHeader {
+        let reader = try FrameFileReader(path: path, key: key, zstd: zstd)
+        guard let first = try? reader.next(), first.header.kind == .fileHeader else {
+            throw ArchiveError(.corrupt, "segment has no header frame", path: path, offset: 0)
+        }
+        return try first.decodeJSON(SegmentHeader.self, path: path)
     }
 
     /// The segment's header (its first frame) and footer (its last), without reading what is between.
@@ -179,7 +200,7 @@ public enum SegmentScanner {
     /// The content hash of the newest sealed segment: what the next one chains to.
     public static func lastSealedSHA256(in archive: ArchiveDirectory) throws -> String? {
         guard let last = try archive.sealedSegments().last else { return nil }
-        return try footer(of: last, key: archive.key).sha256
+        return try footer(of: last, key: archive.key).chainSHA256
     }
 
     /// The last commit in the archive, from the newest sealed segment that has one.

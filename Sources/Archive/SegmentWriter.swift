@@ -63,8 +63,9 @@ public final class SegmentWriter {
     public private(set) var lastWatermark: Watermark?
     public private(set) var durableWatermark: Watermark?
     public private(set) var segmentsSealed = 0
-    /// Content hash of the last sealed segment: the next footer chains to it.
+    /// Hash of the last sealed segment as sealed, and its content hash: the next segment chains to them.
     var previousSHA256: String?
+    var previousContentSHA256: String?
     public private(set) var bytesWritten = 0
     public var hasUnflushedData: Bool { !buffer.isEmpty || lastWritten != durable }
     public var isInTransaction: Bool { inTransaction }
@@ -91,7 +92,8 @@ public final class SegmentWriter {
         lastWatermark = durableWatermark
         if let last = try archive.sealedSegments().last {
             let footer = try SegmentScanner.footer(of: last, key: archive.key, zstd: zstd)
-            previousSHA256 = footer.sha256
+            previousSHA256 = footer.chainSHA256
+            previousContentSHA256 = footer.contentSHA256
             anchoredBaseCopies = footer.baseCopies ?? [:]
             carriedGaps = footer.gaps ?? []
         }
@@ -175,7 +177,8 @@ public final class SegmentWriter {
         try writeFrame()
         guard let file else { throw ArchiveError(.invalidState, "prepared changes without an open segment", path: archive.root) }
         let before = file.bytesWritten
-        try file.writeCompressedFrame(.records, compressed: prepared.payload, rawLength: prepared.rawLength, firstLSN: currentCommitLSN)
+        try file.writeCompressedFrame(.records, compressed: prepared.payload, rawLength: prepared.rawLength, rawDigest: prepared.rawDigest,
+                                      firstLSN: currentCommitLSN)
         bytesWritten += file.bytesWritten - before
         segChanges += prepared.changes
         for k in prepared.keys { for h in k.hashes { segKeys.add(table: k.table, hash: h) } }
@@ -296,6 +299,8 @@ public final class SegmentWriter {
                                    marks: segMarks.isEmpty ? nil : segMarks, baseCopies: try currentBaseCopies(),
                                    watermark: segWatermark, gaps: knownGaps(), keyIndexOffset: offsets.count == 1 ? offsets[0] : nil)
         footer.keyIndexOffsets = offsets.count > 1 ? offsets : nil
+        footer.contentSHA256 = file.content.hex
+        footer.previousContentSHA256 = previousContentSHA256
         try file.writeJSONFrame(.footer, footer)
         try file.sync()
         durable = lastWritten
@@ -304,6 +309,7 @@ public final class SegmentWriter {
         try FileIO.rename(file.path, sealed)
         try FileIO.fsyncDirectory(archive.segmentsPath)
         previousSHA256 = footer.sha256
+        previousContentSHA256 = footer.contentSHA256
         anchoredBaseCopies = footer.baseCopies ?? [:]
         self.file = nil
         segmentsSealed += 1
@@ -328,7 +334,7 @@ public final class SegmentWriter {
         let f = try FrameFileWriter(creating: path, key: archive.key, zstd: zstd)
         let header = SegmentHeader(systemIdentifier: identity.systemIdentifier, database: identity.database, slot: identity.slot,
                                    firstLSN: firstLSN, createdAt: ISO8601DateFormatter().string(from: Date()),
-                                   previousSHA256: previousSHA256, gaps: knownGaps())
+                                   previousSHA256: previousSHA256, previousContentSHA256: previousContentSHA256, gaps: knownGaps())
         try f.writeJSONFrame(.fileHeader, header)
         try FileIO.fsyncDirectory(archive.segmentsPath)
         file = f

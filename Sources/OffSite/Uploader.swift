@@ -53,9 +53,10 @@ public final class Uploader: @unchecked Sendable {
             let relative = String(path.dropFirst(archive.root.count + 1))
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
             if let e = ledger.objects[relative] {
-                // Sealed files never change; the small metadata files may, and are sent again then.
+                // Sealed files change only when recompressed (a new size, the same content and chain
+                // hash): sent again then. The small metadata files may change, and are sent again then.
                 let mutable = !(relative.hasPrefix("segments/") || relative.hasPrefix("base/"))
-                if !mutable { continue }
+                if !mutable && (e.size == size || relative.hasPrefix("base/")) { continue }
                 if e.size == size, try fileSHA256(path, length: size) == e.sha256 { continue }
             }
             out.append((relative, path, size))

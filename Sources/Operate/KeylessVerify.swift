@@ -122,9 +122,11 @@ public enum KeylessVerifier {
 }
 
 /// Follows the hash chain through sealed segments in order: each footer's `previousSHA256` must be
-/// the `sha256` of the sealed segment before it (or of the pruned prefix's head).
+/// the hash of the sealed segment before it as sealed (or of the pruned prefix's head), and its
+/// `previousContentSHA256` that segment's content hash (required once it was recompressed).
 struct HashChainFollower {
     private var previousHash: String?
+    private var previous: SegmentFooter?
     private var previousName = "none"
     private var isFirst = true
     /// After a damaged segment the chain cannot be followed into the next one: already reported.
@@ -135,10 +137,17 @@ struct HashChainFollower {
     /// The problem with this sealed segment's link, if any; then moves on to it.
     mutating func sealed(_ name: String, footer: SegmentFooter) -> String? {
         var problem: String?
-        if !unknown, !(isFirst && footer.previousSHA256 == nil), footer.previousSHA256 != previousHash {
-            problem = "\(name): hash chain broken: it follows a segment hashed \(footer.previousSHA256?.prefix(16) ?? "none"), but the segment before it is \(previousName) hashed \(previousHash?.prefix(16) ?? "none") (a segment was deleted, replaced or reordered)"
+        let named = previous?.isNamed(previousSHA256: footer.previousSHA256, previousContentSHA256: footer.previousContentSHA256)
+            ?? (footer.previousSHA256 == previousHash)
+        if !unknown, !(isFirst && footer.previousSHA256 == nil), !named {
+            if let p = previous, footer.previousSHA256 == p.chainSHA256 {
+                problem = "\(name): hash chain broken: it names the content hash \(footer.previousContentSHA256?.prefix(16) ?? "none") of \(previousName), whose content hash is \(p.contentSHA256?.prefix(16) ?? "none") (\(previousName) was replaced\(p.recompressed != nil ? " when recompressed" : ""))"
+            } else {
+                problem = "\(name): hash chain broken: it follows a segment hashed \(footer.previousSHA256?.prefix(16) ?? "none"), but the segment before it is \(previousName) hashed \(previousHash?.prefix(16) ?? "none") (a segment was deleted, replaced or reordered)"
+            }
         }
-        previousHash = footer.sha256
+        previousHash = footer.chainSHA256
+        previous = footer
         previousName = name
         isFirst = false
         unknown = false
@@ -148,6 +157,7 @@ struct HashChainFollower {
     /// A sealed segment that could not be read: its link is unknown.
     mutating func damaged(_ name: String) {
         unknown = true
+        previous = nil
         isFirst = false
         previousName = name
     }

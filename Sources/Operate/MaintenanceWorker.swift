@@ -1,21 +1,23 @@
 import Foundation
 import Logging
 
-/// Compaction and retention for `logbook run`, one job at a time on a thread of its own: the
+/// Compaction, retention and recompression for `logbook run`, one job at a time on a thread of its own: the
 /// capture says a segment was sealed (`segmentSealed`, never blocks), the worker runs what is due.
 /// `finish()` lets the running job end and joins the thread, so nothing is left behind at shutdown.
 public final class MaintenanceWorker: @unchecked Sendable {
     let compaction: CompactionScheduler?
     let retention: RetentionScheduler?
+    let recompression: RecompressionScheduler?
     private let condition = NSCondition()
     private var pending = false
     private var stopping = false
     private var finished = false
     private var thread: Thread?
 
-    public init(compaction: CompactionScheduler?, retention: RetentionScheduler?) {
+    public init(compaction: CompactionScheduler?, retention: RetentionScheduler?, recompression: RecompressionScheduler? = nil) {
         self.compaction = compaction
         self.retention = retention
+        self.recompression = recompression
     }
 
     /// Starts the worker's thread.
@@ -36,6 +38,7 @@ public final class MaintenanceWorker: @unchecked Sendable {
 
     /// Lets the job in progress end, runs none after it, and waits for the thread to exit.
     public func finish() {
+        recompression?.stop()
         condition.lock()
         stopping = true
         condition.signal()
@@ -57,6 +60,7 @@ public final class MaintenanceWorker: @unchecked Sendable {
             condition.unlock()
             compaction?.runIfDue()
             retention?.runIfDue()
+            recompression?.runIfDue()
         }
     }
 }

@@ -143,8 +143,8 @@ public enum ManifestAudit {
         let pruned = Retention.prunedRecord(archive)
         if FileManager.default.fileExists(atPath: headPath) {
             let footer = try SegmentScanner.footer(of: headPath, key: archive.key)
-            if footer.sha256 != m.headSHA256 {
-                problem("\(m.headSegment): the signed head had SHA-256 \(m.headSHA256.prefix(16)), the archive's segment now has \(footer.sha256?.prefix(16) ?? "none")")
+            if footer.chainSHA256 != m.headSHA256 {
+                problem("\(m.headSegment): the signed head had SHA-256 \(m.headSHA256.prefix(16)), the archive's segment now has \(footer.chainSHA256?.prefix(16) ?? "none")")
             }
         } else if let pruned, pruned.throughSegment >= m.headSegment {
             lines.append("note: the signed head \(m.headSegment) has since been pruned (retention); the chain is checked from the pruned head on")

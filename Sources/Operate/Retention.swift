@@ -78,7 +78,7 @@ public enum Retention {
             var through = previous?.throughSegment ?? ""
             var head = previous?.headSHA256
             if let lastSeg = plan.segments.last {
-                head = try SegmentScanner.footer(of: lastSeg.path, key: archive.key).sha256
+                head = try SegmentScanner.footer(of: lastSeg.path, key: archive.key).chainSHA256
                 through = (lastSeg.path as NSString).lastPathComponent
             }
             let bases = (previous?.baseCopies ?? []) + plan.baseCopies.map { ($0.path as NSString).lastPathComponent }

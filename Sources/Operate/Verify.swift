@@ -66,6 +66,7 @@ public enum ArchiveVerifier {
             let isOpen = seg.hasSuffix(".partial")
             do {
                 let reader = try SegmentReader(path: seg, key: archive.key, zstd: zstd)
+                reader.digestContent()
                 var decoder = PgOutputDecoder(protocolVersion: 1)
                 var inTxn = false
                 var first: LSN?
@@ -113,6 +114,9 @@ public enum ArchiveVerifier {
                         report.problems.append("\(name): footer says \(footer.transactions) transactions through \(footer.last?.endLSN.description ?? "-"), the file holds \(txns) through \(last?.endLSN.description ?? "-")")
                     }
                     if inTxn { report.problems.append("\(name): ends inside a transaction") }
+                    if let recorded = footer.contentSHA256, recorded != reader.contentSHA256 {
+                        report.problems.append("\(name): what its frames hold does not match its recorded content hash (changed after it was sealed\(footer.recompressed != nil ? ", or when it was recompressed" : ""))")
+                    }
                     try report.checkSealed(name, path: seg, footer: footer, contentEnd: reader.footerOffset, chain: &chain, anchors: &anchors)
                 }
                 if let f = first, let p = previousEnd, f < p {
@@ -166,7 +170,7 @@ extension IntegrityReport {
         if let p = chain.sealed(name, footer: footer) { problems.append(p) }
         if let b = footer.baseCopies { anchors = (name, b) }
         headSegment = name
-        headSHA256 = footer.sha256
+        headSHA256 = footer.chainSHA256
         headLast = footer.last ?? headLast
         if firstLSN == nil { firstLSN = footer.firstLSN }
     }

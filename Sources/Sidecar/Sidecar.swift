@@ -16,6 +16,8 @@ public struct SidecarConfiguration: Sendable {
     public var compactEvery: TimeInterval = 7 * 86_400
     /// Prune what no point of this window needs (nil: keep everything).
     public var retention: TimeInterval?
+    /// Recompress sealed segments at this zstd level in the background (nil: never).
+    public var recompressLevel: Int?
     /// Serve `/metrics` and `/healthz` here (`host:port`).
     public var metricsAddress: String?
     public var kafka: KafkaConfig?
@@ -51,7 +53,7 @@ public struct SidecarConfiguration: Sendable {
 /// 2. **backup_log recorder** — its last pass comes after the uploader's, so the last uploads are in it.
 /// 3. **uploader** — uploads what the capture sealed last, then ends.
 /// 4. **publisher** — publishes what the capture made durable, then ends.
-/// 5. **maintenance** — compaction and retention: the job in progress ends, no new one starts.
+/// 5. **maintenance** — compaction, retention and recompression: the job in progress ends, no new one starts.
 /// 6. **capture** — stopped first: finishes or discards the frame, fsyncs, confirms, returns.
 ///
 /// Followers (2–4) end by themselves once the capture has stopped. The health rule, in one place:
@@ -140,8 +142,9 @@ public struct Sidecar: Sendable {
         }
         let compaction = c.compactEvery > 0 ? CompactionScheduler(archive: archive, key: key, every: c.compactEvery, logger: logger) : nil
         let retention = c.retention.map { RetentionScheduler(archive: archive, key: key, keep: $0, logger: logger) }
-        if compaction != nil || retention != nil {
-            let worker = MaintenanceWorker(compaction: compaction, retention: retention)
+        let recompression = c.recompressLevel.map { RecompressionScheduler(archive: archive, key: key, level: $0, logger: logger) }
+        if compaction != nil || retention != nil || recompression != nil {
+            let worker = MaintenanceWorker(compaction: compaction, retention: retention, recompression: recompression)
             let earlier = c.capture.onSegmentSealed
             c.capture.onSegmentSealed = { earlier?(); worker.segmentSealed() }
             services.append(.init(service: MaintenanceService(worker: worker), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))

@@ -11,7 +11,7 @@ struct Logbook: ParsableCommand {
         and from LOGBOOK_<OPTION> variables; the command line wins, then the environment, then the file.
         """,
         subcommands: [RunCommand.self, ReplayCommand.self, MarkCommand.self, SchemaCommand.self,
-                      InspectCommand.self, StatusCommand.self, VerifyCommand.self, CompactCommand.self, PublishCommand.self, HistoryCommand.self, DiffCommand.self, PruneCommand.self, UploadCommand.self, AuditCommand.self, KeygenCommand.self, ConfigCommand.self, KafkaMockCommand.self])
+                      InspectCommand.self, StatusCommand.self, VerifyCommand.self, CompactCommand.self, PublishCommand.self, HistoryCommand.self, DiffCommand.self, PruneCommand.self, RecompressCommand.self, UploadCommand.self, AuditCommand.self, KeygenCommand.self, ConfigCommand.self, KafkaMockCommand.self])
 
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())

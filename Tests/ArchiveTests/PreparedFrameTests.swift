@@ -74,8 +74,8 @@ final class PreparedFrameTests: XCTestCase {
         long.append(0)
         XCTAssertThrowsError(try PreparedFrame.decode(long), "a byte after the payload")
         var huge = bytes
-        // The key count of the first table (after raw length, changes, 1 relation, 1 table, name): far more than the bytes left.
-        let at = 4 + 4 + 4 + 8 + 4 + 4 + "public.t".utf8.count
+        // The key count of the first table (after raw length, raw digest, changes, 1 relation, 1 table, name): far more than the bytes left.
+        let at = 4 + 32 + 4 + 4 + 8 + 4 + 4 + "public.t".utf8.count
         huge[at] = 0x7F
         XCTAssertThrowsError(try PreparedFrame.decode(huge), "a key count larger than the bytes")
     }

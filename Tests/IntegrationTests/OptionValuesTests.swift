@@ -58,6 +58,7 @@ final class OptionValuesTests: XCTestCase {
             "compact": ["--archive", box.archive],
             "publish": ["--archive", box.archive, "--kafka-brokers", "127.0.0.1:9", "--kafka-config", "message.timeout.ms=2000"],
             "prune": ["--archive", box.archive, "--keep", "180d", "--dry-run"],
+            "recompress": ["--archive", box.archive, "--dry-run"],
             "upload": ["--archive", box.archive, "--s3-url", "s3://bucket/p", "--s3-endpoint", "http://127.0.0.1:9", "--attempts", "1"],
             "audit": ["--archive", box.archive, "--manifest", work + "/none.json", "--public-key", work + "/none.pub"],
             "keygen": ["--encryption-key", work + "/k"],
