@@ -34,7 +34,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Connections reading one large table's base copy at once (ranges of its pages, one snapshot; default: the cores, at most 4).", valueName: "count")) var baseCopyLanes: Int?
     @Option(help: ArgumentHelp("Write new base copies from the archive this often (e.g. 7d, 12h; 0 = never).", valueName: "duration")) var compactEvery = "7d"
     @Option(help: ArgumentHelp("Prune what no point of this window needs, hourly (e.g. 180d; without --s3-url: with it, use --local-keep).", valueName: "duration")) var retention: String?
-    @Option(help: ArgumentHelp("Recompress sealed segments in the background at this zstd level (e.g. 19: about 0.65x the bytes, ~1 s of one core per 2 MiB written; off unless given).", valueName: "level")) var recompressLevel: Int?
+    @Option(help: ArgumentHelp("Recompress sealed segments in the background at this zstd level (e.g. 19: about 0.7x the bytes of capture's level 3, ~1 s of one core per 3 MB of records; off unless given).", valueName: "level")) var recompressLevel: Int?
     @Flag(help: "After a lost slot: take new base copies and record the gap.") var resnapshot = false
     @Option(help: "With --source on a hot standby (PostgreSQL 16+): the primary's connection string, for what a standby cannot do (create the publication, the WAL position of watermarks).") var primary: String?
     @Flag(help: "Make the slot a failover slot (PostgreSQL 17+): synchronized to the standby, it survives a promotion. Checks the primary's and the standby's settings first.") var failoverSlot = false
