@@ -26,6 +26,11 @@ final class ChangeScan {
     var budget: Int?
     /// Checked at each commit: when it says stop, the scan throws `ScanStopped`.
     var stop: StopFlag?
+    /// After a shape scan: whether the table kept the base copy's relation and columns all along
+    /// (every Relation message and definition of it in the view has the base's OID, name and
+    /// column identities, and none of its changes comes before the first of them), so that every
+    /// change is read with the base's columns. A newest-first fold relies on it.
+    private(set) var shapeIsConstant = true
 
     init(archive: ArchiveDirectory, table: String, plan: ReplayPlan, logger: Logger, showProgress: Bool = true) throws {
         self.showProgress = showProgress
@@ -55,6 +60,10 @@ final class ChangeScan {
 
     func run(_ mode: Mode) throws {
         let base = plan.base.header.definition
+        let baseNames = base.storedColumns.map(\.name)
+        let baseIdentities = base.identities(of: baseNames)
+        let baseOID = base.relationOID
+        if baseOID == 0 { shapeIsConstant = false }
         // Columns are known by their identity (attnum), so that a rename keeps every value.
         let fold = TableFold(keyColumns: base.identities(of: base.foldKey), keysOnly: mode == .keys)
         fold.share = share
@@ -108,6 +117,20 @@ final class ChangeScan {
         }
 
         scan: while let ev = try cursor.next() {
+            if mode == .shape && shapeIsConstant {
+                switch ev {
+                case .relation(let r) where r.qualifiedName == table || r.oid == baseOID:
+                    if r.oid != baseOID || r.qualifiedName != table || r.columns.map(\.name) != baseNames { shapeIsConstant = false }
+                case .tableDefinition(let d) where d.qualifiedName == table:
+                    let names = d.storedColumns.map(\.name)
+                    if names != baseNames || d.identities(of: names) != baseIdentities { shapeIsConstant = false }
+                case .rowChange(let v) where v.relation == baseOID && ourOIDs.isEmpty && decision != .exclude:
+                    shapeIsConstant = false
+                case .change(.truncate(let t), _) where t.relations.contains(baseOID) && ourOIDs.isEmpty && decision != .exclude:
+                    shapeIsConstant = false
+                default: break
+                }
+            }
             if case .tableDefinition(let d) = ev, d.qualifiedName == table {
                 learn(d)
                 try adoptShape()

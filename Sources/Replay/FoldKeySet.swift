@@ -15,6 +15,8 @@ struct FoldKeySet {
     }
 
     var count: Int { ints + others.count }
+    /// Bytes the set takes, about.
+    var estimatedBytes: Int { slots.count * 8 + others.count * 80 }
     var isEmpty: Bool { count == 0 }
 
     @inline(__always)
@@ -45,6 +47,18 @@ struct FoldKeySet {
         case .int(let v):
             if (ints + 1) * 2 > slots.count { grow() }
             if place(v) { ints += 1 }
+        }
+    }
+
+    /// Inserts `k`; false when it was there already.
+    mutating func insertNew(_ k: FoldKey) -> Bool {
+        switch k {
+        case .bytes(let b): return others.insert(b).inserted
+        case .int(let v):
+            if (ints + 1) * 2 > slots.count { grow() }
+            guard place(v) else { return false }
+            ints += 1
+            return true
         }
     }
 

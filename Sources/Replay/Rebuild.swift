@@ -13,6 +13,8 @@ extension Replayer {
         var rows: Int
         var changes: Int
         var transactions: Int
+        /// Folded newest first (`rebuildNewestFirst`) rather than forward.
+        var newestFirst = false
     }
 
     /// Rebuilds the table as of the plan's point into the sink `makeSink` gives for its definition
@@ -25,8 +27,12 @@ extension Replayer {
     /// of waiting for it. A table without a key (matched by whole-row value) is folded first, as a
     /// base row's fate depends on the fold.
     /// `flatten`: a partitioned table is rebuilt as a plain one.
+    /// `newestFirst`: a keyed table whose columns stayed as in the base copy is folded newest
+    /// first (`rebuildNewestFirst`), its rows reaching the sink while the archive is read; the
+    /// order of rows differs from a forward fold's, so it is for destinations where order does
+    /// not matter (a table).
     static func rebuild(plan: ReplayPlan, archive: ArchiveDirectory, table: String, foldMemory: Int = 1 << 30, flatten: Bool = false,
-                        logger: Logger, makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt {
+                        newestFirst: Bool = false, logger: Logger, makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt {
         let keyed = !plan.base.header.definition.foldKey.isEmpty
         let progress = LoadProgress(label: "replay \(table)")
         let began = DispatchTime.now().uptimeNanoseconds
@@ -60,6 +66,11 @@ extension Replayer {
             let waiting = fold.pendingFills()
             let ready = copyBatches(fold, target: scan.definition) { fold.forEachFinalRow(excludingWaiting: true, $0) }
             return FoldOutcome(fold: fold, waiting: waiting, ready: ready, transactions: scan.transactionsApplied)
+        }
+        if newestFirst, let built = try rebuildNewestFirst(plan: plan, archive: archive, table: table, flatten: flatten, foldMemory: foldMemory,
+                                                           logger: logger, phase: phase, makeSink: makeSink) {
+            progress.finish()
+            return built
         }
         // The fold starts at once on its own thread; the key pass it overlaps is quick.
         let stopFirst = StopFlag()

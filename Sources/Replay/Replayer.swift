@@ -32,6 +32,9 @@ public struct ReplayResult: Sendable {
     public var rows: Int
     /// Passes the fold took over the archive (more than one when it was folded in shares to fit its memory).
     public var foldPasses: Int
+    /// Folded newest first: each key's final row found reading the archive backwards (a database
+    /// destination, when the table's columns held still through the archive and the fold fit its memory).
+    public var foldedNewestFirst = false
     public var changesFolded: Int
     public var transactionsApplied: Int
     public var baseLSN: LSN
@@ -90,7 +93,8 @@ public final class Replayer {
         var sink: RowSink?
         do {
             let built = try Self.rebuild(plan: plan, archive: archive, table: qualified, foldMemory: request.foldMemory,
-                                         flatten: request.flatten, logger: logger) { _ in
+                                         flatten: request.flatten, newestFirst: { if case .database = request.destination { return true } else { return false } }(),
+                                         logger: logger) { _ in
                 let made = try makeSink()
                 sink = made
                 return made
@@ -99,12 +103,14 @@ public final class Replayer {
             let summary = try built.sink.finish(rows: built.rows)
             logger.debug("replay phase", metadata: ["done": "finish (key, indexes, swap)",
                                                     "seconds": "\(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - finishing) / 1e9))"])
-            return ReplayResult(rows: built.rows, foldPasses: built.foldPasses, changesFolded: built.changes,
+            var result = ReplayResult(rows: built.rows, foldPasses: built.foldPasses, changesFolded: built.changes,
                                 transactionsApplied: built.transactions, baseLSN: plan.base.header.lsn,
                                 endLSN: plan.endLSN, endTime: plan.endTime, chainCheckSeconds: chainCheck,
                                 summary: "\(summary) as of \(Self.asOf(request.point, plan: plan)) (base \(plan.base.header.lsn), \(built.transactions) transactions, \(built.changes) changes folded; chain of \(view.files.count) segments checked in \(String(format: "%.3f", chainCheck)) s)"
                                     + view.problems.map { "\nWARNING (--allow-gap): \($0)" }.joined(),
                                 definition: built.definition)
+            result.foldedNewestFirst = built.newestFirst
+            return result
         } catch {
             sink?.abort()
             throw error

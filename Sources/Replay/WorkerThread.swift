@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs blocking work (file reads, decompression, folding) on a thread of its own, off Swift's
 /// cooperative pool; `join` waits for it and returns its result or rethrows its error.
@@ -8,12 +9,16 @@ final class WorkerThread<T>: @unchecked Sendable {
     private var result: Result<T, Error>?
     private let done = DispatchSemaphore(value: 0)
     private var joined = false
+    private let finished = Mutex(false)
+    /// Whether the work has ended (`join` then returns at once).
+    var isFinished: Bool { finished.withLock { $0 } }
 
     init(name: String, _ work: @escaping () throws -> T) {
         self.work = work
         let thread = Thread { [self] in
             result = Result { try self.work!() }
             self.work = nil
+            finished.withLock { $0 = true }
             done.signal()
         }
         thread.name = name

@@ -73,13 +73,16 @@ final class ReplayTests: XCTestCase {
             for (n, p) in points.enumerated() {
                 // By LSN into an empty database.
                 let target = try box.scratchDatabase("p\(n)")
-                try Replay(box).run(table: "public.events", target: target, point: .lsn(p.lsn))
+                let whole = try Replay(box).run(table: "public.events", target: target, point: .lsn(p.lsn))
                 assertSameRows(try box.dump("events", on: target), p.events, "[\(box.server)] events by LSN at '\(p.label)'")
+                // Until the ALTER TABLE the columns held still: folded newest first; from it on, forward.
+                XCTAssertEqual(whole.foldedNewestFirst, n < 5, "[\(box.server)] '\(p.label)'")
                 // The same with a fold memory of 512 KiB: folded in shares of the keys, over many passes.
                 let small = try box.scratchDatabase("s\(n)")
                 let r = try Replay(box).run(table: "public.events", target: small, point: .lsn(p.lsn), foldMemory: 512 << 10)
                 assertSameRows(try box.dump("events", on: small), p.events, "[\(box.server)] events folded in shares at '\(p.label)'")
                 if r.changesFolded > 10000 { XCTAssertGreaterThan(r.foldPasses, 1, "[\(box.server)] '\(p.label)'") }
+                XCTAssertFalse(r.foldedNewestFirst, "[\(box.server)] a newest-first fold does not fit 512 KiB")
                 try Replay(box).run(table: "public.keyless", target: target, point: .lsn(p.lsn))
                 assertSameRows(try box.dump("keyless", orderBy: "1, 2", on: target), p.keyless, "[\(box.server)] keyless by LSN at '\(p.label)'")
                 // By time into a COPY file, which loads back with COPY FROM (the last point is after the last commit).
