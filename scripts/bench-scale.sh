@@ -246,16 +246,17 @@ $(cat "$B/scale-changes.md")
 | 1,000,000 | ${T1P} s | ${T1L} s | **$(ratio "$T1L" "$T1P")×** | ${T1R} MiB |
 | 5,000,000 | ${T5P} s | ${T5L} s | **$(ratio "$T5L" "$T5P")×** | ${T5R} MiB |
 
-What dominates each curve (from \`logbook replay --verbose\`, which times the phases). **Change-heavy
-replay**: the fold, on one core — reading and decompressing the segments, building each row's image and
-keeping the latest per key (about 2.7 s of 5 s latest, while a keys pass runs on the other core); then
-loading the folded rows through two connections, which cannot begin until the fold has seen the last
-change (about 1.4 s), and the key and index build (about 0.9 s, as for \`pg_restore\`). \`pg_restore\` has no
-fold: its time is the server's COPY and index build, the part logbook's time ends with; that is why the
-change-heavy targets are not met. **Against changes folded**: logbook's time grows with the changes (the
-fold reads every one), \`pg_restore\`'s with the rows in the dump only, so past about 0.5 million changes
-per million rows the weekly compaction (\`--compact-every\`) is what keeps a replay near the base-heavy
-ratio. **Against table size** (no changes): both are the server's COPY and index build; logbook loads
+What dominates each curve (from \`logbook replay --verbose\`, which times the phases, and \`perf\`).
+**Change-heavy replay** into a database folds newest first: the segments' records frames are read from
+the last back to the base copy's position, and the first change met of a key is its final row, so it
+becomes a COPY line at once and streams through two connections while the fold goes on; older changes of
+that key are passed over without building a row (memory: one slot per key met). A shape scan on another
+thread reads only Relation and table-definition records, for the point's definition. About two thirds of
+the machine's CPU is then the server's COPY (parsing text, forming tuples, WAL), a third the fold;
+then the key and index build (about 1 s, as for \`pg_restore\`). \`pg_restore\` has no fold, only one
+connection. **Against changes folded**: logbook's time grows with the changes (the
+fold reads every one, if only to pass over it), \`pg_restore\`'s with the rows in the dump only; the weekly
+compaction (\`--compact-every\`) keeps the changes to fold to a week's. **Against table size** (no changes): both are the server's COPY and index build; logbook loads
 through two connections and builds the key and the other indexes at once. **Base copy**: \`pg_dump -Fc\`
 compresses with zlib on one core; logbook's lanes each read a range of pages and compress with zstd.
 **Capture of one large transaction**: the server's decoding sets both tools' pace. While the transaction

@@ -33,6 +33,9 @@ public final class ArchiveCursor {
     var positions = ChangePositionReader()
     /// When false, Insert/Update/Delete records come as `.rowChange` views instead of decoded messages.
     public var decodeRows = true
+    /// When true, Insert/Update/Delete records and change positions are passed over unread (for a
+    /// reader that wants shapes and transactions only; `changeLSN` is then nil).
+    public var skipRows = false
     public var segmentCount: Int { paths.count }
     public var segmentsDone: Int { index }
 
@@ -69,6 +72,10 @@ public final class ArchiveCursor {
             guard let rec = try reader!.nextRecordSlice() else {
                 reader = nil
                 index += 1
+                continue
+            }
+            if skipRows, let tag = rec.first, tag == 0x49 || tag == 0x55 || tag == 0x44 || LogbookRecordTag.isChangePosition(rec) {
+                pendingLSN = nil
                 continue
             }
             if LogbookRecordTag.isChangePosition(rec) {

@@ -163,11 +163,15 @@ final class ChangeScan {
                     ourOIDs.insert(r.oid)
                     try adoptShape()
                     pendingShape = r.columns.map(\.name)
+                    // A shape scan looks at changes only for one of the base's relation before its first Relation message.
+                    if mode == .shape { cursor.skipRows = true }
                 }
             case .tableDefinition:
                 // Adopted only with the transaction it arrived in.
                 if decision == .include { try apply(ev) } else if decision == .undecided { held.append(ev) }
             case .change, .rowChange:
+                // A shape scan needs no changes (an undecided transaction's are not held for it).
+                guard doFold else { break }
                 switch decision {
                 case .include: try apply(ev)
                 case .undecided: held.append(ev)
