@@ -250,8 +250,8 @@ What dominates each curve (from \`logbook replay --verbose\`, which times the ph
 **Change-heavy replay** into a database folds newest first: the segments' records frames are read from
 the last back to the base copy's position, and the first change met of a key is its final row, so it
 becomes a COPY line at once and streams through two connections while the fold goes on; older changes of
-that key are passed over without building a row (memory: one slot per key met). A shape scan on another
-thread reads only Relation and table-definition records, for the point's definition. About two thirds of
+that key are passed over without building a row (memory: one slot per key met). The destination starts at once with the base
+copy's definition; the walk itself checks each Relation message and table definition it meets against it. About two thirds of
 the machine's CPU is then the server's COPY (parsing text, forming tuples, WAL), a third the fold;
 then the key and index build (about 1 s, as for \`pg_restore\`). \`pg_restore\` has no fold, only one
 connection. **Against changes folded**: logbook's time grows with the changes (the

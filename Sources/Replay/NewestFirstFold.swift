@@ -1,4 +1,5 @@
 import Archive
+import Foundation
 import PGWire
 
 /// Folds a keyed table's changes newest first: the archive is read backwards (frames from the
@@ -8,8 +9,8 @@ import PGWire
 /// keys met (and the rare rows waiting for an older version's unchanged TOAST values), whatever
 /// the number of changes.
 ///
-/// Valid only while the table kept the base copy's relation and columns across the view
-/// (`ChangeScan.shapeIsConstant`): every change is then read with the base's columns.
+/// Valid only while the table kept the base copy's relation, columns and definition across the
+/// view, as the walk checks (`shape`): every change is then read with the base's columns.
 final class NewestFirstFold {
     let plan: ReplayPlan
     let baseOID: UInt32
@@ -29,13 +30,43 @@ final class NewestFirstFold {
     /// Rows waiting for older values, and bytes of them.
     private var waitingBytes = 0
 
-    /// Memory the fold holds, about: the keys met, the waiting rows, the batches held back and in
-    /// flight (the current one counted whole).
-    var estimatedBytes: Int { seen.estimatedBytes + waitingBytes + lines.heldBytes + (lines.pipe.capacity + 1) * (1 << 20 + 4096) }
+    /// Memory the fold holds, about: the keys met, the waiting rows, the batches in flight (the
+    /// current one counted whole).
+    var estimatedBytes: Int { seen.estimatedBytes + waitingBytes + (lines.pipe.capacity + 1) * (1 << 20 + 4096) }
 
-    init(plan: ReplayPlan, lines: LineBatcher) throws {
+    /// What the walk learnt of the table's shape from the Relation messages and table-definition
+    /// records it read (all of those after the base copy's position up to the point). `.moved`:
+    /// one of them moved the columns away from the base copy's (the forward fold must follow it).
+    /// `.redefined(d)`: the columns held, but the point's definition (the newest one adopted) is
+    /// `d`, not the destination's. `.held`: neither, and each change read comes after a Relation
+    /// message of the table. `.unproven`: neither, but the oldest changes come before any Relation
+    /// message of the table after the base copy (their shape was announced before it): a forward
+    /// shape scan must tell.
+    enum Shape { case held, moved, redefined(TableDefinition), unproven }
+    private(set) var shapeMoved = false
+    private(set) var redefinedAs: TableDefinition?
+    /// Whether a definition adopted by a transaction of the point has been met (the first met is the point's).
+    private var metDefinition = false
+    /// Walking backwards: a change of the table has been read with no Relation message of it met since.
+    private var changeBeforeRelation = false
+    var shape: Shape {
+        if shapeMoved { return .moved }
+        if let redefinedAs { return .redefined(redefinedAs) }
+        return changeBeforeRelation ? .unproven : .held
+    }
+    let table: String
+    /// The definition the destination was started with.
+    let expected: TableDefinition
+    let baseColumnNames: [String]
+    let baseIdentities: [String]
+
+    init(plan: ReplayPlan, table: String, expected: TableDefinition, lines: LineBatcher) throws {
         self.plan = plan
+        self.table = table
+        self.expected = expected
         let base = plan.base.header.definition
+        baseColumnNames = base.storedColumns.map(\.name)
+        baseIdentities = base.identities(of: baseColumnNames)
         baseOID = base.relationOID
         keys = TableFold(keyColumns: base.identities(of: base.foldKey))
         try keys.setColumns(base.identities(of: base.storedColumns.map(\.name)))
@@ -60,6 +91,8 @@ final class NewestFirstFold {
         var decoder = PgOutputDecoder(protocolVersion: 1)
         var include = false
         let baseLSN = plan.base.header.lsn
+        let timeRule: Bool
+        if case .committedAtOrBefore = plan.rule { timeRule = true } else { timeRule = false }
         walk: while let f = try frames.next() {
             var i = f.records.count
             do {
@@ -76,14 +109,38 @@ final class NewestFirstFold {
                         if include { transactions += 1 }
                     case 0x42: // Begin
                         include = false
+                    case 0x52: // Relation
+                        // By a position, the transactions left out are those after the point (a forward scan
+                        // stops at the first): their shapes do not matter. By a time, every one counts.
+                        guard include || timeRule else { continue }
+                        guard case .relation(let rel) = try decoder.decode(Array(f.raw[r])).message,
+                              rel.oid == baseOID || rel.qualifiedName == table else { continue }
+                        if rel.oid != baseOID || rel.qualifiedName != table || rel.columns.map(\.name) != baseColumnNames { shapeMoved = true }
+                        changeBeforeRelation = false
+                    case LogbookRecordTag.tableDefinition:
+                        // Adopted with the transaction it arrived in: the point's definition must be the base's.
+                        guard include else { continue }
+                        let d: TableDefinition
+                        do { d = try JSONDecoder().decode(TableDefinition.self, from: Data(f.raw[r].dropFirst())) } catch {
+                            throw ArchiveError(.corrupt, "unreadable table definition record: \(error)", path: frames.currentPath, offset: f.offset)
+                        }
+                        guard d.qualifiedName == table else { continue }
+                        let names = d.storedColumns.map(\.name)
+                        if names != baseColumnNames || d.identities(of: names) != baseIdentities { shapeMoved = true }
+                        if !metDefinition {
+                            metDefinition = true
+                            if d != expected { redefinedAs = d }
+                        }
                     case 0x49, 0x55, 0x44: // Insert, Update, Delete
                         guard include else { continue }
                         let v = try RowChangeView(f.raw[r])
                         guard v.relation == baseOID else { continue }
+                        changeBeforeRelation = true
                         try apply(v)
                     case 0x54: // Truncate
                         guard include, case .truncate(let t) = try decoder.decode(Array(f.raw[r])).message, t.relations.contains(baseOID) else { continue }
                         truncates += 1
+                        changeBeforeRelation = true
                         if !truncated {
                             // Older rows are gone: so are the values the waiting rows hoped for.
                             truncated = true
@@ -193,53 +250,28 @@ final class NewestFirstFold {
     }
 }
 
-/// Gathers COPY lines into batches of about 1 MiB. Until the destination's columns are known the
-/// lines keep the base's columns and the batches are held; then they are projected and handed to
-/// the pipe, as every later one is.
+/// Gathers COPY lines (in the base's columns, projected onto the destination's) into batches of
+/// about 1 MiB for the pipe.
 final class LineBatcher {
-    let sourceColumns: [String]
     private(set) var pipe: BatchPipe
-    private(set) var projection: Projection?
-    private var held: [Replayer.CopyBatch] = []
+    let projection: Projection
     private var out: [UInt8] = []
     private var scratch: [UInt8] = []
     private var n = 0
     private(set) var rows = 0
-    var heldBytes = 0
 
-    init(sourceColumns: [String], pipe: BatchPipe) {
-        self.sourceColumns = sourceColumns
+    init(sourceColumns: [String], target: TableDefinition, pipe: BatchPipe) {
+        projection = Projection(source: sourceColumns, target: target)
         self.pipe = pipe
         out.reserveCapacity(1 << 20 + 4096)
     }
 
-    var isStarted: Bool { projection != nil }
-
     /// Later batches go to another pipe (the one before is closed).
     func redirect(to p: BatchPipe) { pipe = p }
 
-    /// The destination's columns are known: held batches are projected onto them and sent.
-    func start(target: TableDefinition) throws {
-        let p = Projection(source: sourceColumns, target: target)
-        projection = p
-        let batches = held
-        held = []
-        heldBytes = 0
-        for b in batches {
-            if p.isIdentity { try pipe.push(Replayer.CopyBatch(columns: p.columns, bytes: b.bytes, rows: b.rows)); continue }
-            var projected: [UInt8] = []
-            projected.reserveCapacity(b.bytes.count)
-            for line in b.bytes.split(separator: CopyText.newline, omittingEmptySubsequences: false).dropLast() {
-                p.append(line, to: &projected)
-                projected.append(CopyText.newline)
-            }
-            try pipe.push(Replayer.CopyBatch(columns: p.columns, bytes: projected, rows: b.rows))
-        }
-    }
-
     /// A tuple read in place, written as one line.
     func add(_ v: RowChangeView, tuple: Int) throws {
-        if let projection, !projection.isIdentity {
+        if !projection.isIdentity {
             scratch.removeAll(keepingCapacity: true)
             Self.write(v, tuple: tuple, to: &scratch)
             projection.append(scratch[...], to: &out)
@@ -251,14 +283,18 @@ final class LineBatcher {
 
     /// A line in the base's columns (no newline).
     func add(_ line: ArraySlice<UInt8>) throws {
-        if let projection, !projection.isIdentity { projection.append(line, to: &out) } else { out += line }
+        if !projection.isIdentity { projection.append(line, to: &out) } else { out += line }
         try endLine()
     }
 
     static func write(_ v: RowChangeView, tuple: Int, to out: inout [UInt8]) {
-        v.forEachColumn(of: tuple) { i, kind, value in
+        v.withColumns(of: tuple) { i, kind, value in
             if i > 0 { out.append(CopyText.tab) }
-            if kind == UInt8(ascii: "n") || kind == UInt8(ascii: "u") { out += CopyText.nullMarker } else { CopyText.appendEscaped(v.bytes[value], to: &out) }
+            if kind == UInt8(ascii: "n") || kind == UInt8(ascii: "u") {
+                out.append(CopyText.backslash); out.append(UInt8(ascii: "N"))
+            } else {
+                CopyText.appendEscaped(value, to: &out)
+            }
         }
     }
 
@@ -271,10 +307,10 @@ final class LineBatcher {
 
     func flush() throws {
         guard n > 0 else { return }
-        let b = Replayer.CopyBatch(columns: projection?.columns ?? sourceColumns, bytes: out, rows: n)
+        let b = Replayer.CopyBatch(columns: projection.columns, bytes: out, rows: n)
         out = []
         out.reserveCapacity(1 << 20 + 4096)
         n = 0
-        if projection != nil { try pipe.push(b) } else { held.append(b); heldBytes += b.bytes.count }
+        try pipe.push(b)
     }
 }

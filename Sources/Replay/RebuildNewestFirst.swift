@@ -5,72 +5,99 @@ import Logging
 extension Replayer {
     /// The table's shape moved within the view: the newest-first fold does not apply.
     struct ShapeMoved: Error {}
+    /// The table's columns held, but its definition at the point is another than the destination's.
+    struct Redefined: Error { let definition: TableDefinition }
 
     /// Rebuilds a keyed table newest first (`NewestFirstFold`): while the archive is read
     /// backwards, each key's final row streams to the destination through every lane at once;
     /// then the base copy follows without the keys met, then the few rows that waited for a base
-    /// row's unchanged values. A shape scan runs alongside on another thread: it finds the
-    /// definition as of the point (the destination is started with it) and tells whether the
-    /// table kept the base's columns throughout. When it did not, nothing has reached the
-    /// destination and nil is returned: the forward fold, which follows every shape, takes over.
-    /// Also nil when the fold outgrows `foldMemory` (the forward fold then works in shares of the
-    /// keys); a destination already started is then given up (`abort`) for a new one.
+    /// row's unchanged values. The destination is started at once with the base copy's
+    /// definition; the walk checks every Relation message and table definition it reads against
+    /// it (and, when the oldest changes' shape was announced before the base copy, a forward
+    /// shape scan tells). Unless the table kept that definition and its columns throughout, the
+    /// destination is given up (`abort`) and nil is returned: the forward fold, which follows
+    /// every shape, takes over. Also nil when the fold outgrows `foldMemory` (the forward fold
+    /// then works in shares of the keys).
     static func rebuildNewestFirst(plan: ReplayPlan, archive: ArchiveDirectory, table: String, flatten: Bool, foldMemory: Int, logger: Logger,
                                    phase: @escaping (String) -> Void, makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt? {
+        // A definition without its relation's OID cannot be matched with the stream's.
+        guard plan.base.header.definition.relationOID != 0 else { return nil }
+        do {
+            return try rebuildNewestFirst(plan: plan, archive: archive, table: table, definition: plan.base.header.definition, flatten: flatten,
+                                          foldMemory: foldMemory, logger: logger, phase: phase, makeSink: makeSink)
+        } catch let r as Redefined {
+            // Once more, the destination started with the point's definition (learnt from the walk).
+            logger.debug("the table's definition at the point is not the base copy's: folding newest first again with it")
+            do {
+                return try rebuildNewestFirst(plan: plan, archive: archive, table: table, definition: r.definition, flatten: flatten,
+                                              foldMemory: foldMemory, logger: logger, phase: phase, makeSink: makeSink)
+            } catch is Redefined {
+                return nil
+            }
+        }
+    }
+
+    /// One newest-first walk, the destination started with `definition` (the point's, as far as known).
+    static func rebuildNewestFirst(plan: ReplayPlan, archive: ArchiveDirectory, table: String, definition: TableDefinition, flatten: Bool,
+                                   foldMemory: Int, logger: Logger, phase: @escaping (String) -> Void,
+                                   makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt? {
         let base = plan.base.header.definition
         let baseIdentities = base.identities(of: base.storedColumns.map(\.name))
-        let shapes = WorkerThread(name: "logbook-shape") { () -> (constant: Bool, definition: TableDefinition) in
-            let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, showProgress: false)
-            try scan.run(.shape)
-            return (scan.shapeIsConstant, scan.definition)
-        }
         let pipe = BatchPipe()
-        let lines = LineBatcher(sourceColumns: baseIdentities, pipe: pipe)
-        let fold = try NewestFirstFold(plan: plan, lines: lines)
+        var def = definition
+        if flatten { def.partitionKey = nil; def.partitions = nil }
+        let lines = LineBatcher(sourceColumns: baseIdentities, target: def, pipe: pipe)
         var sink: RowSink?
-        var def = base
         var senders: [WorkerThread<Int>] = []
-        func start() throws {
-            let shape = try shapes.join()
-            guard shape.constant else { throw ShapeMoved() }
-            var d = shape.definition
-            if flatten { d.partitionKey = nil; d.partitions = nil }
-            let s = try makeSink(d)
-            try s.begin(d)
-            sink = s
-            def = d
-            senders = BatchPipe.senders(for: pipe, sink: s)
-            try lines.start(target: d)
+        /// The point's definition must be the base's, its columns unmoved all along: the
+        /// destination was started with it and every change is read with its columns.
+        func check(_ fold: NewestFirstFold) throws {
+            switch fold.shape {
+            case .moved: throw ShapeMoved()
+            case .redefined(let d): throw Redefined(definition: d)
+            case .held: break
+            case .unproven:
+                let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger, showProgress: false)
+                try scan.run(.shape)
+                guard scan.shapeIsConstant else { throw ShapeMoved() }
+                if scan.definition != definition { throw Redefined(definition: scan.definition) }
+                phase("shape scan")
+            }
         }
-        let holdLimit = max(4 << 20, min(64 << 20, foldMemory / 8))
         var rows = 0
+        let fold: NewestFirstFold
         do {
+            fold = try NewestFirstFold(plan: plan, table: table, expected: definition, lines: lines)
+            let s = try makeSink(def)
+            sink = s
+            try s.begin(def)
+            senders = BatchPipe.senders(for: pipe, sink: s)
+            phase("destination started")
             try fold.run(NewestFirstFrames(view: plan.view)) {
                 if fold.estimatedBytes > foldMemory { throw FoldOverBudget() }
-                // Rows are held (unprojected) until the shape scan gives the destination's definition;
-                // past a few batches the fold waits for it rather than hold more.
-                if !lines.isStarted && (shapes.isFinished || lines.heldBytes > holdLimit) { try start() }
+                if fold.shapeMoved { throw ShapeMoved() }
+                if let d = fold.redefinedAs { throw Redefined(definition: d) }
             }
+            try check(fold)
             try lines.flush()
-            if !lines.isStarted { try start() }
             pipe.close()
             for s in senders { rows += try s.join() }
             senders = []
             phase("newest-first fold, \(rows) rows sent")
-        } catch is ShapeMoved {
-            logger.debug("the table's columns moved within the archive: folding forward")
-            return nil
-        } catch is FoldOverBudget {
-            pipe.fail(FoldOverBudget())
+        } catch let e where e is ShapeMoved || e is FoldOverBudget || e is Redefined {
+            pipe.fail(e)
             for s in senders { _ = try? s.join() }
-            _ = try? shapes.join()
             sink?.abort()
-            logger.debug("the newest-first fold would outgrow --fold-memory-mib: folding forward in shares of the keys")
+            if e is Redefined { throw e }
+            if e is ShapeMoved {
+                logger.debug("the table's definition moved within the archive: folding forward")
+            } else {
+                logger.debug("the newest-first fold would outgrow --fold-memory-mib: folding forward in shares of the keys")
+            }
             return nil
         } catch {
             pipe.fail(error)
             for s in senders { _ = try? s.join() }
-            _ = try? shapes.join()
             throw error
         }
         guard let sink else { return nil }

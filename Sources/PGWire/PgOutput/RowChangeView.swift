@@ -117,6 +117,31 @@ public struct RowChangeView {
         }
     }
 
+    /// `forEachColumn` over the record's bytes in place: `body` gets each column's index, kind and
+    /// value as a buffer (empty for `n` and `u`), valid only during the call.
+    @inline(__always)
+    public func withColumns(of offset: Int, _ body: (Int, UInt8, UnsafeBufferPointer<UInt8>) -> Void) {
+        let start = bytes.startIndex
+        bytes.withUnsafeBufferPointer { raw in
+            guard let b = raw.baseAddress else { return }
+            var p = offset - start
+            let count = Int(b[p]) << 8 | Int(b[p + 1])
+            p += 2
+            for i in 0..<count {
+                let kind = b[p]
+                p += 1
+                if kind == UInt8(ascii: "t") || kind == UInt8(ascii: "b") {
+                    let len = Int(b[p]) << 24 | Int(b[p + 1]) << 16 | Int(b[p + 2]) << 8 | Int(b[p + 3])
+                    p += 4
+                    body(i, kind, UnsafeBufferPointer(start: b + p, count: len))
+                    p += len
+                } else {
+                    body(i, kind, UnsafeBufferPointer(start: b + p, count: 0))
+                }
+            }
+        }
+    }
+
     /// Whether the tuple at `offset` holds an unchanged-TOAST (`u`) value.
     public func hasUnchanged(_ offset: Int) -> Bool {
         var found = false
