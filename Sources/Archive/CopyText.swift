@@ -26,18 +26,7 @@ public enum CopyText {
     /// Appends a value, escaped for a COPY text field, to `out`.
     @inline(__always)
     public static func appendEscaped(_ v: ArraySlice<UInt8>, to out: inout [UInt8]) {
-        var needs = false
-        for b in v where b == backslash || b == tab || b == newline || b == 0x0D { needs = true; break }
-        if !needs { out.append(contentsOf: v); return }
-        for b in v {
-            switch b {
-            case backslash: out.append(backslash); out.append(backslash)
-            case tab: out.append(backslash); out.append(UInt8(ascii: "t"))
-            case newline: out.append(backslash); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(backslash); out.append(UInt8(ascii: "r"))
-            default: out.append(b)
-            }
-        }
+        v.withUnsafeBufferPointer { appendEscaped($0, to: &out) }
     }
 
     /// Appends a value, escaped for a COPY text field, to `out` (bytes read in place).
