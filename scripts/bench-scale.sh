@@ -207,6 +207,8 @@ the tools alternating; medians, with the spread of the runs.
 | latest state (result $HEAVY_SAME to the live table) | ${HP} s (${HPS}) | ${HL} s (${HLS}) | **$(ratio "$HL" "$HP")×** | ${HLR} MiB |
 | mid-way, after the big transaction (\`--at-lsn\`) | ${HMP} s | ${HM} s (${HMS}) | **$(ratio "$HM" "$HMP")×** | ${HMR} MiB |
 
+Target: ≤ 1.0× \`pg_restore\`, latest and mid-way.
+
 Archive bytes for this workload, against $HEAVY_DUMP for \`pg_dump -Fc\` of the table at the end (the archive
 holds every version, the dump the last):
 
@@ -214,6 +216,8 @@ holds every version, the dump the last):
 |---|---|---|---|
 | as captured (zstd level 3) | $HEAVY_ARCH | **$(ratio "$HEAVY_ARCH" "$HEAVY_DUMP")×** | — |
 | sealed segments recompressed at level 19 (\`logbook recompress\`, or \`run --recompress-level 19\` in the background) | $HEAVY_ARCH19 | **$(ratio "$HEAVY_ARCH19" "$HEAVY_DUMP")×** | ${RC_SECS} s of one core, peak RSS ${RC_RSS} MiB; verify $RC_VERIFY; a replay from it ${RC_REPLAY} s, result $RC_SAME |
+
+Target: ≤ 1.0× \`pg_dump -Fc\` (a background rewrite of sealed segments allowed, its cost stated).
 
 ### The initial base copy of a 5,000,000-row table
 
@@ -223,6 +227,8 @@ holds every version, the dump the last):
 | \`logbook run\` (slot, base copy in parallel lanes, stream to the end) | ${BLM} s (**$(ratio "$BLM" "$BDM")×**) | ${BL[*]} | $BIG_BASE |
 | the same with \`--base-copy-lanes 1\` | ${B1M} s (**$(ratio "$B1M" "$BDM")×**) | ${B1[*]} | |
 
+Target: ≤ 0.6× \`pg_dump -Fc -t\`.
+
 ### Capture of one large transaction
 
 $ROUNDS rounds per size (each on a fresh database and slot); medians, with the spread of the runs.
@@ -230,6 +236,8 @@ $ROUNDS rounds per size (each on a fresh database and slot); medians, with the s
 | rows in the transaction | pg_recvlogical | logbook run | ratio (per round) | logbook peak RSS |
 |---|---|---|---|---|
 $(cat "$B/scale-capture.md")
+
+Target: ≤ 1.0× \`pg_recvlogical\`; peak RSS flat from 1M to 10M rows, ≤ 100 MiB.
 
 ### Replay against the number of changes folded (a 1,000,000-row table, bulk updates)
 
@@ -253,7 +261,7 @@ becomes a COPY line at once and streams through two connections while the fold g
 that key are passed over without building a row (memory: one slot per key met). The destination starts at once with the base
 copy's definition; the walk itself checks each Relation message and table definition it meets against it. About two thirds of
 the machine's CPU is then the server's COPY (parsing text, forming tuples, WAL), a third the fold;
-then the key and index build (about 1 s, as for \`pg_restore\`). \`pg_restore\` has no fold, only one
+then the key and index build (0.7–0.8 s, as for \`pg_restore\`). \`pg_restore\` has no fold, only one
 connection. **Against changes folded**: logbook's time grows with the changes (the
 fold reads every one, if only to pass over it), \`pg_restore\`'s with the rows in the dump only; the weekly
 compaction (\`--compact-every\`) keeps the changes to fold to a week's. **Against table size** (no changes): both are the server's COPY and index build; logbook loads

@@ -14,10 +14,11 @@ extension Replayer {
     /// row's unchanged values. The destination is started at once with the base copy's
     /// definition; the walk checks every Relation message and table definition it reads against
     /// it (and, when the oldest changes' shape was announced before the base copy, a forward
-    /// shape scan tells). Unless the table kept that definition and its columns throughout, the
-    /// destination is given up (`abort`) and nil is returned: the forward fold, which follows
-    /// every shape, takes over. Also nil when the fold outgrows `foldMemory` (the forward fold
-    /// then works in shares of the keys).
+    /// shape scan tells). When only the definition differs at the point (a constraint or a
+    /// default, the columns as they were), the destination is given up (`abort`) and the walk
+    /// starts over with a destination of the point's definition. When the columns moved, nil is
+    /// returned: the forward fold, which follows every shape, takes over. Also nil when the fold
+    /// outgrows `foldMemory` (the forward fold then works in shares of the keys).
     static func rebuildNewestFirst(plan: ReplayPlan, archive: ArchiveDirectory, table: String, flatten: Bool, foldMemory: Int, logger: Logger,
                                    phase: @escaping (String) -> Void, makeSink: (TableDefinition) throws -> RowSink) throws -> Rebuilt? {
         // A definition without its relation's OID cannot be matched with the stream's.

@@ -254,6 +254,36 @@ final class ReplayTests: XCTestCase {
         }
     }
 
+    func testADefinitionThatMovesWithoutItsColumnsKeepsTheNewestFirstFold() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL, note text)")
+            try box.sql("INSERT INTO t SELECT g, g, 'n' FROM generate_series(1, 500) g")
+            _ = try box.captureToNow(["public.t"])
+            try box.sql("UPDATE t SET v = v + 1 WHERE id % 3 = 0")
+            let early = (lsn: try box.currentLSN(), rows: try box.dump("t"))
+            // Only the definition moves (a check constraint, a default); the columns stay as they were.
+            try box.sql("ALTER TABLE t ADD CONSTRAINT v_positive CHECK (v > 0)")
+            try box.sql("ALTER TABLE t ALTER note SET DEFAULT 'none'")
+            try box.sql("UPDATE t SET note = 'after' WHERE id % 5 = 0")
+            try box.sql("DELETE FROM t WHERE id % 7 = 0")
+            _ = try box.captureToNow(["public.t"])
+
+            // The destination starts with the base copy's definition; the walk finds the point's and starts over with it.
+            let latest = try box.scratchDatabase("latest")
+            let r = try Replay(box).run(table: "public.t", target: latest)
+            XCTAssertTrue(r.foldedNewestFirst, "[\(box.server)] the columns held: folded newest first")
+            assertSameRows(try box.dump("t", on: latest), try box.dump("t"), "[\(box.server)] latest rows")
+            XCTAssertEqual(try box.schemaDump(["public.t"], on: latest), try box.schemaDump(["public.t"]), "[\(box.server)] the check and the default came along")
+            let c = try PostgresConnection(conninfo: latest)
+            XCTAssertThrowsError(try c.query("INSERT INTO t (id, v) VALUES (9999, 0)"), "[\(box.server)] the check constraint holds")
+
+            let before = try box.scratchDatabase("early")
+            let e = try Replay(box).run(table: "public.t", target: before, point: .lsn(early.lsn))
+            XCTAssertTrue(e.foldedNewestFirst, "[\(box.server)] before the ALTER: folded newest first")
+            assertSameRows(try box.dump("t", on: before), early.rows, "[\(box.server)] rows before the ALTER")
+        }
+    }
+
     func testEnumDomainAndCompositeTypesAreRecreatedInAnEmptyDatabase() throws {
         try forEachServer { box in
             try box.sql("""
