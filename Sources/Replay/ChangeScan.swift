@@ -163,7 +163,8 @@ final class ChangeScan {
                     ourOIDs.insert(r.oid)
                     try adoptShape()
                     pendingShape = r.columns.map(\.name)
-                    // A shape scan looks at changes only for one of the base's relation before its first Relation message.
+                    // A shape scan reads changes only until here: one of the base's relation before the table's
+                    // first Relation message leaves its shape unknown; after it, shapes come with Relation messages.
                     if mode == .shape { cursor.skipRows = true }
                 }
             case .tableDefinition:
