@@ -312,6 +312,9 @@ final class DatabaseSink: RowSink {
         do {
             for l in laneList {
                 if l.copyColumns != nil { try l.conn.endCopy(); l.copyColumns = nil }
+                // Flushed before the indexes are built: until its commit record is on disk no scan may
+                // set a row's hint bits, so each index build would ask the commit log again for every row.
+                try l.conn.query("SET LOCAL synchronous_commit = on")
                 try l.conn.query("COMMIT")
             }
             let suffix = buildSuffix
