@@ -198,8 +198,22 @@ final class DatabaseSink: RowSink {
     /// One connection per lane, each written by one thread only; the list itself is fixed while rows load.
     final class Lane {
         let conn: PostgresConnection
+        /// The columns of the COPY in progress, and whether it is binary.
         var copyColumns: [String]?
+        var copyBinary = false
+        /// The binary encoder for `encoderColumns` (nil when one of their types goes as text).
+        var encoder: BinaryCopyEncoder?
+        var encoderColumns: [String]?
+        let scratch = BinaryCopyBuffer()
         init(_ conn: PostgresConnection) { self.conn = conn }
+
+        /// Ends the COPY in progress, if any.
+        func endCopy() throws {
+            guard copyColumns != nil else { return }
+            if copyBinary { try conn.putCopyData(BinaryCopyEncoder.trailer) }
+            copyColumns = nil
+            try conn.endCopy()
+        }
     }
     var laneList: [Lane]
     var def: TableDefinition?
@@ -290,28 +304,45 @@ final class DatabaseSink: RowSink {
 
     func write(lane: Int, columns: [String], _ lines: UnsafeRawBufferPointer) throws {
         let l = laneList[lane], c = l.conn
-        if l.copyColumns != columns {
-            if l.copyColumns != nil { try c.endCopy() }
-            let known = Set(def?.columns.map(\.name) ?? [])
+        guard let def else { throw ReplayError(.target, "rows reached the destination before its table was created") }
+        // Binary when every value of the batch is read exactly on this side (BinaryCopyEncoder), else text.
+        if l.encoderColumns != columns {
+            l.encoder = BinaryCopyEncoder(columns: columns, of: def)
+            l.encoderColumns = columns
+        }
+        var binary = false
+        if let encoder = l.encoder {
+            l.scratch.count = 0
+            binary = encoder.encode(lines, into: l.scratch)
+        }
+        if l.copyColumns != columns || l.copyBinary != binary {
+            try l.endCopy()
+            let known = Set(def.columns.map(\.name))
             guard columns.allSatisfy(known.contains) else {
                 throw ReplayError(.target, "rows name columns \(columns.filter { !known.contains($0) }) the table does not have")
             }
             // In one lane the table was created in this transaction: FREEZE writes the rows already frozen.
-            try c.beginCopyIn("COPY \(qualifiedBuild) (\(columns.map(SchemaSQL.q).joined(separator: ", "))) FROM STDIN\(inPlace ? " WITH (FREEZE)" : "")")
+            var options: [String] = []
+            if binary { options.append("FORMAT binary") }
+            if inPlace { options.append("FREEZE") }
+            try c.beginCopyIn("COPY \(qualifiedBuild) (\(columns.map(SchemaSQL.q).joined(separator: ", "))) FROM STDIN"
+                              + (options.isEmpty ? "" : " WITH (\(options.joined(separator: ", ")))"))
             l.copyColumns = columns
+            l.copyBinary = binary
+            if binary { try c.putCopyData(BinaryCopyEncoder.header) }
         }
-        try c.putCopyData(lines)
+        if binary { try c.putCopyData(l.scratch.bytes) } else { try c.putCopyData(lines) }
     }
 
     func finish(rows: Int) throws -> String {
         guard let def else { return "" }
         if inPlace {
-            if laneList[0].copyColumns != nil { try conn.endCopy(); laneList[0].copyColumns = nil }
+            try laneList[0].endCopy()
             return try finishInPlace(def, rows: rows)
         }
         do {
             for l in laneList {
-                if l.copyColumns != nil { try l.conn.endCopy(); l.copyColumns = nil }
+                try l.endCopy()
                 // Flushed before the indexes are built: until its commit record is on disk no scan may
                 // set a row's hint bits, so each index build would ask the commit log again for every row.
                 try l.conn.query("SET LOCAL synchronous_commit = on")
@@ -388,7 +419,7 @@ final class DatabaseSink: RowSink {
     /// Rolls back and drops the build table (never the target: it is only replaced at the swap).
     func abort() {
         laneList = [laneList[0]] // closing a connection ends its transaction
-        if laneList[0].copyColumns != nil { try? conn.endCopy(); laneList[0].copyColumns = nil }
+        try? laneList[0].endCopy()
         _ = try? conn.query("ROLLBACK")
         if !inPlace && createdBuild { _ = try? conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)"); createdBuild = false }
     }
