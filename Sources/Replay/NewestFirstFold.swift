@@ -122,7 +122,7 @@ final class NewestFirstFold {
                         guard include else { continue }
                         let d: TableDefinition
                         do { d = try JSONDecoder().decode(TableDefinition.self, from: Data(f.raw[r].dropFirst())) } catch {
-                            throw ArchiveError(.corrupt, "unreadable table definition record: \(error)", path: frames.currentPath, offset: f.offset)
+                            throw ArchiveError(.corrupt, "unreadable table definition record: \(error)", path: f.path, offset: f.offset)
                         }
                         guard d.qualifiedName == table else { continue }
                         let names = d.storedColumns.map(\.name)
@@ -150,7 +150,7 @@ final class NewestFirstFold {
                     }
                 }
             } catch let e as WireDecodeError {
-                throw ArchiveError(.corrupt, "undecodable record: \(e)", path: frames.currentPath, offset: f.offset)
+                throw ArchiveError(.corrupt, "undecodable record: \(e)", path: f.path, offset: f.offset)
             }
             try tick()
         }

@@ -74,7 +74,10 @@ extension Replayer {
             try s.begin(def)
             senders = BatchPipe.senders(for: pipe, sink: s)
             phase("destination started")
-            try fold.run(NewestFirstFrames(view: plan.view)) {
+            // Frames are read and decompressed on their own thread, a few ahead of the walk.
+            let frames = NewestFirstFrames(view: plan.view, readAhead: 4)
+            defer { frames.close() }
+            try fold.run(frames) {
                 if fold.estimatedBytes > foldMemory { throw FoldOverBudget() }
                 if fold.shapeMoved { throw ShapeMoved() }
                 if let d = fold.redefinedAs { throw Redefined(definition: d) }
