@@ -32,7 +32,18 @@ public final class PostgresConnection: @unchecked Sendable {
         self.conn = c
         // Server NOTICEs ("schema already exists, skipping") are not the user's business.
         PQsetNoticeProcessor(c, { _, _ in }, nil)
+        // Values travel as text (base copies, pgoutput in the walsender, COPY into a destination):
+        // every session writes and reads the forms that mean the same on any server, whatever its
+        // databases and roles set — ISO dates (with the offset), `postgres` intervals, floats with
+        // every digit.
+        do {
+            try query(Self.sessionSettings)
+        } catch let e as PostgresError {
+            throw PostgresError(.connection, "could not set the session's date, interval and float formats: \(e.message)")
+        }
     }
+
+    static let sessionSettings = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3"
 
     deinit { PQfinish(conn) }
 
