@@ -58,7 +58,11 @@ public struct TableDefinition: Codable, Sendable, Hashable {
         public var schema: String
         public var name: String
         public var labels: [String]
-        public init(schema: String, name: String, labels: [String]) { self.schema = schema; self.name = name; self.labels = labels }
+        /// The type's OID on the source (nil in archives written before it was recorded): which columns are of this enum.
+        public var typeOID: UInt32?
+        public init(schema: String, name: String, labels: [String], typeOID: UInt32? = nil) {
+            self.schema = schema; self.name = name; self.labels = labels; self.typeOID = typeOID
+        }
     }
 
     /// A domain a column uses: `CREATE DOMAIN schema.name AS baseType [NOT NULL] [DEFAULT …] [CHECK …]`.

@@ -52,7 +52,7 @@ enum Catalog {
             WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord
             """, [String(oid)])
         let enums = try conn.query("""
-            SELECT n.nspname, t.typname, array_to_string(ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), E'\\x1f')
+            SELECT n.nspname, t.typname, array_to_string(ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), E'\\x1f'), t.oid
             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE t.typtype = 'e' AND t.oid IN (
                 SELECT et.oid FROM pg_attribute a JOIN pg_type et ON et.oid = a.atttypid OR et.typarray = a.atttypid
@@ -95,7 +95,8 @@ enum Catalog {
         var def = TableDefinition(
             relationOID: oid, schema: r[0] ?? "", name: r[1] ?? "", columns: columns,
             primaryKey: pk.rows.compactMap { $0[0] }, replicaIdentity: r[2] ?? "d",
-            enums: enums.rows.map { TableDefinition.EnumType(schema: $0[0] ?? "", name: $0[1] ?? "", labels: ($0[2] ?? "").split(separator: "\u{1f}", omittingEmptySubsequences: false).map(String.init)) },
+            enums: enums.rows.map { TableDefinition.EnumType(schema: $0[0] ?? "", name: $0[1] ?? "", labels: ($0[2] ?? "").split(separator: "\u{1f}", omittingEmptySubsequences: false).map(String.init),
+                                                           typeOID: UInt32($0[3] ?? "")) },
             indexes: indexes.rows.compactMap { $0[0] }, checks: checkMap,
             domains: domains.rows.map {
                 TableDefinition.DomainType(schema: $0[0] ?? "", name: $0[1] ?? "", baseType: $0[2] ?? "text", notNull: $0[3] == "t",

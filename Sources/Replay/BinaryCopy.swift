@@ -39,7 +39,8 @@ struct BinaryCopyEncoder {
         self.kinds = kinds
     }
 
-    /// Built-in types by their fixed OIDs; an enum of the table's by its name.
+    /// Built-in types by their fixed OIDs; an enum of the table's by its OID on the source (recorded
+    /// with the enum; a name could also be a domain's or another type's visible under it).
     static func kind(of c: TableDefinition.Column, in def: TableDefinition) -> Kind? {
         switch c.typeOID {
         case 21: return .int2
@@ -53,12 +54,9 @@ struct BinaryCopyEncoder {
         case 1700: return .numeric
         case 25, 1043, 1042, 114: return .bytes
         case 3802: return .jsonb
-        case 0..<16384: return nil
+        case 0..<16384: return nil // other built-in types
         default:
-            let isEnum = def.enums.contains { e in
-                [e.name, "\(e.schema).\(e.name)", SchemaSQL.q(e.name), "\(SchemaSQL.q(e.schema)).\(SchemaSQL.q(e.name))"].contains(c.type)
-            }
-            return isEnum ? .bytes : nil
+            return def.enums.contains { $0.typeOID == c.typeOID } ? .bytes : nil
         }
     }
 

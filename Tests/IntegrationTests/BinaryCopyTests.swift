@@ -98,6 +98,17 @@ final class BinaryCopyTests: XCTestCase {
                 XCTAssertEqual(try text(target), try text("src"), "\(server.name) \(zone)")
                 try c.query("DELETE FROM src WHERE n = 100")
             }
+            // An enum is known by its OID, not its name: here "mood" is also a domain over integer,
+            // visible where the enum is not, whose binary form is not its text.
+            try c.query("""
+                CREATE SCHEMA other; CREATE TYPE other.mood AS ENUM ('1234'); CREATE DOMAIN mood2 AS int;
+                ALTER TYPE mood RENAME TO mood_old; ALTER DOMAIN mood2 RENAME TO mood;
+                CREATE TABLE shadow (id int PRIMARY KEY, e other.mood, d mood)
+                """)
+            let shadow = try XCTUnwrap(Catalog.definition(of: TableName(schema: "public", name: "shadow"), on: c))
+            XCTAssertEqual(shadow.columns.map(\.type), ["integer", "other.mood", "mood"])
+            XCTAssertNotNil(BinaryCopyEncoder(columns: ["id", "e"], of: shadow))
+            XCTAssertNil(BinaryCopyEncoder(columns: ["id", "d"], of: shadow), "[\(server.name)] a domain is not the enum of its name")
         }
     }
 
