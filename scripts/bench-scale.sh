@@ -260,7 +260,7 @@ the last back to the base copy's position, and the first change met of a key is 
 becomes a COPY line at once and streams through two connections while the fold goes on; older changes of
 that key are passed over without building a row (memory: one slot per key met). The destination starts at once with the base
 copy's definition; the walk itself checks each Relation message and table definition it meets against it. About two thirds of
-the machine's CPU is then the server's COPY (parsing text, forming tuples, WAL), a third the fold;
+the machine's CPU is then the server's COPY (binary rows: forming tuples, WAL), a third the fold;
 then the key and index build (0.7–0.8 s, as for \`pg_restore\`). \`pg_restore\` has no fold, only one
 connection. **Against changes folded**: logbook's time grows with the changes (the
 fold reads every one, if only to pass over it), \`pg_restore\`'s with the rows in the dump only; the weekly
