@@ -96,6 +96,29 @@ final class FoldTests: XCTestCase {
         XCTAssertFalse(fast.contains(.int(0)))
     }
 
+    /// Integers the hash table held move into the bitmap when it widens over them; the set answers
+    /// the same before and after, and `insertNew` says what `Set.insert` says.
+    func testTheKeySetKeepsItsIntegersWhenTheBitmapWidens() {
+        var rng = SystemRandomNumberGenerator()
+        var fast = FoldKeySet()
+        var plain = Set<Int64>()
+        func add(_ v: Int64) { XCTAssertEqual(fast.insertNew(.int(v)), plain.insert(v).inserted, "\(v)") }
+        // Far keys first: beyond what the bitmap may take for so few keys, so they are hashed.
+        for _ in 0..<2000 { add(Int64.random(in: 20_000_000...60_000_000, using: &rng)) }
+        add(-5); add(Int64.max / 3)
+        // Dense keys: the bitmap grows, and widens over the far keys once there are enough keys to pay for it.
+        for v in 0..<Int64(3_000_000) { add(v) }
+        for _ in 0..<20_000 { add(Int64.random(in: 0...70_000_000, using: &rng)) }
+        XCTAssertEqual(fast.count, plain.count)
+        for v in plain { XCTAssertTrue(fast.contains(.int(v)), "\(v)") }
+        for _ in 0..<200_000 {
+            let v = Int64.random(in: -10...80_000_000, using: &rng)
+            XCTAssertEqual(fast.contains(.int(v)), plain.contains(v), "\(v)")
+        }
+        for v in plain.prefix(1000) { XCTAssertFalse(fast.insertNew(.int(v)), "\(v) is there already") }
+        XCTAssertLessThan(fast.estimatedBytes, 16 * plain.count + 32 << 20, "the bitmap stays within its budget")
+    }
+
     func testKeysSortIntegersFirstThenBytes() {
         let keys: [FoldKey] = [.bytes([0x62]), .int(5), .bytes([0x61]), .int(-3)]
         XCTAssertEqual(keys.sorted(), [.int(-3), .int(5), .bytes([0x61]), .bytes([0x62])])
