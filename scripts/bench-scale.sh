@@ -49,6 +49,7 @@ reset_target() {
   psql "$ADMIN dbname=restored" -q -c "CREATE TYPE duty_status AS ENUM ('off_duty', 'sleeper_berth', 'driving', 'on_duty_not_driving', 'personal_conveyance', 'yard_move')" \
        -c "CREATE TYPE event_origin AS ENUM ('automatic', 'driver', 'other_user', 'unidentified_driver')"
   psql "$ADMIN" -qc CHECKPOINT
+  sync # the write-back of earlier work (made data, the other tool's run) stays out of the measured run
 }
 archive_run() { # $1 archive, then extra arguments
   local a=$1; shift

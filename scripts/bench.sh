@@ -95,7 +95,7 @@ END=$(psql "$DB" -Atc "SELECT pg_current_wal_lsn()")
 CHANGES=$("$LOGBOOK" status --archive "$B/archive-replay" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["changes"])')
 ROWS=$(psql "$DB" -Atc "SELECT count(*) FROM eld_events")
 pg_dump -Fc -t public.eld_events -f "$B/replay.fc" "$DB"
-reset_target() { psql "$ADMIN" -qc "DROP DATABASE IF EXISTS restored" -c "CREATE DATABASE restored"; psql "$ADMIN dbname=restored" -q -c "CREATE TYPE duty_status AS ENUM ('off_duty', 'sleeper_berth', 'driving', 'on_duty_not_driving', 'personal_conveyance', 'yard_move')" -c "CREATE TYPE event_origin AS ENUM ('automatic', 'driver', 'other_user', 'unidentified_driver')"; psql "$ADMIN" -qc CHECKPOINT; }
+reset_target() { psql "$ADMIN" -qc "DROP DATABASE IF EXISTS restored" -c "CREATE DATABASE restored"; psql "$ADMIN dbname=restored" -q -c "CREATE TYPE duty_status AS ENUM ('off_duty', 'sleeper_berth', 'driving', 'on_duty_not_driving', 'personal_conveyance', 'yard_move')" -c "CREATE TYPE event_origin AS ENUM ('automatic', 'driver', 'other_user', 'unidentified_driver')"; psql "$ADMIN" -qc CHECKPOINT; sync; }
 # Three rounds, alternating the tools, so that both meet the machine in the same states; the
 # medians are reported (two cores shared with the server move single runs by ±10%).
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
@@ -139,7 +139,8 @@ cat <<MD
 
 Produced by \`make bench\` (\`scripts/bench.sh\`) on $(date -u +%Y-%m-%d): $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB,
 PostgreSQL $VERSION on loopback (\`fsync = off\` on the server, so that the server's own disk does not dominate;
-logbook's own fsyncs are real). Each pair ran one after the other on the same WAL and the same data.
+logbook's own fsyncs are real). Each pair ran one after the other on the same WAL and the same data; each
+restore starts after a \`CHECKPOINT\` and a \`sync\`, so that the write-back of earlier work does not land in it.
 Times are wall-clock seconds; ratios are logbook ÷ PostgreSQL's tool (lower is better for logbook).
 
 ## Capture: \`pg_recvlogical\` vs \`logbook run --endpos\`
