@@ -259,7 +259,7 @@ What dominates each curve (from \`logbook replay --verbose\`, which times the ph
 **Change-heavy replay** into a database folds newest first: the segments' records frames are read from
 the last back to the base copy's position, and the first change met of a key is its final row, so it
 becomes a COPY line at once and streams through two connections while the fold goes on; older changes of
-that key are passed over without building a row (memory: one slot per key met). The destination starts at once with the base
+that key are passed over without building a row (memory: a bit per key met for dense integer keys, else a hash slot). The destination starts at once with the base
 copy's definition; the walk itself checks each Relation message and table definition it meets against it. About two thirds of
 the machine's CPU is then the server's COPY (binary rows: forming tuples, WAL), a third the fold;
 then the key and index build (0.7–0.8 s, as for \`pg_restore\`). \`pg_restore\` has no fold, only one
