@@ -193,8 +193,9 @@ struct BinaryCopyEncoder {
               let y = digits(v, at, 4), let m = digits(v, at + 5, 2), let d = digits(v, at + 8, 2),
               y >= 1, m >= 1, m <= 12, d >= 1 else { return nil }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        guard d <= lengths[m - 1] else { return nil }
+        // (No array of month lengths: this runs for every date and timestamp a replay loads.)
+        let length = m == 2 ? (leap ? 29 : 28) : (m == 4 || m == 6 || m == 9 || m == 11 ? 30 : 31)
+        guard d <= length else { return nil }
         return julianDay(y, m, d) - 2_451_545
     }
 
