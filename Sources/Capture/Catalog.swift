@@ -49,7 +49,7 @@ enum Catalog {
         let pk = try conn.query("""
             SELECT a.attname FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
             JOIN pg_attribute a ON a.attrelid = $1 AND a.attnum = k.attnum
-            WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord
+            WHERE i.indrelid = $1 AND i.indisprimary AND k.ord <= i.indnkeyatts ORDER BY k.ord
             """, [String(oid)])
         let enums = try conn.query("""
             SELECT n.nspname, t.typname, array_to_string(ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), E'\\x1f'), t.oid
@@ -75,7 +75,9 @@ enum Catalog {
             GROUP BY 1, 2 ORDER BY 1, 2
             """, [String(oid)])
         let indexes = try conn.query("""
-            SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = $1 AND NOT i.indisprimary ORDER BY i.indexrelid
+            SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = $1 AND NOT i.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = $1 AND c.contype IN ('u', 'x'))
+            ORDER BY i.indexrelid
             """, [String(oid)])
         let checks = try conn.query("""
             SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1 AND contype = 'c' ORDER BY conname
@@ -85,7 +87,7 @@ enum Catalog {
         let replIdent = try conn.query("""
             SELECT ic.relname, a.attname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid,
                    unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) JOIN pg_attribute a ON a.attrelid = $1 AND a.attnum = k.attnum
-            WHERE i.indrelid = $1 AND i.indisreplident ORDER BY k.ord
+            WHERE i.indrelid = $1 AND i.indisreplident AND k.ord <= i.indnkeyatts ORDER BY k.ord
             """, [String(oid)])
         let partitions = r[3] == "p" ? try conn.query("""
             SELECT n.nspname, c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i
@@ -115,6 +117,7 @@ enum Catalog {
         def.partitionKey = r[5]
         def.partitions = partitions
         def.comment = r[4]
+        try readObjects(into: &def, on: conn)
         return def
     }
 

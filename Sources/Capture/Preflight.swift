@@ -62,10 +62,17 @@ enum Preflight {
                 throw CaptureError(.unsupportedShape, "table \(t) has partitions that are partitioned themselves (\(nested.joined(separator: ", "))), which this version cannot restore",
                                    fix: "archive the sub-partitioned partitions as tables of their own in --tables")
             }
+            try Visibility.checkPersistence(t, oid: def.relationOID, on: conn)
+            if def.columns.isEmpty {
+                throw CaptureError(.unsupportedShape, "table \(t) has no columns (every column was dropped): there is nothing to archive",
+                                   fix: "add a column, or remove it from --tables")
+            }
             if def.primaryKey.isEmpty && def.replicaIdentity != "f" && def.replicaIdentity != "i" {
                 throw CaptureError(.noReplicaIdentity, "table \(t) has neither a primary key nor REPLICA IDENTITY FULL, so its updates and deletes cannot be archived",
                                    fix: "run ALTER TABLE \(t.quoted) REPLICA IDENTITY FULL; (or add a primary key)")
             }
+            if def.partitionKey != nil { try Visibility.checkPartitionIdentity(t, oid: def.relationOID, on: conn) }
+            try Visibility.check(t, oid: def.relationOID, on: conn)
             defs[t] = def
         }
         return defs

@@ -21,26 +21,66 @@ enum Setup {
                           walPosition: LSN(string: row[2] ?? "") ?? .zero, database: row[3] ?? "")
     }
 
-    /// Creates the publication if missing and adds any listed table it lacks.
+    /// What a publication Logbook created says of itself (`COMMENT ON PUBLICATION`).
+    static let publicationNote = "created by logbook run: tables are added to it as --tables grows"
+
+    /// Creates the publication if missing; one Logbook created gets any listed table it lacks. A
+    /// publication of the operator's is never altered: where it lacks a table, or
+    /// `publish_via_partition_root` while it covers a partitioned table, the exact statement to run is named.
     static func ensurePublication(_ conn: PostgresConnection, name: String, tables: [TableName], logger: Logger) throws {
         let q = PostgresConnection.quoteIdent(name)
-        let exists = try conn.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [name]).rows.count == 1
+        let row = try conn.query("""
+            SELECT pubviaroot, obj_description(oid, 'pg_publication'), puballtables FROM pg_publication WHERE pubname = $1
+            """, [name]).rows.first
         // Partitions publish under their root (its name and shape), those attached later included.
-        if !exists {
+        guard let row else {
             try conn.query("CREATE PUBLICATION \(q) FOR TABLE \(tables.map(\.quoted).joined(separator: ", ")) WITH (publish_via_partition_root = true)")
+            try conn.query("COMMENT ON PUBLICATION \(q) IS \(PostgresConnection.quoteLiteral(publicationNote))")
             logger.info("created publication", metadata: ["publication": "\(name)"])
+            try checkFilters(conn, name: name, tables: tables)
             return
         }
-        if try conn.query("SELECT pubviaroot FROM pg_publication WHERE pubname = $1", [name]).scalar != "t" {
-            try conn.query("ALTER PUBLICATION \(q) SET (publish_via_partition_root = true)")
-            logger.info("publication now publishes partitions under their root", metadata: ["publication": "\(name)"])
-        }
+        let ours = row[1] == publicationNote
         let have = Set(try conn.query("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1", [name]).rows.map {
             TableName(schema: $0[0] ?? "", name: $0[1] ?? "").description
         })
-        for t in tables where !have.contains(t.description) {
+        let partitioned = try tables.filter {
+            try conn.query("SELECT c.relkind = 'p' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                           [$0.schema, $0.name]).scalar == "t"
+        }
+        // A partitioned table is listed under its root only when the publication publishes via the root.
+        let missing = tables.filter { !have.contains($0.description) && !(row[2] == "t") }
+        let needsRoot = row[0] != "t" && !partitioned.isEmpty
+        if !ours {
+            if needsRoot {
+                throw CaptureError(.publicationNotOwned, "publication \(name), which logbook did not create, publishes the partitions of \(partitioned.map(\.description).joined(separator: ", ")) under their own names",
+                                   fix: "run ALTER PUBLICATION \(q) SET (publish_via_partition_root = true); (as its owner), or give logbook a publication of its own (--publication)")
+            }
+            if !missing.isEmpty {
+                throw CaptureError(.publicationNotOwned, "publication \(name), which logbook did not create, does not publish \(missing.map(\.description).joined(separator: ", "))",
+                                   fix: "run ALTER PUBLICATION \(q) ADD TABLE \(missing.map(\.quoted).joined(separator: ", ")); (as its owner), or give logbook a publication of its own (--publication)")
+            }
+            try checkFilters(conn, name: name, tables: tables)
+            logger.info("using the publication as it is", metadata: ["publication": "\(name)"])
+            return
+        }
+        if needsRoot {
+            try conn.query("ALTER PUBLICATION \(q) SET (publish_via_partition_root = true)")
+            logger.info("publication now publishes partitions under their root", metadata: ["publication": "\(name)"])
+        }
+        for t in missing {
             try conn.query("ALTER PUBLICATION \(q) ADD TABLE \(t.quoted)")
             logger.info("added table to publication", metadata: ["publication": "\(name)", "table": "\(t)"])
+        }
+        try checkFilters(conn, name: name, tables: tables)
+    }
+
+    static func checkFilters(_ conn: PostgresConnection, name: String, tables: [TableName]) throws {
+        for t in tables {
+            guard let oid = try conn.query("""
+                SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2
+                """, [t.schema, t.name]).scalar.flatMap({ UInt32($0) }) else { continue }
+            try Visibility.checkPublication(name, table: t, oid: oid, on: conn)
         }
     }
 

@@ -56,6 +56,8 @@ public final class PostgresConnection: @unchecked Sendable {
     public var serverVersionNum: Int { Int(PQserverVersion(conn)) }
     public var databaseName: String { String(cString: PQdb(conn)) }
     public var userName: String { String(cString: PQuser(conn)) }
+    /// The server process serving this connection.
+    public var backendPID: Int32 { PQbackendPID(conn) }
     public var host: String { PQhost(conn).map { String(cString: $0) } ?? "" }
     public var port: String { PQport(conn).map { String(cString: $0) } ?? "" }
 

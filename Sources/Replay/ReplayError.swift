@@ -2,7 +2,7 @@ import PGWire
 /// A failure of `logbook replay` (or `mark`, `schema`): one line, with the fix.
 public struct ReplayError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Base: String { case outOfRange, inGap, badPoint, unknownTable, unknownMark, targetExists, target, invalidOption, inconsistent }
+        fileprivate enum Base: String { case outOfRange, inGap, badPoint, unknownTable, unknownMark, targetExists, target, invalidOption, inconsistent, missingObjects, interrupted }
         fileprivate let base: Base
         public static let outOfRange = Code(base: .outOfRange)
         public static let inGap = Code(base: .inGap)
@@ -14,6 +14,10 @@ public struct ReplayError: Error, Sendable, CustomStringConvertible {
         public static let invalidOption = Code(base: .invalidOption)
         /// Two reads of the same archive disagreed: a defect, never a user's mistake.
         public static let inconsistent = Code(base: .inconsistent)
+        /// The target lacks a role, function or type the restored tables' objects name.
+        public static let missingObjects = Code(base: .missingObjects)
+        /// SIGINT or SIGTERM during a replay: rolled back, nothing changed.
+        public static let interrupted = Code(base: .interrupted)
         public var description: String { base.rawValue }
     }
     public var code: Code

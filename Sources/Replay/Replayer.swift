@@ -22,6 +22,14 @@ public struct ReplayRequest: Sendable {
     public var flatten = false
     /// The archive's encryption key (nil for a clear archive).
     public var encryptionKey: ArchiveKey?
+    /// A set of tables restored at one point (`--tables`); with `all`, every table of the archive. Nil: `table` alone.
+    public var tables: [String]?
+    public var all = false
+    /// What a restore into a database leaves out knowingly (`--no-owner`, `--no-privileges`, `--no-policies`, `--no-triggers`).
+    public var omit = ObjectSQL.Omit()
+    /// Rolls the replay back from a signal handler (the command line's).
+    public var interrupt: ReplayInterrupt?
+    public var isSet: Bool { all || tables != nil }
     public init(archive: String, table: String, point: ReplayPoint, destination: Destination, foldMemory: Int = 1 << 30, allowGap: Bool = false) {
         self.archive = archive; self.table = table; self.point = point; self.destination = destination; self.foldMemory = foldMemory
         self.allowGap = allowGap
@@ -61,7 +69,7 @@ public final class Replayer {
         self.request = request
         self.logger = logger
         archive = ArchiveDirectory(request.archive, key: request.encryptionKey)
-        table = try Self.parseName(request.table)
+        table = request.isSet ? ("", "") : try Self.parseName(request.table)
     }
 
     /// `schema.table` as PostgreSQL spells it (quoted parts keep their case).
@@ -85,6 +93,7 @@ public final class Replayer {
     }
 
     public func run() throws -> ReplayResult {
+        if request.isSet { return try runSet() }
         _ = try archive.requireIdentity()
         let started = DispatchTime.now().uptimeNanoseconds
         let view = try ArchiveView.take(archive, allowGaps: request.allowGap)
@@ -137,9 +146,12 @@ public final class Replayer {
                 dest = table
             }
             let live = try guardAgainstSource(c, target: dest, replace: replace)
-            return DatabaseSink(conn: c, target: dest, replace: replace, inPlace: live, logger: logger) {
+            let sink = DatabaseSink(conn: c, target: dest, replace: replace, inPlace: live, logger: logger) {
                 try PostgresConnection(conninfo: conninfo, applicationName: "logbook-replay")
             }
+            sink.omit = request.omit
+            sink.interrupt = request.interrupt
+            return sink
         }
     }
 
@@ -172,7 +184,7 @@ extension Replayer {
         let scan = try ChangeScan(archive: archive, table: qualified, plan: plan, logger: logger)
         try scan.run(.shape)
         let def = scan.definition
-        return SchemaSQL.createStatements(def, as: (def.schema, def.name))
+        return SchemaSQL.fullStatements(def, as: (def.schema, def.name))
     }
 }
 

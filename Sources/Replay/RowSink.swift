@@ -87,6 +87,7 @@ final class FileSink: RowSink {
 
     func begin(_ def: TableDefinition) throws {
         self.def = def
+        interrupt?.opened(conn)
         target = def.storedColumns.map(\.name)
         switch format {
         case .csv:
@@ -219,6 +220,12 @@ final class DatabaseSink: RowSink {
     var def: TableDefinition?
     /// Whether this sink created the build table (only then may `abort` drop it).
     var createdBuild = false
+    /// Part of a set: `finish` builds the keys and indexes only; the set's swap comes after every table is loaded.
+    var deferSwap = false
+    /// What the restore leaves out knowingly (owner, privileges, policies, triggers).
+    var omit = ObjectSQL.Omit()
+    /// Told of the connections and build table, for a rollback from a signal.
+    var interrupt: ReplayInterrupt?
 
     init(conn: PostgresConnection, target: (schema: String, name: String), replace: Bool, inPlace: Bool = false,
          logger: Logger, connect: @escaping () throws -> PostgresConnection) {
@@ -255,11 +262,13 @@ final class DatabaseSink: RowSink {
 
     func begin(_ def: TableDefinition) throws {
         self.def = def
+        interrupt?.opened(conn)
         let exists = try conn.query("SELECT to_regclass($1) IS NOT NULL", [qualifiedTarget]).scalar == "t"
         if exists && !replace {
             throw ReplayError(.targetExists, "table \(target.schema).\(target.name) already exists in the target database",
                               fix: "pass --replace to swap it for the rebuilt one in one transaction, or --into another name")
         }
+        if !inPlace { try TargetCheck.require([def], omit: omit, on: conn) }
         try Self.prepare(conn)
         // Check constraints (named per table, so no clash with the table being replaced) are tested
         // as rows arrive; the key and indexes are built once the rows are in.
@@ -282,15 +291,18 @@ final class DatabaseSink: RowSink {
         }
         // Schemas, types and sequences the table needs (each created only if missing).
         for s in SchemaSQL.createStatements(def, as: target)
-        where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") && !s.hasPrefix("COMMENT ") && !s.hasPrefix("ALTER TABLE ") { try conn.query(s) }
+        where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") && !s.hasPrefix("COMMENT ") && !s.hasPrefix("ALTER TABLE ") && !s.hasPrefix("ALTER SEQUENCE ") { try conn.query(s) }
         try conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)")
         try conn.query(create)
+        for s in SchemaSQL.columnSettings(def, on: qualifiedBuild) { try conn.query(s) }
         for s in SchemaSQL.partitionStatements(def, as: target, nameSuffix: buildSuffix, root: buildName) { try conn.query(s) }
         createdBuild = true
+        interrupt?.building(qualifiedBuild)
         try conn.query("COMMENT ON TABLE \(qualifiedBuild) IS \(PostgresConnection.quoteLiteral(Self.buildNote))")
         for _ in 1..<lanes {
             do {
                 let c = try connect()
+                interrupt?.opened(c)
                 try Self.prepare(c)
                 laneList.append(Lane(c))
             } catch let e as PostgresError {
@@ -341,74 +353,9 @@ final class DatabaseSink: RowSink {
             return try finishInPlace(def, rows: rows)
         }
         do {
-            for l in laneList {
-                try l.endCopy()
-                // Flushed before the indexes are built: until its commit record is on disk no scan may
-                // set a row's hint bits, so each index build would ask the commit log again for every row.
-                try l.conn.query("SET LOCAL synchronous_commit = on")
-                try l.conn.query("COMMIT")
-            }
-            let suffix = buildSuffix
-            let secondary = SchemaSQL.indexStatements(def, as: target, nameSuffix: suffix, on: buildName)
-            // With a second connection: the key's index and the other indexes are built at once (each
-            // CREATE INDEX takes a SHARE lock, which does not block the other), then the key is made
-            // from its index in the swap transaction. The build table is committed, so both see it.
-            // (Not for a partitioned table: PostgreSQL cannot make a key from an index there.)
-            let pkIndex = buildName + "_pkey"
-            let together = laneList.count >= 2 && !def.primaryKey.isEmpty && !secondary.isEmpty && pkIndex.utf8.count <= 63 && def.partitionKey == nil
-            if together {
-                let other = laneList[1].conn
-                let indexes = WorkerThread(name: "logbook-index") { for s in secondary { try other.query(s) } }
-                let key = Result { try conn.query("CREATE UNIQUE INDEX \(SchemaSQL.q(pkIndex)) ON \(qualifiedBuild) (\(def.primaryKey.map(SchemaSQL.q).joined(separator: ", ")))") }
-                let rest = Result { try indexes.join() }
-                _ = try key.get()
-                try rest.get()
-            }
-            laneList = [laneList[0]]
-            try conn.query("BEGIN")
-            if together {
-                try conn.query("ALTER TABLE \(qualifiedBuild) ADD CONSTRAINT \(SchemaSQL.q(pkIndex)) PRIMARY KEY USING INDEX \(SchemaSQL.q(pkIndex))")
-            } else {
-                if !def.primaryKey.isEmpty {
-                    try conn.query("ALTER TABLE \(qualifiedBuild) ADD PRIMARY KEY (\(def.primaryKey.map(SchemaSQL.q).joined(separator: ", ")))")
-                }
-                for s in secondary { try conn.query(s) }
-            }
-            if replace { try conn.query("DROP TABLE IF EXISTS \(qualifiedTarget)") }
-            try conn.query("COMMENT ON TABLE \(qualifiedBuild) IS NULL")
-            try conn.query("ALTER TABLE \(qualifiedBuild) RENAME TO \(SchemaSQL.q(target.name))")
-            let idx = try conn.query("""
-                SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass($1)
-                """, [qualifiedTarget])
-            for row in idx.rows {
-                guard let n = row[0] else { continue }
-                let final: String
-                if replace && n.hasSuffix(suffix) { final = String(n.dropLast(suffix.count)) } else if n == "\(buildName)_pkey" { final = String("\(target.name)_pkey".prefix(63)) } else { continue }
-                try conn.query("ALTER INDEX \(SchemaSQL.q(target.schema)).\(SchemaSQL.q(n)) RENAME TO \(SchemaSQL.q(final))")
-            }
-            if replace {
-                for p in def.partitions ?? [] {
-                    let n = SchemaSQL.partitionName(p, of: def, as: target)
-                    try conn.query("ALTER TABLE \(SchemaSQL.q(n.schema)).\(SchemaSQL.q(String((n.name + suffix).prefix(63)))) RENAME TO \(SchemaSQL.q(n.name))")
-                }
-                for c in def.columns {
-                    if let b = buildSequenceName(c), let n = SchemaSQL.identitySequenceName(c, of: def, as: target) {
-                        try conn.query("ALTER SEQUENCE \(SchemaSQL.q(b.schema)).\(SchemaSQL.q(b.name)) RENAME TO \(SchemaSQL.q(n.name))")
-                    }
-                }
-            }
-            // Constraints named after the build table (NOT NULL ones, from PostgreSQL 18) take the table's name.
-            let named = try conn.query("""
-                SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND starts_with(conname, $2)
-                """, [qualifiedTarget, buildName + "_"])
-            for row in named.rows {
-                guard let n = row[0] else { continue }
-                let final = String((target.name + n.dropFirst(buildName.count)).prefix(63))
-                try conn.query("ALTER TABLE \(qualifiedTarget) RENAME CONSTRAINT \(SchemaSQL.q(n)) TO \(SchemaSQL.q(final))")
-            }
-            for s in SchemaSQL.finishingStatements(def, as: target) { try conn.query(s) }
-            try setSequences(def, keepAhead: false)
-            try conn.query("COMMIT")
+            try buildKeys(def)
+            if deferSwap { return "loaded \(rows) rows into \(target.schema).\(target.name)" }
+            try TableSetSwap(sinks: [self], conn: conn, omit: omit, logger: logger).run()
         } catch {
             abort()
             throw error
@@ -421,7 +368,11 @@ final class DatabaseSink: RowSink {
         laneList = [laneList[0]] // closing a connection ends its transaction
         try? laneList[0].endCopy()
         _ = try? conn.query("ROLLBACK")
-        if !inPlace && createdBuild { _ = try? conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)"); createdBuild = false }
+        if !inPlace && createdBuild {
+            _ = try? conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)")
+            createdBuild = false
+            interrupt?.built(qualifiedBuild)
+        }
     }
 
     /// The live table keeps its identity: its rows are replaced by the rebuilt ones in one transaction.
@@ -454,7 +405,8 @@ final class DatabaseSink: RowSink {
 
     /// Sets each sequence a column draws from (serial default or identity) past the highest value
     /// loaded, as pg_restore leaves them; `keepAhead`: never below where it already is.
-    func setSequences(_ def: TableDefinition, keepAhead: Bool) throws {
+    func setSequences(_ def: TableDefinition, keepAhead: Bool, on c: PostgresConnection? = nil) throws {
+        let conn = c ?? self.conn
         for c in def.columns {
             let seq: String?
             if let s = SchemaSQL.sequence(in: c.defaultExpression) { seq = s } else if c.identity != nil {

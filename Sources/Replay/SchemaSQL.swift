@@ -73,9 +73,28 @@ public enum SchemaSQL {
         }
         for c in def.columns { if let s = sequence(in: c.defaultExpression) { out.append("CREATE SEQUENCE IF NOT EXISTS \(s)") } }
         out.append(createTable(def, as: table, withConstraints: true))
+        out.append(contentsOf: columnSettings(def, on: "\(q(table.schema)).\(q(table.name))"))
         out.append(contentsOf: partitionStatements(def, as: table))
         out.append(contentsOf: indexStatements(def, as: table))
+        out.append(contentsOf: ObjectSQL.keyConstraints(def, as: table, build: table.name, suffix: ""))
+        out.append(contentsOf: ObjectSQL.notValidChecks(def, on: "\(q(table.schema)).\(q(table.name))"))
         out.append(contentsOf: finishingStatements(def, as: table))
+        if table.schema == def.schema && table.name == def.name {
+            for c in def.columns { if let seq = c.ownedSequence { out.append("ALTER SEQUENCE \(seq) OWNED BY \(q(table.schema)).\(q(table.name)).\(q(c.name))") } }
+        }
+        return out
+    }
+
+    /// Everything `logbook schema` prints for a table: its `createStatements`, then its foreign
+    /// keys, owner, privileges, row-level security, policies and triggers.
+    public static func fullStatements(_ def: TableDefinition, as table: (schema: String, name: String)) -> [String] {
+        var out = createStatements(def, as: table)
+        out.append(contentsOf: ObjectSQL.foreignKeys(def, as: table) { ref in
+            guard let n = try? QualifiedName(parsing: ref) else { return nil }
+            return ref == def.qualifiedName ? table : (n.schema, n.name)
+        }.add)
+        out.append(contentsOf: ObjectSQL.security(def, as: table, omit: ObjectSQL.Omit(), currentUser: def.objects?.owner ?? ""))
+        out.append(contentsOf: ObjectSQL.triggers(def, as: table))
         return out
     }
 
@@ -92,6 +111,7 @@ public enum SchemaSQL {
                            sequenceName: ((TableDefinition.Column) -> (schema: String, name: String)?)? = nil) -> String {
         def.columns.map { c in
             var s = "\(q(c.name)) \(c.type)"
+            if let coll = c.collation { s += " COLLATE \(coll)" }
             if c.isGenerated, let e = c.defaultExpression {
                 s += " GENERATED ALWAYS AS (\(e)) STORED"
                 if c.notNull { s += " NOT NULL" }
@@ -161,13 +181,34 @@ public enum SchemaSQL {
                             sequenceName: ((TableDefinition.Column) -> (schema: String, name: String)?)? = nil,
                             partitioned: Bool = true) -> String {
         var s = "CREATE TABLE \(q(table.schema)).\(q(table.name)) (\n    \(columnList(def, as: identityAs ?? table, sequenceName: sequenceName))"
-        if withConstraints && !def.primaryKey.isEmpty { s += ",\n    PRIMARY KEY (\(def.primaryKey.map(q).joined(separator: ", ")))" }
+        if withConstraints && !def.primaryKey.isEmpty {
+            s += ",\n    CONSTRAINT \(q(ObjectSQL.primaryKeyName(def, as: table))) \(ObjectSQL.primaryKeyClause(def))"
+        }
         if withConstraints || withChecks {
-            for (name, check) in def.checks.sorted(by: { $0.key < $1.key }) { s += ",\n    CONSTRAINT \(q(name)) \(check)" }
+            // A NOT VALID check is added after the rows (ObjectSQL.notValidChecks): they need not meet it.
+            for (name, check) in def.checks.sorted(by: { $0.key < $1.key }) where !check.hasSuffix(" NOT VALID") {
+                s += ",\n    CONSTRAINT \(q(name)) \(check)"
+            }
         }
         s += "\n)"
         if partitioned, let key = def.partitionKey { s += " PARTITION BY \(key)" }
+        if let opts = def.storageParameters, !opts.isEmpty {
+            s += " WITH (" + opts.map { o -> String in
+                guard let eq = o.firstIndex(of: "=") else { return o }
+                return "\(o[..<eq])=\(lit(String(o[o.index(after: eq)...])))"
+            }.joined(separator: ", ") + ")"
+        }
         return s
+    }
+
+    /// `SET STORAGE` and `SET COMPRESSION` of the columns that had them, on `table` (before its rows are loaded).
+    static func columnSettings(_ def: TableDefinition, on table: String) -> [String] {
+        def.columns.flatMap { c -> [String] in
+            var out: [String] = []
+            if let st = c.storage { out.append("ALTER TABLE \(table) ALTER COLUMN \(q(c.name)) SET STORAGE \(st)") }
+            if let comp = c.compression { out.append("ALTER TABLE \(table) ALTER COLUMN \(q(c.name)) SET COMPRESSION \(comp)") }
+            return out
+        }
     }
 
     /// The index name in `CREATE [UNIQUE] INDEX name` (unquoted: a quoted name keeps its spaces and quotes).

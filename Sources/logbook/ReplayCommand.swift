@@ -45,7 +45,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Archive folder, or s3://bucket/prefix (read through a local cache).") var archive: String
     @OptionGroup var encryption: EncryptionOptions
     @OptionGroup var s3: S3Options
-    @Option(help: "schema.table to rebuild.") var table: String
+    @Option(help: "schema.table to rebuild (one table; for several, --tables).") var table: [String] = []
+    @Option(help: "Comma-separated schema.table list (as run --tables): the set is rebuilt at one point and swapped in one transaction.") var tables: String?
+    @Flag(help: "Every table of the archive, at one point, in one transaction.") var all = false
     @OptionGroup var point: PointOptions
     @Option(help: "Target database connection string.") var target: String?
     @Option(help: "schema.table to create in the target (default: the table's own name).") var into: String?
@@ -56,9 +58,19 @@ struct ReplayCommand: ParsableCommand {
     var foldMemoryMib = 1024
     @Flag(help: "Go on across a broken chain of segments (a missing, foreign, replaced or reordered file): the result names what was crossed.") var allowGap = false
     @Flag(help: "Rebuild a partitioned table as one plain table (the rows of all its partitions).") var flatten = false
+    @Flag(help: "As pg_restore --no-owner: the tables belong to the user replaying, not to their source owner.") var noOwner = false
+    @Flag(help: "As pg_restore --no-privileges: no GRANT is restored (the tables keep only their owner's privileges).") var noPrivileges = false
+    @Flag(help: "Restore no row-level security policy; a table whose source had row-level security keeps it enabled and forced, so it shows no rows to anyone but its owner.") var noPolicies = false
+    @Flag(help: "Restore no trigger.") var noTriggers = false
     @Flag(name: .shortAndLong) var verbose = false
 
-    func validate() throws { try OptionCheck.count("fold-memory-mib", foldMemoryMib, 1...1_048_576, unit: "MiB") }
+    func validate() throws {
+        try OptionCheck.count("fold-memory-mib", foldMemoryMib, 1...1_048_576, unit: "MiB")
+        if table.count > 1 { throw ValidationError("--table names one table; for several at one point use --tables \(table.joined(separator: ","))") }
+        let given = [!table.isEmpty, tables != nil, all].filter { $0 }.count
+        if given != 1 { throw ValidationError("give exactly one of --table, --tables or --all") }
+        if let tables, QualifiedName.splitList(tables).isEmpty { throw ValidationError("--tables is empty: list schema.table names, comma-separated") }
+    }
 
     func run() throws {
         let archive = try s3.localArchive(self.archive)
@@ -69,12 +81,17 @@ struct ReplayCommand: ParsableCommand {
         case (nil, let o?): destination = .file(path: o, format: format)
         default: throw ValidationError("give exactly one of --target or --output")
         }
-        var request = ReplayRequest(archive: archive, table: table, point: try point.point(), destination: destination,
+        var request = ReplayRequest(archive: archive, table: table.first ?? "", point: try point.point(), destination: destination,
                                     foldMemory: foldMemoryMib << 20, allowGap: allowGap)
         request.flatten = flatten
         request.encryptionKey = key
+        if let tables { request.tables = QualifiedName.splitList(tables) }
+        request.all = all
+        request.omit = ObjectSQL.Omit(owner: noOwner, privileges: noPrivileges, policies: noPolicies, triggers: noTriggers)
+        let interrupt = ReplayInterrupt()
+        request.interrupt = interrupt
         let replayer = try Replayer(request, logger: LoggingSetup.logger(verbose: verbose))
-        let result = try replayer.run()
+        let result = try ReplaySignals.rollingBack(interrupt, target: target) { try replayer.run() }
         print(result.summary)
     }
 }
@@ -84,15 +101,27 @@ struct SchemaCommand: ParsableCommand {
     @Option(help: "Archive folder, or s3://bucket/prefix (read through a local cache).") var archive: String
     @OptionGroup var encryption: EncryptionOptions
     @OptionGroup var s3: S3Options
-    @Option(help: "schema.table.") var table: String
+    @Option(help: "schema.table.") var table: String?
+    @Option(help: "Comma-separated schema.table list: each table's statements, foreign keys last.") var tables: String?
+
     @OptionGroup var point: PointOptions
+
+    func validate() throws {
+        if (table == nil) == (tables == nil) { throw ValidationError("give one of --table or --tables") }
+    }
 
     func run() throws {
         let archive = try s3.localArchive(self.archive)
         let key = try encryption.key(for: archive)
-        for s in try Replayer.schemaStatements(archive: archive, key: key, table: table, point: try point.point(), logger: LoggingSetup.logger(verbose: false)) {
-            print(s + ";")
+        let names = table.map { [$0] } ?? QualifiedName.splitList(tables ?? "")
+        var keys: [String] = []
+        for name in names {
+            for s in try Replayer.schemaStatements(archive: archive, key: key, table: name, point: try point.point(), logger: LoggingSetup.logger(verbose: false)) {
+                // Foreign keys after every table, as pg_restore orders them.
+                if names.count > 1 && s.contains(" FOREIGN KEY ") { keys.append(s) } else { print(s + ";") }
+            }
         }
+        for s in keys { print(s + ";") }
     }
 }
 

