@@ -87,7 +87,6 @@ final class FileSink: RowSink {
 
     func begin(_ def: TableDefinition) throws {
         self.def = def
-        interrupt?.opened(conn)
         target = def.storedColumns.map(\.name)
         switch format {
         case .csv:
@@ -262,6 +261,7 @@ final class DatabaseSink: RowSink {
 
     func begin(_ def: TableDefinition) throws {
         self.def = def
+        interrupt?.opened(conn)
         interrupt?.opened(conn)
         let exists = try conn.query("SELECT to_regclass($1) IS NOT NULL", [qualifiedTarget]).scalar == "t"
         if exists && !replace {
