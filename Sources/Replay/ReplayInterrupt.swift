@@ -11,6 +11,9 @@ public final class ReplayInterrupt: Sendable {
     private let state = Mutex(State())
     public init() {}
 
+    /// A rollback has begun: the replay's own failures from here on are its effect, not news.
+    public var isRollingBack: Bool { state.withLock { $0.done } }
+
     func opened(_ conn: PostgresConnection) { state.withLock { _ = $0.pids.insert(conn.backendPID) } }
     func building(_ qualified: String) { state.withLock { _ = $0.builds.insert(qualified) } }
     func built(_ qualified: String) { state.withLock { _ = $0.builds.remove(qualified) } }

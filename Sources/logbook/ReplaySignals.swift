@@ -7,7 +7,7 @@ import Replay
 /// transactions back), its build tables dropped, one line printed, and the process exits 130 or
 /// 143 as a shell expects of an interrupted command.
 enum ReplaySignals {
-    static func rollingBack<T>(_ interrupt: ReplayInterrupt, target: String?, _ body: () throws -> T) rethrows -> T {
+    static func rollingBack<T>(_ interrupt: ReplayInterrupt, target: String?, _ body: () throws -> T) throws -> T {
         guard let target else { return try body() }
         let queue = DispatchQueue(label: "logbook-replay-signals")
         var sources: [DispatchSourceSignal] = []
@@ -27,6 +27,11 @@ enum ReplaySignals {
             signal(SIGINT, SIG_DFL)
             signal(SIGTERM, SIG_DFL)
         }
-        return try body()
+        do {
+            return try body()
+        } catch where interrupt.isRollingBack {
+            // The signal's handler ended our sessions: it prints the line and exits; wait for it.
+            while true { pause() }
+        }
     }
 }
