@@ -24,6 +24,7 @@ public struct TableDefinition: Codable, Sendable, Hashable {
         public var comment: String?
         /// The sequence a `serial` column's default draws from and that the column owns (`OWNED BY`).
         public var ownedSequence: String?
+        public var ownedSequenceOptions: SequenceOptions?
         /// A collation other than its type's (`"C"`, `pg_catalog."default"` never recorded).
         public var collation: String?
         /// `SET STORAGE` other than its type's (`PLAIN`, `EXTERNAL`, `MAIN`, `EXTENDED`), and `SET COMPRESSION` (`pglz`, `lz4`).
@@ -48,6 +49,8 @@ public struct TableDefinition: Codable, Sendable, Hashable {
         public var max: String
         public var cache: String
         public var cycle: Bool
+        /// `AS smallint|integer|bigint` (recorded for a serial column's sequence).
+        public var dataType: String?
         public init(name: String, start: String, increment: String, min: String, max: String, cache: String, cycle: Bool) {
             self.name = name; self.start = start; self.increment = increment; self.min = min; self.max = max; self.cache = cache; self.cycle = cycle
         }

@@ -106,6 +106,14 @@ extension Catalog {
             guard let col = row[0], let seq = row[1], let i = def.columns.firstIndex(where: { $0.name == col }),
                   def.columns[i].identity == nil else { continue }
             def.columns[i].ownedSequence = seq
+            if let o = try conn.query("""
+                SELECT format_type(seqtypid, NULL), seqstart, seqincrement, seqmin, seqmax, seqcache, seqcycle FROM pg_sequence WHERE seqrelid = $1::regclass
+                """, [seq]).rows.first {
+                var opts = TableDefinition.SequenceOptions(name: seq, start: o[1] ?? "1", increment: o[2] ?? "1", min: o[3] ?? "1", max: o[4] ?? "",
+                                                           cache: o[5] ?? "1", cycle: o[6] == "t")
+                opts.dataType = o[0]
+                def.columns[i].ownedSequenceOptions = opts
+            }
         }
         def.objects = objects
         try readStorage(into: &def, on: conn)

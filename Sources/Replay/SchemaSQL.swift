@@ -71,7 +71,17 @@ public enum SchemaSQL {
             let attrs = c.order.map { "\($0) \(c.attributes[$0] ?? "text")" }.joined(separator: ", ")
             out.append(ifMissing(c.schema, c.name, "CREATE TYPE \(q(c.schema)).\(q(c.name)) AS (\(attrs))"))
         }
-        for c in def.columns { if let s = sequence(in: c.defaultExpression) { out.append("CREATE SEQUENCE IF NOT EXISTS \(s)") } }
+        for c in def.columns {
+            guard let s = sequence(in: c.defaultExpression) else { continue }
+            // A serial column's own sequence as the source had it (its type, bounds, cache); others by name alone.
+            if let o = c.ownedSequenceOptions, o.name == c.ownedSequence {
+                var opts = o.dataType.map { ["AS \($0)"] } ?? []
+                opts += ["START WITH \(o.start)", "INCREMENT BY \(o.increment)", "MINVALUE \(o.min)", "MAXVALUE \(o.max)", "CACHE \(o.cache)", o.cycle ? "CYCLE" : "NO CYCLE"]
+                out.append("CREATE SEQUENCE IF NOT EXISTS \(s) \(opts.joined(separator: " "))")
+            } else {
+                out.append("CREATE SEQUENCE IF NOT EXISTS \(s)")
+            }
+        }
         out.append(createTable(def, as: table, withConstraints: true))
         out.append(contentsOf: columnSettings(def, on: "\(q(table.schema)).\(q(table.name))"))
         out.append(contentsOf: partitionStatements(def, as: table))
