@@ -10,14 +10,18 @@ extension DatabaseSink {
     /// Ends the load: each lane's rows committed, then the key, indexes, unique and exclusion
     /// constraints and `NOT VALID` checks built on the build table (committed too, so that the
     /// swap transaction of a whole set holds no more than renames and the objects).
-    func buildKeys(_ def: TableDefinition) throws {
+    /// Each lane's rows committed, flushed: until its commit record is on disk no scan may set a
+    /// row's hint bits, so each index build would ask the commit log again for every row.
+    func commitLanes() throws {
         for l in laneList {
             try l.endCopy()
-            // Flushed before the indexes are built: until its commit record is on disk no scan may
-            // set a row's hint bits, so each index build would ask the commit log again for every row.
             try l.conn.query("SET LOCAL synchronous_commit = on")
             try l.conn.query("COMMIT")
         }
+    }
+
+    func buildKeys(_ def: TableDefinition) throws {
+        try commitLanes()
         let secondary = SchemaSQL.indexStatements(def, as: target, nameSuffix: buildSuffix, on: buildName)
         // With a second connection: the key's index and the other indexes are built at once (each
         // CREATE INDEX takes a SHARE lock, which does not block the other), then the key is made
@@ -151,6 +155,7 @@ struct TableSetSwap {
     }
 
     func swapAll() throws -> [String] {
+        if sinks.contains(where: \.dataOnly) { try DataOnly.replaceRows(sinks, on: conn); return [] }
         let inSet = Dictionary(sinks.compactMap { s in s.def.map { ($0.qualifiedName, s.target) } }, uniquingKeysWith: { a, _ in a })
         let targets = Set(sinks.map { QualifiedName(schema: $0.target.schema, name: $0.target.name).description })
         var refs: [Reference] = []

@@ -29,6 +29,8 @@ public struct ReplayRequest: Sendable {
     public var omit = ObjectSQL.Omit()
     /// Rolls the replay back from a signal handler (the command line's).
     public var interrupt: ReplayInterrupt?
+    /// Only the rows, into tables the target already has (`--data-only`).
+    public var dataOnly = false
     public var isSet: Bool { all || tables != nil }
     public init(archive: String, table: String, point: ReplayPoint, destination: Destination, foldMemory: Int = 1 << 30, allowGap: Bool = false) {
         self.archive = archive; self.table = table; self.point = point; self.destination = destination; self.foldMemory = foldMemory
@@ -145,12 +147,17 @@ public final class Replayer {
             } else {
                 dest = table
             }
-            let live = try guardAgainstSource(c, target: dest, replace: replace)
+            let live = try guardAgainstSource(c, target: dest, replace: replace || request.dataOnly)
+            if live && request.dataOnly {
+                throw ReplayError(.invalidOption, "--data-only into the live table of the source database",
+                                  fix: "restore the live table in place with --replace (one transaction, archived), or --data-only into a staging database")
+            }
             let sink = DatabaseSink(conn: c, target: dest, replace: replace, inPlace: live, logger: logger) {
                 try PostgresConnection(conninfo: conninfo, applicationName: "logbook-replay")
             }
             sink.omit = request.omit
             sink.interrupt = request.interrupt
+            sink.dataOnly = request.dataOnly
             return sink
         }
     }

@@ -191,7 +191,7 @@ final class DatabaseSink: RowSink {
     let inPlace: Bool
     let buildName: String
     /// Two, or one when a second connection cannot be had (or in place).
-    private(set) var lanes: Int
+    var lanes: Int
     let logger: Logger
     /// Opens another connection to the target (for the second lane).
     let connect: () throws -> PostgresConnection
@@ -225,6 +225,8 @@ final class DatabaseSink: RowSink {
     var omit = ObjectSQL.Omit()
     /// Told of the connections and build table, for a rollback from a signal.
     var interrupt: ReplayInterrupt?
+    /// `--data-only`: the target's table stays as it is; only its rows are replaced (`DataOnly.swift`).
+    var dataOnly = false
 
     init(conn: PostgresConnection, target: (schema: String, name: String), replace: Bool, inPlace: Bool = false,
          logger: Logger, connect: @escaping () throws -> PostgresConnection) {
@@ -262,7 +264,7 @@ final class DatabaseSink: RowSink {
     func begin(_ def: TableDefinition) throws {
         self.def = def
         interrupt?.opened(conn)
-        interrupt?.opened(conn)
+        if dataOnly { return try beginDataOnly(def) }
         let exists = try conn.query("SELECT to_regclass($1) IS NOT NULL", [qualifiedTarget]).scalar == "t"
         if exists && !replace {
             throw ReplayError(.targetExists, "table \(target.schema).\(target.name) already exists in the target database",
@@ -323,7 +325,7 @@ final class DatabaseSink: RowSink {
             l.encoderColumns = columns
         }
         var binary = false
-        if let encoder = l.encoder {
+        if let encoder = l.encoder, !dataOnly {
             l.scratch.count = 0
             binary = encoder.encode(lines, into: l.scratch)
         }
@@ -353,7 +355,7 @@ final class DatabaseSink: RowSink {
             return try finishInPlace(def, rows: rows)
         }
         do {
-            try buildKeys(def)
+            if dataOnly { try commitLanes() } else { try buildKeys(def) }
             if deferSwap { return "loaded \(rows) rows into \(target.schema).\(target.name)" }
             try TableSetSwap(sinks: [self], conn: conn, omit: omit, logger: logger).run()
         } catch {

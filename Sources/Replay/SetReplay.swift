@@ -60,13 +60,13 @@ extension Replayer {
             throw ReplayError(.targetExists, "the target is the source database of this archive",
                               fix: "restore a set into a staging database or a new server; one live table is restored in place with --table … --replace")
         }
-        for (name, _) in plans where !replace {
+        for (name, _) in plans where !replace && !request.dataOnly {
             if try conn.query("SELECT to_regclass($1) IS NOT NULL", [name]).scalar == "t" {
                 throw ReplayError(.targetExists, "table \(name) already exists in the target database; nothing was changed",
                                   fix: "pass --replace to swap the set in one transaction, or restore into an empty database")
             }
         }
-        try TargetCheck.require(plans.map { $0.1.base.header.definition }, omit: request.omit, on: conn)
+        if !request.dataOnly { try TargetCheck.require(plans.map { $0.1.base.header.definition }, omit: request.omit, on: conn) }
 
         var sinks: [DatabaseSink] = []
         var current: DatabaseSink?
@@ -82,6 +82,7 @@ extension Replayer {
                     s.deferSwap = true
                     s.omit = request.omit
                     s.interrupt = request.interrupt
+                    s.dataOnly = request.dataOnly
                     current = s
                     return s
                 }
@@ -102,7 +103,7 @@ extension Replayer {
         let first = plans[0].1
         let point = Self.asOf(request.point, plan: first)
         let list = rows.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-        var summary = "restored \(rows.count) tables in one transaction as of \(point): \(list) rows (\(transactions) transactions, \(changes) changes folded; chain of \(view.files.count) segments checked in \(String(format: "%.3f", chainCheck)) s)"
+        var summary = "restored \(request.dataOnly ? "the rows of " : "")\(rows.count) tables in one transaction as of \(point): \(list) rows (\(transactions) transactions, \(changes) changes folded; chain of \(view.files.count) segments checked in \(String(format: "%.3f", chainCheck)) s)"
         summary += notes.map { "\nnote: \($0)" }.joined()
         summary += view.problems.map { "\nWARNING (--allow-gap): \($0)" }.joined()
         return ReplayResult(rows: rows.reduce(0) { $0 + $1.1 }, foldPasses: 1, changesFolded: changes, transactionsApplied: transactions,

@@ -62,6 +62,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "As pg_restore --no-privileges: no GRANT is restored (the tables keep only their owner's privileges).") var noPrivileges = false
     @Flag(help: "Restore no row-level security policy; a table whose source had row-level security keeps it enabled and forced, so it shows no rows to anyone but its owner.") var noPolicies = false
     @Flag(help: "Restore no trigger.") var noTriggers = false
+    @Flag(help: "Only the rows, into tables the target already has (staging after its migrations): the set's rows replaced in one transaction, the target's definitions, constraints, policies, grants and triggers untouched, its triggers not fired by the load; columns matched by name.") var dataOnly = false
     @Flag(name: .shortAndLong) var verbose = false
 
     func validate() throws {
@@ -87,6 +88,8 @@ struct ReplayCommand: ParsableCommand {
         request.encryptionKey = key
         if let tables { request.tables = QualifiedName.splitList(tables) }
         request.all = all
+        request.dataOnly = dataOnly
+        if dataOnly && (replace || into != nil) { throw ValidationError("--data-only replaces the rows of existing tables: drop --replace and --into") }
         request.omit = ObjectSQL.Omit(owner: noOwner, privileges: noPrivileges, policies: noPolicies, triggers: noTriggers)
         let interrupt = ReplayInterrupt()
         request.interrupt = interrupt

@@ -262,6 +262,32 @@ final class RestoreSetTests: XCTestCase {
         try assertSameSchema(box, target: t1, "after --replace of carriers")
         XCTAssertEqual(try PostgresConnection(conninfo: t1).query("SELECT pg_get_serial_sequence('public.carriers', 'id')").scalar, "public.carriers_id_seq")
 
+        // --data-only into a staging database its migrations made (a column added since): every table's
+        // rows replaced in one transaction, the load firing no trigger, the target's definitions kept.
+        let t5 = try box.scratchDatabase("staging")
+        try PostgresConnection(conninfo: t5).query(try box.schemaDump([]))
+        let staging = try PostgresConnection(conninfo: t5)
+        try staging.query("ALTER TABLE carriers ADD COLUMN region text DEFAULT 'us'; INSERT INTO carriers (name) VALUES ('staging junk')")
+        let dataOnly = try LogbookBinary.run(["replay", "--archive", box.archive, "--all", "--data-only", "--at-lsn", l2.description, "--target", t5])
+        XCTAssertEqual(dataOnly.status, 0, "[\(box.server)] \(dataOnly.err)")
+        var want = at2, got = try digests(t5)
+        want["public.carriers"] = nil
+        got["public.carriers"] = nil
+        XCTAssertEqual(got, want, "[\(box.server)] rows after --data-only")
+        let carriers = "SELECT count(*) || md5(string_agg(id || name || coalesce(dot_number::text, ''), ',' ORDER BY id)) FROM carriers"
+        XCTAssertEqual(try staging.query(carriers).scalar, try box.sql(carriers).scalar)
+        XCTAssertEqual(try staging.query("SELECT count(*) FROM carriers WHERE region IS DISTINCT FROM 'us'").scalar, "0")
+        XCTAssertEqual(try staging.query("SELECT string_agg(tgname || ' ' || tgenabled::text, ', ' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal").scalar,
+                       "carriers_touch D, eld_events_audit O, eld_events_updated O")
+        // A column the archived rows have and the target lacks: refused before any change, named.
+        try staging.query("ALTER TABLE drivers DROP COLUMN license")
+        let before = try digests(t5)
+        let lacking = try LogbookBinary.run(["replay", "--archive", box.archive, "--all", "--data-only", "--at-lsn", l1.description, "--target", t5])
+        XCTAssertEqual(lacking.status, 1)
+        XCTAssertTrue(lacking.err.contains("no column license"), lacking.err)
+        XCTAssertEqual(try digests(t5), before, "[\(box.server)] a refused --data-only changed the target")
+        XCTAssertEqual(try tablesIn(t5).filter { $0.hasSuffix("_logbook_new") }, [])
+
         // --table given twice is an error, never a silent choice.
         let twice = try LogbookBinary.run(["replay", "--archive", box.archive, "--table", "public.carriers", "--table", "public.drivers", "--target", t3])
         XCTAssertNotEqual(twice.status, 0)
