@@ -89,7 +89,7 @@ let package = Package(
         ]),
         // Status, inspect, verify (integrity and restore tests), compaction.
         .target(name: "Operate", dependencies: [
-            "PGWire", "LibPQ", "Archive", "Replay",
+            "PGWire", "LibPQ", "Archive", "Replay", "Capture",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),

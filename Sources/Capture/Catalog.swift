@@ -2,9 +2,9 @@ import Archive
 import LibPQ
 
 /// Reads table definitions from the source's catalogs (not by running pg_dump).
-enum Catalog {
+public enum Catalog {
     /// The definition of `table` as the connection sees it (inside a snapshot, if one is set).
-    static func definition(of table: TableName, on conn: PostgresConnection) throws -> TableDefinition? {
+    public static func definition(of table: TableName, on conn: PostgresConnection) throws -> TableDefinition? {
         let rel = try conn.query("""
             SELECT c.oid, c.relreplident FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')

@@ -1,4 +1,5 @@
 import Archive
+import Capture
 import Crypto
 import Foundation
 import LibPQ
@@ -93,10 +94,19 @@ public enum RestoreCheck {
             }
             let liveLines = splitLines(live)
             let a = digest(rebuilt), b = digest(liveLines)
-            let pass = a == b && rebuilt.count == liveLines.count
+            // The definition a restore at the point would create, against the live catalog's (in the snapshot).
+            var defects: [String] = []
+            let name = try QualifiedName(parsing: table)
+            if let liveDef = try Catalog.definition(of: TableName(schema: name.schema, name: name.name), on: conn) {
+                let archivedDef = try Replayer.schemaDefinition(archive: path, key: key, table: table, point: .committedBefore(point), logger: logger)
+                defects = DefinitionDiff.differences(archived: archivedDef, live: liveDef)
+            }
+            let rowsPass = a == b && rebuilt.count == liveLines.count
+            let pass = rowsPass && defects.isEmpty
             lines.append(Line(table: table, pass: pass, archivedRows: rebuilt.count, liveRows: liveLines.count,
                               seconds: Date().timeIntervalSince(start),
-                              detail: pass ? "sha256 \(a.prefix(16))… at \(point)" : "sha256 \(a.prefix(16))… vs live \(b.prefix(16))… at \(point)"))
+                              detail: (rowsPass ? "sha256 \(a.prefix(16))… at \(point)" : "sha256 \(a.prefix(16))… vs live \(b.prefix(16))… at \(point)")
+                                + defects.map { "; \($0)" }.joined()))
         }
         try conn.query("COMMIT")
         return lines

@@ -196,6 +196,17 @@ extension Replayer {
 }
 
 extension Replayer {
+    /// The table's definition as of the point (what a replay there would create).
+    public static func schemaDefinition(archive path: String, key: ArchiveKey? = nil, table name: String, point: ReplayPoint, logger: Logger) throws -> TableDefinition {
+        let archive = ArchiveDirectory(path, key: key)
+        let n = try parseName(name)
+        let table = QualifiedName(schema: n.schema, name: n.name).description
+        let plan = try ReplayPlanner(archive: archive, table: table).plan(point)
+        let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
+        try scan.run(.shape)
+        return scan.definition
+    }
+
     /// The table's column names as of the point.
     public static func schemaColumns(archive path: String, key: ArchiveKey? = nil, table name: String, point: ReplayPoint, logger: Logger) throws -> [String] {
         let archive = ArchiveDirectory(path, key: key)
