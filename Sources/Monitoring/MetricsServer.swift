@@ -37,8 +37,14 @@ public final class MetricsServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(Handler(registry: registry, health: health))
                 }
             }
-        let channel = try bootstrap.bind(host: host, port: port).wait()
-        return MetricsServer(channel: channel)
+        do {
+            let channel = try bootstrap.bind(host: host, port: port).wait()
+            return MetricsServer(channel: channel)
+        } catch let e as IOError {
+            throw MetricsAddressError(address: address, reason: e.errnoCode == EADDRINUSE ? "is in use by another process" : "cannot be bound (\(e.description))")
+        } catch {
+            throw MetricsAddressError(address: address, reason: "cannot be bound (\(error))")
+        }
     }
 
     public func stop() {
@@ -109,8 +115,12 @@ public final class MetricsServer: Sendable {
 /// `--metrics-address` that is not `host:port`.
 public struct MetricsAddressError: Error, CustomStringConvertible {
     public let address: String
+    /// Nil: not `host:port`; else why it could not be served (in use, not an address of this machine).
+    public var reason: String?
+    public init(address: String, reason: String? = nil) { self.address = address; self.reason = reason }
     public var description: String {
-        "--metrics-address \(address) is not host:port; use e.g. 127.0.0.1:9187"
+        guard let reason else { return "--metrics-address \(address) is not host:port; use e.g. 127.0.0.1:9187" }
+        return "--metrics-address \(address) \(reason) — choose a free port (metrics-address in the configuration file), or stop what holds it (ss -ltnp 'sport = :\(address.split(separator: ":").last ?? "")')"
     }
 }
 

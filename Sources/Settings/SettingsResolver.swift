@@ -78,6 +78,13 @@ public struct SettingsResolver: Sendable {
             .max { $0.path.count < $1.path.count }
     }
 
+    /// Options that mean the same thing for every command that takes them: one written under a
+    /// command's section applies to the others too (their own section, then the top level, first).
+    public static let sharedMeaning: Set<String> = [
+        "archive", "source", "primary", "slot", "publication", "encryption-key-file", "log-table", "log-target",
+        "s3-endpoint", "s3-region", "s3-cache", "kafka-brokers", "kafka-topic-prefix",
+    ]
+
     /// The arguments with every option not on the command line taken from the environment or the file.
     public func resolve(_ arguments: [String]) throws -> Resolved {
         guard let command = command(in: arguments) else { return Resolved(command: nil, arguments: arguments, settings: []) }
@@ -115,6 +122,10 @@ public struct SettingsResolver: Sendable {
                 if let v = file.sections[section]?.last(where: { key($0.key) })?.value {
                     found = (v, .file)
                 } else if let v = file.sections[""]?.last(where: { key($0.key) })?.value {
+                    found = (v, .file)
+                } else if Self.sharedMeaning.contains(option.name),
+                          let v = file.sections.sorted(by: { $0.key < $1.key }).lazy.compactMap({ $0.value.last(where: { key($0.key) })?.value }).first {
+                    // Written under another command's section ([run] log-table): the same setting for every command that takes it.
                     found = (v, .file)
                 }
             }

@@ -63,6 +63,27 @@ final class MonitoringTests: XCTestCase {
 
 extension MonitoringTests {
     /// The alerting rules load, pass their promtool unit test, and use only metrics logbook serves.
+    func testABusyMetricsAddressIsNamedInOneLine() throws {
+        try forEachServer { box in
+            _ = try box.sql("CREATE TABLE t (id int PRIMARY KEY)")
+            // Another process holds the port.
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            let port = try freePort()
+            holder.arguments = ["python3", "-c", "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1', \(port))); s.listen(); print('ok', flush=True); time.sleep(60)"]
+            let out = Pipe()
+            holder.standardOutput = out
+            try holder.run()
+            defer { holder.terminate(); holder.waitUntilExit() }
+            _ = out.fileHandleForReading.availableData
+            let r = try LogbookBinary.run(["run", "--source", box.conninfo, "--archive", box.archive, "--tables", "public.t", "--slot", box.slot,
+                                           "--publication", box.slot, "--metrics-address", "127.0.0.1:\(port)"], timeout: 60)
+            XCTAssertEqual(r.status, 1, r.err)
+            XCTAssertTrue(r.err.contains("--metrics-address 127.0.0.1:\(port) is in use"), r.err)
+            XCTAssertEqual(r.err.split(separator: "\n").filter { $0.contains("error") }.count, 1, r.err)
+        }
+    }
+
     func testAlertRulesPassPromtoolAndNameRealMetrics() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let dir = root.appendingPathComponent("connectors/prometheus").path

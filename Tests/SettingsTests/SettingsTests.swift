@@ -32,6 +32,28 @@ final class SettingsTests: XCTestCase {
         XCTAssertTrue(try r.resolve(["status"]).arguments.contains("--archive=/top"))
     }
 
+    func testASettingOfSharedMeaningUnderOneCommandServesTheOthers() throws {
+        let commands = [
+            CommandSpec(path: ["run"], options: [OptionSpec(name: "archive", isFlag: false), OptionSpec(name: "log-table", isFlag: false),
+                                                 OptionSpec(name: "tables", isFlag: false)]),
+            CommandSpec(path: ["verify"], options: [OptionSpec(name: "archive", isFlag: false), OptionSpec(name: "log-table", isFlag: false),
+                                                    OptionSpec(name: "tables", isFlag: false)]),
+        ]
+        let file = try ConfigFile(path: "t.toml", text: """
+        [run]
+        archive = "/var/lib/logbook"
+        log-table = "public.backup_log"
+        tables = "public.eld_events"
+        """)
+        let r = SettingsResolver(commands: commands, file: file, environment: [:])
+        try r.validateFile()
+        let verify = try r.resolve(["verify"]).arguments
+        XCTAssertTrue(verify.contains("--log-table=public.backup_log"), "\(verify)")
+        XCTAssertTrue(verify.contains("--archive=/var/lib/logbook"), "\(verify)")
+        // An option whose meaning is the command's own (a table list) stays in its section.
+        XCTAssertFalse(verify.contains { $0.hasPrefix("--tables") }, "\(verify)")
+    }
+
     func testUnknownKeysSectionsAndWrongTypesAreOneLineEach() throws {
         func problem(_ text: String) -> String? {
             do {
