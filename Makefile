@@ -1,6 +1,6 @@
 # Logbook: the two set-up commands are `make demo` and `make test`; both work on a fresh
 # Debian 12 machine with Swift (they install what is missing and start their own PostgreSQL).
-.PHONY: build release test demo bench fuzz deps compose-check clean
+.PHONY: build release test demo bench bench-restore fuzz deps compose-check clean
 
 build:
 	swift build
@@ -28,6 +28,10 @@ fuzz:
 # pg_recvlogical / pg_dump / pg_restore side by side with logbook; writes docs/benchmarks.md.
 bench:
 	bash scripts/bench.sh
+
+# logbook replay --all of six ELD tables with foreign keys against pg_restore -j 2 (part of make bench).
+bench-restore:
+	bash scripts/bench-restore-set.sh
 
 compose-check:
 	docker-compose -f docker-compose.yml config -q

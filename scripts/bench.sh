@@ -131,6 +131,8 @@ ADMIN="$ADMIN" LOGBOOK="$LOGBOOK" LOGBOOK_BENCH_DIR="$B" bash scripts/bench-hist
 # Speed at scale: change-heavy replay, a 5,000,000-row base copy, large transactions, and how replay
 # grows with changes folded and table size (also writes docs/replay-scaling.png).
 ADMIN="$ADMIN" LOGBOOK="$LOGBOOK" LOGBOOK_BENCH_DIR="$B" bash scripts/bench-scale.sh >&2
+# A whole application restored at one point: replay --all against pg_restore -j 2.
+ADMIN="$ADMIN" LOGBOOK="$LOGBOOK" LOGBOOK_BENCH_DIR="$B" bash scripts/bench-restore-set.sh >&2
 
 VERSION=$(psql "$ADMIN" -Atc "SHOW server_version")
 {
@@ -194,6 +196,17 @@ queue: up to 100,000 messages wait for acknowledgement between checkpoints.
 MD
 cat "$B/history.md"
 cat "$B/scale.md"
+cat <<MD
+
+## Restoring an application: \`replay --all\` against \`pg_restore -j 2\`
+
+Six ELD tables with foreign keys among them (carriers, drivers, vehicles, log periods, events,
+certifications), row-level security, grants and a trigger, archived, then 849,000 events and a week of
+changes; restored whole into an empty database at the same moment by both tools (\`scripts/bench-restore-set.sh\`,
+alone: \`make bench-restore\`). Best of three rounds, each after a CHECKPOINT and a sync.
+
+MD
+cat "$B/restore-set.md"
 cat docs/bench-notes.md
 } > docs/benchmarks.md
 cat docs/benchmarks.md
