@@ -99,6 +99,15 @@ public struct TableDefinition: Codable, Sendable, Hashable {
         }
     }
 
+    /// A range type a column uses (directly, as an array or through its multirange): `CREATE TYPE schema.name AS RANGE (…)`.
+    public struct RangeType: Codable, Sendable, Hashable {
+        public var schema: String
+        public var name: String
+        /// `SUBTYPE = float8, SUBTYPE_DIFF = float8mi, …`: the options as `CREATE TYPE` takes them.
+        public var options: [String]
+        public init(schema: String, name: String, options: [String]) { self.schema = schema; self.name = name; self.options = options }
+    }
+
     public var relationOID: UInt32
     public var schema: String
     public var name: String
@@ -125,6 +134,7 @@ public struct TableDefinition: Codable, Sendable, Hashable {
     /// `… DEFERRABLE`); nil in archives written before they were recorded (`PRIMARY KEY (primaryKey)`).
     /// Storage parameters (`fillfactor=70`, `autovacuum_enabled=false`), as `pg_class.reloptions` holds them.
     public var storageParameters: [String]?
+    public var ranges: [RangeType]?
     public var primaryKeyName: String?
     public var primaryKeyDefinition: String?
     /// Foreign keys, unique and exclusion constraints, row-level security, policies, grants,

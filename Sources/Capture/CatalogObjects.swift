@@ -93,7 +93,7 @@ extension Catalog {
             JOIN pg_type t0 ON t0.oid = a.atttypid
             JOIN pg_type t ON t.oid = CASE WHEN t0.typelem <> 0 AND t0.typlen = -1 AND t0.typcategory = 'A' THEN t0.typelem ELSE t0.oid END
             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
-              AND t.typnamespace <> 'pg_catalog'::regnamespace AND t.typtype IN ('b', 'r', 'm')
+              AND t.typnamespace <> 'pg_catalog'::regnamespace AND t.typtype = 'b'
             ORDER BY 1
             """, [oid]).rows.compactMap { $0[0] }
         // A serial column's sequence: the one its default draws from, owned by the column.
@@ -115,8 +115,49 @@ extension Catalog {
                 def.columns[i].ownedSequenceOptions = opts
             }
         }
+        try readRanges(into: &def, objects: &objects, on: conn)
         def.objects = objects
         try readStorage(into: &def, on: conn)
+    }
+
+    /// Range types the columns use (directly, as arrays, through a multirange), with every option
+    /// `CREATE TYPE … AS RANGE` takes that is not the subtype's default; the functions they name are
+    /// functions the target must hold.
+    static func readRanges(into def: inout TableDefinition, objects: inout TableObjects, on conn: PostgresConnection) throws {
+        let multirange = conn.serverVersionNum >= 140000
+        let rows = try conn.query("""
+            SELECT DISTINCT n.nspname, t.typname, format_type(r.rngsubtype, NULL),
+                   CASE WHEN r.rngsubopc <> (SELECT o.oid FROM pg_opclass o WHERE o.opcmethod = (SELECT oid FROM pg_am WHERE amname = 'btree') AND o.opcintype = r.rngsubtype AND o.opcdefault LIMIT 1)
+                        THEN (SELECT quote_ident(on2.nspname) || '.' || quote_ident(o.opcname) FROM pg_opclass o JOIN pg_namespace on2 ON on2.oid = o.opcnamespace WHERE o.oid = r.rngsubopc) END,
+                   CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> (SELECT typcollation FROM pg_type WHERE oid = r.rngsubtype)
+                        THEN (SELECT quote_ident(cn.nspname) || '.' || quote_ident(c.collname) FROM pg_collation c JOIN pg_namespace cn ON cn.oid = c.collnamespace WHERE c.oid = r.rngcollation) END,
+                   NULLIF(r.rngcanonical::regproc::text, '-'), NULLIF(r.rngsubdiff::regproc::text, '-'),
+                   \(multirange ? """
+                   (SELECT quote_ident(mn.nspname) || '.' || quote_ident(m.typname) FROM pg_type m JOIN pg_namespace mn ON mn.oid = m.typnamespace
+                    WHERE m.oid = r.rngmultitypid AND (m.typnamespace <> t.typnamespace OR m.typname <> CASE WHEN position('range' in t.typname) > 0
+                          THEN overlay(t.typname placing 'multirange' from position('range' in t.typname) for 5) ELSE t.typname || '_multirange' END))
+                   """ : "NULL"),
+                   (SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.oid = r.rngcanonical AND p.pronamespace <> 'pg_catalog'::regnamespace),
+                   (SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.oid = r.rngsubdiff AND p.pronamespace <> 'pg_catalog'::regnamespace)
+            FROM pg_attribute a JOIN pg_type t0 ON t0.oid = a.atttypid
+            JOIN pg_range r ON r.rngtypid = t0.oid OR r.rngtypid = t0.typelem\(multirange ? " OR r.rngmultitypid = t0.oid OR r.rngmultitypid = t0.typelem" : "")
+            JOIN pg_type t ON t.oid = r.rngtypid JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND n.nspname <> 'pg_catalog'
+            ORDER BY 1, 2
+            """, [String(def.relationOID)])
+        var ranges: [TableDefinition.RangeType] = []
+        for row in rows.rows {
+            guard let schema = row[0], let name = row[1], let subtype = row[2] else { continue }
+            var opts = ["SUBTYPE = \(subtype)"]
+            if let o = row[3] { opts.append("SUBTYPE_OPCLASS = \(o)") }
+            if let c = row[4] { opts.append("COLLATION = \(c)") }
+            if let f = row[5] { opts.append("CANONICAL = \(f)") }
+            if let f = row[6] { opts.append("SUBTYPE_DIFF = \(f)") }
+            if let m = row[7] { opts.append("MULTIRANGE_TYPE_NAME = \(m)") }
+            for f in [row[8], row[9]].compactMap({ $0 }) where !objects.functions.contains(f) { objects.functions.append(f) }
+            ranges.append(TableDefinition.RangeType(schema: schema, name: name, options: opts))
+        }
+        def.ranges = ranges.isEmpty ? nil : ranges
     }
 
     /// Collation, storage and compression of each column where they differ from the type's, and the table's storage parameters.

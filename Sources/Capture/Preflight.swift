@@ -67,6 +67,11 @@ enum Preflight {
                 throw CaptureError(.unsupportedShape, "table \(t) has no columns (every column was dropped): there is nothing to archive",
                                    fix: "add a column, or remove it from --tables")
             }
+            let generatedKey = def.foldKey.filter { k in def.columns.contains { $0.name == k && $0.isGenerated } }
+            if !generatedKey.isEmpty {
+                throw CaptureError(.unsupportedShape, "the key of table \(t) includes the stored generated column\(generatedKey.count == 1 ? "" : "s") \(generatedKey.joined(separator: ", ")), which logical replication does not send: its changes could not be matched to their rows",
+                                   fix: "key the table by columns that are not generated, or remove it from --tables")
+            }
             if def.primaryKey.isEmpty && def.replicaIdentity != "f" && def.replicaIdentity != "i" {
                 throw CaptureError(.noReplicaIdentity, "table \(t) has neither a primary key nor REPLICA IDENTITY FULL, so its updates and deletes cannot be archived",
                                    fix: "run ALTER TABLE \(t.quoted) REPLICA IDENTITY FULL; (or add a primary key)")

@@ -119,6 +119,7 @@ extension DatabaseSink {
             let final = String((target.name + n.dropFirst(buildName.count)).prefix(63))
             try c.query("ALTER TABLE \(qualifiedTarget) RENAME CONSTRAINT \(SchemaSQL.q(n)) TO \(SchemaSQL.q(final))")
         }
+        for s in ObjectSQL.renamedChecks(def, on: qualifiedTarget) { try c.query(s) }
         for s in SchemaSQL.finishingStatements(def, as: target) { try c.query(s) }
         for o in owned { try c.query("ALTER SEQUENCE \(o.sequence) OWNED BY \(qualifiedTarget).\(SchemaSQL.q(o.column))") }
         try setSequences(def, keepAhead: false, on: c)

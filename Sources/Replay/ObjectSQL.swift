@@ -62,6 +62,16 @@ public enum ObjectSQL {
         }
     }
 
+    /// A check whose expression names a relation (`tableoid = 'so'::regclass`): true only under the table's own name.
+    static func namesARelation(_ check: String) -> Bool { check.contains("::regclass") }
+
+    /// Valid checks that name a relation, added in the swap once the table has its final name.
+    static func renamedChecks(_ def: TableDefinition, on table: String) -> [String] {
+        def.checks.sorted { $0.key < $1.key }.filter { !$0.value.hasSuffix(" NOT VALID") && namesARelation($0.value) }.map {
+            "ALTER TABLE \(table) ADD CONSTRAINT \(q($0.key)) \($0.value)"
+        }
+    }
+
     /// A foreign key's definition pointed at `references` (the referenced table's name in the target).
     static func foreignKey(_ c: TableObjects.Constraint, references: (schema: String, name: String)?) -> String {
         guard let references, let old = c.references, let oldName = try? QualifiedName(parsing: old) else { return c.definition }

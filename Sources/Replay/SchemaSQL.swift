@@ -67,6 +67,9 @@ public enum SchemaSQL {
             for c in d.checks { create += " \(c)" }
             out.append(ifMissing(d.schema, d.name, create))
         }
+        for r in def.ranges ?? [] {
+            out.append(ifMissing(r.schema, r.name, "CREATE TYPE \(q(r.schema)).\(q(r.name)) AS RANGE (\(r.options.joined(separator: ", ")))"))
+        }
         for c in def.composites ?? [] {
             let attrs = c.order.map { "\($0) \(c.attributes[$0] ?? "text")" }.joined(separator: ", ")
             out.append(ifMissing(c.schema, c.name, "CREATE TYPE \(q(c.schema)).\(q(c.name)) AS (\(attrs))"))
@@ -196,7 +199,9 @@ public enum SchemaSQL {
         }
         if withConstraints || withChecks {
             // A NOT VALID check is added after the rows (ObjectSQL.notValidChecks): they need not meet it.
-            for (name, check) in def.checks.sorted(by: { $0.key < $1.key }) where !check.hasSuffix(" NOT VALID") {
+            // One that names a relation (`tableoid = 'so'::regclass`) waits for the table's final name.
+            for (name, check) in def.checks.sorted(by: { $0.key < $1.key })
+            where !check.hasSuffix(" NOT VALID") && (withConstraints || !ObjectSQL.namesARelation(check)) {
                 s += ",\n    CONSTRAINT \(q(name)) \(check)"
             }
         }

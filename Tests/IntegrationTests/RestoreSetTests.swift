@@ -228,6 +228,17 @@ final class RestoreSetTests: XCTestCase {
         XCTAssertEqual(try digests(t2), at2, "[\(box.server)] rows at point 2")
         try assertSameSchema(box, target: t2, "at point 2")
 
+        // A table replayed --into another name keeps the source's row-level security, policies and grants.
+        let check = try LogbookBinary.run(["replay", "--archive", box.archive, "--table", "public.eld_events", "--into", "public.eld_events_check",
+                                           "--at-lsn", l2.description, "--target", t2])
+        XCTAssertEqual(check.status, 0, "[\(box.server)] \(check.err)")
+        let into = try PostgresConnection(conninfo: t2)
+        XCTAssertEqual(try into.query("SELECT relrowsecurity AND relforcerowsecurity FROM pg_class WHERE oid = 'public.eld_events_check'::regclass").scalar, "t")
+        XCTAssertEqual(try into.query("SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy WHERE polrelid = 'public.eld_events_check'::regclass").scalar,
+                       "carrier_reads,service_all")
+        XCTAssertEqual(try into.query("SELECT has_table_privilege('anon', 'public.eld_events_check', 'SELECT')").scalar, "f")
+        XCTAssertEqual(try into.query("SELECT has_table_privilege('authenticated', 'public.eld_events_check', 'SELECT')").scalar, "t")
+
         // Without the functions: refused before anything is made, each missing object named.
         let t3 = try box.scratchDatabase("bare")
         let refused = try LogbookBinary.run(["replay", "--archive", box.archive, "--all", "--at-lsn", l2.description, "--target", t3])
