@@ -62,7 +62,8 @@ public final class Publisher: @unchecked Sendable {
         // Topic names a broker accepts, one table per topic: refused here, before anything is published.
         try TopicName.checkPrefix(options.kafka.topicPrefix)
         var known = try (options.tables.sorted() + options.snapshotTables).map { try QualifiedName(parsing: $0) }
-        known += try BaseCopyReader.headers(in: archive).map { QualifiedName(schema: $0.header.definition.schema, name: $0.header.definition.name) }
+        known += try BaseCopyReader.headers(in: archive).filter { options.tables.isEmpty || options.tables.contains($0.header.table) }
+            .map { QualifiedName(schema: $0.header.definition.schema, name: $0.header.definition.name) }
         try TopicName.checkDistinct(known, prefix: options.kafka.topicPrefix)
         producer = try KafkaProducer(options.kafka)
         toast = ToastCache(archive: archive)
