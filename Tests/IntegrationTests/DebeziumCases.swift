@@ -347,6 +347,27 @@ enum DebeziumCases {
             Table(name: "table_without_pk", ddl: "CREATE TABLE table_without_pk(id serial, val INTEGER); ALTER TABLE table_without_pk REPLICA IDENTITY FULL",
                   insert: "INSERT INTO table_without_pk (val) VALUES (7)",
                   columns: [Column(name: "id", schema: serial(), value: 1), Column(name: "val", schema: s("int32"), value: 7)], nullKey: true),
+            // RecordsStreamProducerIT (DBZ-4137, shouldReceiveChangesForDefaultValues): defaults in field schemas.
+            Table(name: "numeric_table_with_n_defaults", ddl: """
+                CREATE TABLE numeric_table_with_n_defaults (r int4 NOT NULL, r_numeric numeric(19, 4) NULL DEFAULT NULL, r_int int4 NULL DEFAULT NULL);
+                ALTER TABLE numeric_table_with_n_defaults REPLICA IDENTITY FULL
+                """, insert: "INSERT INTO numeric_table_with_n_defaults (r) VALUES (1)", columns: [
+                    Column(name: "r", schema: s("int32", false), value: 1), Column(name: "r_numeric", schema: decimal(4, precision: 19), value: nil),
+                    Column(name: "r_int", schema: s("int32"), value: nil),
+                ], nullKey: true),
+            Table(name: "numeric_table_with_defaults", ddl: """
+                CREATE TABLE numeric_table_with_defaults (r int4 NOT NULL, r_numeric numeric(19, 4) NOT NULL DEFAULT 1, r_int int4 NOT NULL DEFAULT 2);
+                ALTER TABLE numeric_table_with_defaults REPLICA IDENTITY FULL
+                """, insert: "INSERT INTO numeric_table_with_defaults (r) VALUES (1)", columns: [
+                    Column(name: "r", schema: s("int32", false), value: 1),
+                    Column(name: "r_numeric", schema: decimal(4, precision: 19, false).merging(["default": unscaled(10000)]) { $1 }, value: unscaled(10000)),
+                    Column(name: "r_int", schema: s("int32", false, def: 2), value: 2),
+                ], nullKey: true),
+            Table(name: "test_table", ddl: "CREATE TABLE test_table (pk SERIAL, text TEXT, default_column TEXT DEFAULT 'default', PRIMARY KEY(pk))",
+                  insert: "INSERT INTO test_table (text) VALUES ('update')", columns: [
+                    pk, Column(name: "text", schema: s("string"), value: "update"),
+                    Column(name: "default_column", schema: s("string", def: "default"), value: "default"),
+                  ]),
             Table(schema: "Quoted_\" . Schema", name: "Quoted_\" . Table", ddl: """
                 CREATE SCHEMA "Quoted_"" . Schema"; CREATE TABLE "Quoted_"" . Schema"."Quoted_"" . Table" (pk SERIAL, "Quoted_"" . Text_Column" TEXT, PRIMARY KEY(pk))
                 """, insert: "INSERT INTO \"Quoted_\"\" . Schema\".\"Quoted_\"\" . Table\" (\"Quoted_\"\" . Text_Column\") VALUES ('some text')",
@@ -374,6 +395,8 @@ enum DebeziumCases {
         [("d", 1.1), ("dzs", 10), ("dvs", 10.1111), ("n", 22.22), ("nzs", 22), ("nvs", 22.2222)].map {
             Variant(table: "numeric_decimal_table", column: Column(name: $0.0, schema: s("double"), value: $0.1))
         } + [Variant(table: "cash_table", column: Column(name: "csh", schema: s("double"), value: 1234.11)),
+             Variant(table: "numeric_table_with_n_defaults", column: Column(name: "r_numeric", schema: s("double"), value: nil)),
+             Variant(table: "numeric_table_with_defaults", column: Column(name: "r_numeric", schema: s("double", false, def: 1.0), value: 1.0)),
              Variant(table: "numeric_nan_table", column: Column(name: "d_nan", schema: s("double"), value: "NaN"))]
     }
 

@@ -185,8 +185,9 @@ final class DebeziumParityTests: XCTestCase {
             ]
             for (name, cases, configure) in variants {
                 // Only the tables of the setting's cases (every message of every table is checked under the defaults).
-                let (cluster, _) = try publish(box, tables.filter { t in cases.contains { $0.table == t.name } }, configure)
-                let outcome = try check(cluster, tables, columns: cases.map { ($0.table, $0.column) }, server: box.server)
+                let some = tables.filter { t in cases.contains { $0.table == t.name } }
+                let (cluster, _) = try publish(box, some, configure)
+                let outcome = try check(cluster, some, columns: cases.map { ($0.table, $0.column) }, server: box.server)
                 XCTAssertEqual(outcome.differences, [], "[\(box.server)] \(name)")
                 XCTAssertEqual(outcome.columns, cases.count * 2, "[\(box.server)] \(name)")
                 print("[\(box.server)] \(name): \(outcome.matched) of \(outcome.columns) column events match")
