@@ -368,6 +368,31 @@ enum DebeziumCases {
                     pk, Column(name: "text", schema: s("string"), value: "update"),
                     Column(name: "default_column", schema: s("string", def: "default"), value: "default"),
                   ]),
+            // TsVectorDataTypeIT (init_tsvector.ddl).
+            Table(schema: "tsvector", name: "text_search_test", ddl: """
+                CREATE SCHEMA tsvector; CREATE TABLE tsvector.text_search_test (id SERIAL PRIMARY KEY, title TEXT, content TEXT, search_vector tsvector)
+                """, insert: """
+                INSERT INTO tsvector.text_search_test (title, content, search_vector) VALUES ('TC1 - Direct TSV', 'This is a test for direct tsvector insert',
+                  to_tsvector('english', 'This is a test for direct tsvector insert'))
+                """, columns: [
+                    Column(name: "search_vector", schema: named("string", "io.debezium.data.Tsvector"), value: "'direct':6 'insert':8 'test':4 'tsvector':7"),
+                ]),
+            // DomainTypesIT (dbz#2350): a domain column is written exactly as its base type.
+            Table(schema: "domaintypes", name: "t2", ddl: """
+                CREATE SCHEMA domaintypes; CREATE DOMAIN domaintypes.num_dom AS numeric; CREATE DOMAIN domaintypes.money_dom AS money;
+                CREATE DOMAIN domaintypes.ts_dom AS timestamp;
+                CREATE TABLE domaintypes.t2 (id serial primary key, plain_num numeric, dom_num domaintypes.num_dom, plain_money money, dom_money domaintypes.money_dom,
+                  plain_ts timestamp, dom_ts domaintypes.ts_dom)
+                """, insert: """
+                INSERT INTO domaintypes.t2 (id, plain_num, dom_num, plain_money, dom_money, plain_ts, dom_ts)
+                VALUES (default, 123.45, 123.45, 67.89, 67.89, '2021-03-08 12:34:56', '2021-03-08 12:34:56')
+                """, columns: [
+                    Column(name: "plain_num", schema: variableScale, value: vsd(2, 12345)), Column(name: "dom_num", schema: variableScale, value: vsd(2, 12345)),
+                    Column(name: "plain_money", schema: decimal(2, precision: nil), value: unscaled(6789)),
+                    Column(name: "dom_money", schema: decimal(2, precision: nil), value: unscaled(6789)),
+                    Column(name: "plain_ts", schema: named("int64", "io.debezium.time.MicroTimestamp"), value: micros(2021, 3, 8, 12, 34, 56)),
+                    Column(name: "dom_ts", schema: named("int64", "io.debezium.time.MicroTimestamp"), value: micros(2021, 3, 8, 12, 34, 56)),
+                ]),
             Table(schema: "Quoted_\" . Schema", name: "Quoted_\" . Table", ddl: """
                 CREATE SCHEMA "Quoted_"" . Schema"; CREATE TABLE "Quoted_"" . Schema"."Quoted_"" . Table" (pk SERIAL, "Quoted_"" . Text_Column" TEXT, PRIMARY KEY(pk))
                 """, insert: "INSERT INTO \"Quoted_\"\" . Schema\".\"Quoted_\"\" . Table\" (\"Quoted_\"\" . Text_Column\") VALUES ('some text')",
