@@ -289,6 +289,9 @@ indirect enum ColumnCodec: Sendable {
             if t.elementsEqual("NaN".utf8) { j.raw("\"NAN\"") } else if t.elementsEqual("Infinity".utf8) { j.raw("\"POSITIVE_INFINITY\"") }
             else if t.elementsEqual("-Infinity".utf8) { j.raw("\"NEGATIVE_INFINITY\"") } else { j.string(t) }
         case .date:
+            // ±infinity: the int32 limits (a NOT NULL column keeps a value a sink accepts).
+            if t.elementsEqual("infinity".utf8) { j.raw("2147483647"); return true }
+            if t.elementsEqual("-infinity".utf8) { j.raw("-2147483648"); return true }
             guard let d = TextForms.days(t) else { j.raw("null"); return false }
             j.raw(String(d))
         case .timestamp(let unit, _):

@@ -169,6 +169,12 @@ final class DebeziumParityTests: XCTestCase {
             let outcome = try check(cluster, tables, columns: cases, server: box.server)
             XCTAssertEqual(outcome.differences, [], "[\(box.server)]")
             XCTAssertEqual(outcome.columns, cases.count * 2)
+            XCTAssertEqual(stats.unreadableValues, 3 * 2, "[\(box.server)] every value read but numeric_nan_table's NaN and ±Infinity (a Decimal cannot hold them), r and c")
+            // Not in Debezium's expectations: ±infinity dates, as the int32 limits rather than null.
+            let time = try XCTUnwrap(try read(cluster, "logbook.public.time_table").compactMap { Self.parse($0.value) }.first)
+            let row = (time["payload"] as? [String: Any])?["after"] as? [String: Any]
+            XCTAssertEqual(row?["date_pinf"] as? Int, Int(Int32.max), "[\(box.server)]")
+            XCTAssertEqual(row?["date_ninf"] as? Int, Int(Int32.min), "[\(box.server)]")
             print("[\(box.server)] Debezium's default settings: \(outcome.matched) of \(outcome.columns) column events match (\(cases.count) columns, r and c)")
         }
     }
