@@ -60,3 +60,50 @@ final class ConnectDefaultsTests: XCTestCase {
         }
     }
 }
+
+/// Field defaults derived as Debezium's `PostgresDefaultValueConverter` derives them.
+final class ConnectFieldDefaultTests: XCTestCase {
+    func testDefaultsFollowDebeziumsDerivation() throws {
+        try forEachServer { box in
+            try box.sql("CREATE TYPE mood AS ENUM ('calm', 'busy')")
+            try box.sql("""
+                CREATE TABLE defaults (id bigserial PRIMARY KEY, sum_expr int DEFAULT (1 + 2), token uuid DEFAULT gen_random_uuid(),
+                  at timestamptz DEFAULT now(), day date DEFAULT '2026-01-02', note text DEFAULT NULL::text, quote text DEFAULT 'it''s',
+                  ok boolean DEFAULT true, price numeric(5,2) DEFAULT 1.5, raw bytea DEFAULT '\\x00', span interval DEFAULT '1 day',
+                  m mood DEFAULT 'busy', neg int DEFAULT -4, gen int GENERATED ALWAYS AS (neg * 2) STORED)
+                """)
+            _ = try box.captureToNow(["public.defaults"])
+            try box.sql("INSERT INTO defaults DEFAULT VALUES")
+            _ = try box.captureToNow(["public.defaults"])
+            let cluster = try KafkaMockCluster(brokers: 1)
+            cluster.createTopic("logbook.public.defaults", partitions: 1)
+            var config = KafkaConfig(brokers: cluster.bootstrapServers)
+            config.extra = [("log_level", "0")]
+            config.events.format = .jsonSchema
+            var options = Publisher.Options(kafka: config)
+            options.recordPosition = false
+            let publisher = try Publisher(archive: box.archive, options: options, logger: box.logger)
+            try publisher.run(follow: false, durable: { nil }, shouldStop: { false })
+            let got = try kcatMessages(cluster, topic: "logbook.public.defaults")
+            XCTAssertEqual(got.count, 1, "[\(box.server)]")
+            for m in got { XCTAssertEqual(JsonConverterRules.errors(m.key), []); XCTAssertEqual(JsonConverterRules.errors(m.value), []) }
+            let value = try XCTUnwrap(got.first?.value.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+            let after = ((value["schema"] as? [String: Any])?["fields"] as? [[String: Any]])?.first { $0["field"] as? String == "after" }
+            func def(_ c: String) -> Any? { ((after?["fields"] as? [[String: Any]])?.first { $0["field"] as? String == c })?["default"] }
+            XCTAssertEqual(def("id") as? Int, 0, "[\(box.server)] nextval(): the placeholder 0")
+            XCTAssertNil(def("sum_expr"), "an expression: none")
+            XCTAssertEqual(def("token") as? String, "00000000-0000-0000-0000-000000000000", "a function: the nil UUID")
+            XCTAssertEqual(def("at") as? String, "1970-01-01T00:00:00.000000Z", "now(): the epoch")
+            XCTAssertEqual(def("day") as? Int, 20455, "a literal: its days since 1970")
+            XCTAssertNil(def("note"), "NULL::text: none")
+            XCTAssertEqual(def("quote") as? String, "it's")
+            XCTAssertEqual(def("ok") as? Bool, true)
+            XCTAssertEqual(def("price") as? String, Data([0x00, 0x96]).base64EncodedString(), "1.50 is 150 unscaled")
+            XCTAssertNil(def("raw"), "bytea: Debezium has no mapper")
+            XCTAssertNil(def("span"))
+            XCTAssertEqual(def("m") as? String, "busy")
+            XCTAssertEqual(def("neg") as? Int, -4)
+            XCTAssertNil(def("gen"), "a generated column's expression is not a default")
+        }
+    }
+}
