@@ -75,3 +75,31 @@ enum ColumnDefault {
         return j.bytes
     }
 }
+
+extension ColumnCodec {
+    /// The value Debezium's converters fall back to for a NOT NULL column without a value (a delete's
+    /// old row under REPLICA IDENTITY DEFAULT carries only the key): zero, empty, the epoch
+    /// (`JdbcValueConverters.convertValue`'s fallback; DBZ-1141). Keeps such events valid for a sink.
+    var fallback: [UInt8] {
+        switch self {
+        case .boolean, .bit1: return Array("false".utf8)
+        case .integer, .date, .timestamp, .time, .interval: return Array("0".utf8)
+        case .float, .decimalDouble: return Array("0.0".utf8)
+        case .string, .bytes, .bits: return Array("\"\"".utf8)
+        case .decimalString: return Array("\"0\"".utf8)
+        case .zonedTimestamp: return Array("\"1970-01-01T00:00:00Z\"".utf8)
+        case .zonedTime: return Array("\"00:00:00Z\"".utf8)
+        case .intervalString: return Array("\"P0Y0M0DT0H0M0S\"".utf8)
+        case .decimalPrecise: return Array("\"AA==\"".utf8)
+        case .variableScaleDecimal: return Array("{\"scale\":0,\"value\":\"AA==\"}".utf8)
+        case .money(let inner): return inner.fallback
+        case .hstoreJSON: return Array("\"{}\"".utf8)
+        case .hstoreMap: return Array("{}".utf8)
+        case .point:
+            var j = JSONText(capacity: 96)
+            _ = value(Array("(0,0)".utf8), into: &j)
+            return j.bytes
+        case .array: return Array("[]".utf8)
+        }
+    }
+}

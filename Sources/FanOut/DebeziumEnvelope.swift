@@ -49,6 +49,9 @@ public struct PublishedTable: Sendable {
     var nullKey = false
     /// Each column's `default` in its schema (Debezium's derivation, see ColumnDefault).
     var defaults: [[UInt8]?]
+    /// Under `json-schema`, what a NOT NULL column without a value is written as: its default, else
+    /// Debezium's fallback (a delete's old row has only the key under REPLICA IDENTITY DEFAULT).
+    var placeholders: [[UInt8]?] = []
     /// `PREFIX.SCHEMA.TABLE`, every character outside `[a-zA-Z0-9._-]` as `_` (see TopicName).
     public var topic: String
     var keySchema: [UInt8] = []
@@ -84,6 +87,10 @@ public struct PublishedTable: Sendable {
         keyColumns = definition?.foldKey ?? (r.replicaIdentity == UInt8(ascii: "f") ? [] : r.columns.filter(\.isKey).map(\.name))
         if keyColumns.isEmpty, definition == nil, r.replicaIdentity != UInt8(ascii: "f") { keyColumns = r.columns.filter(\.isKey).map(\.name) }
         keyPositions = []
+        if settings.format == .jsonSchema {
+            let defaultList = defaults, optionalList = optional
+            placeholders = codecList.indices.map { i in optionalList[i] ? nil : defaultList[i] ?? codecList[i].fallback }
+        }
         computeKey(prefix: prefix, settings: settings)
     }
 
@@ -168,7 +175,8 @@ public struct DebeziumEnvelope {
         if !first { j.bytes.append(0x2C) }
         j.bytes += table.columnKeys[i]
         switch i < values.count ? values[i] : .null {
-        case .null, .unchanged: j.raw("null")
+        case .null, .unchanged:
+            if i < table.placeholders.count, let p = table.placeholders[i] { j.bytes += p } else { j.raw("null") }
         case .binary(let b): j.string(Array(Data(b).base64EncodedString().utf8))
         case .text(let t):
             if !table.codecs[i].value(t, into: &j) {

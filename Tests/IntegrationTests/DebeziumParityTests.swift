@@ -201,4 +201,43 @@ final class DebeziumParityTests: XCTestCase {
             }
         }
     }
+    /// Debezium's not_null_table (postgres_create_tables.ddl) and RecordsStreamProducerIT's
+    /// testProcessNotNullColumns (DBZ-1141): under REPLICA IDENTITY DEFAULT a delete's old row has only
+    /// the key; NOT NULL columns carry Debezium's fallbacks, so that the event is one a sink accepts.
+    func testADeleteUnderReplicaIdentityDefaultFillsRequiredFieldsAsDebeziumDoes() throws {
+        try forEachServer { box in
+            let xml = (try? box.sql("SELECT '<a/>'::xml")) != nil ? "xml" : "text"
+            try box.sql("""
+                CREATE TABLE not_null_table (pk serial, val numeric(20,8), created_at timestamp not null, created_at_tz timestamptz not null, ctime time not null,
+                  ctime_tz timetz not null, cdate date not null, cmoney money not null, cbits bit(3) not null, csmallint smallint not null, cinteger integer not null,
+                  cbigint bigint not null, creal real not null, cbool bool not null, cfloat8 float8 not null, cnumeric numeric(6,2) not null, cvarchar varchar(5) not null,
+                  cbox box not null, ccircle circle not null, cinterval interval not null, cline line not null, clseg lseg not null, cpath path not null,
+                  cpoint point not null, cpolygon polygon not null, cchar char not null, ctext text not null, cjson json not null, cxml \(xml) not null,
+                  cuuid uuid not null, cvarbit varbit(3) not null, cinet inet not null, ccidr cidr not null, cmacaddr macaddr not null, PRIMARY KEY(pk))
+                """)
+            _ = try box.captureToNow(["public.not_null_table"])
+            try box.sql("""
+                INSERT INTO not_null_table VALUES (default, 30, '2019-02-10 11:34:58', '2019-02-10 11:35:00', '10:20:11', '10:20:12', '2019-02-01', '$20', B'101',
+                  32766, 2147483646, 9223372036854775806, 3.14, true, 3.14768, 1234.56, 'Test', '(0,0),(1,1)', '<(0,0),1>', '01:02:03', '{0,1,2}', '((0,0),(1,1))',
+                  '((0,0),(0,1),(0,2))', '(1,1)', '((0,0),(0,1),(1,1))', 'a', 'hello world', '{"key": 123}', '<doc><item>abc</item></doc>',
+                  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', B'101', '192.168.1.100', '192.168.1', '08:00:2b:01:02:03')
+                """)
+            try box.sql("DELETE FROM not_null_table")
+            _ = try box.captureToNow(["public.not_null_table"])
+            let table = DebeziumCases.Table(name: "not_null_table", ddl: "", insert: "", columns: [])
+            let (cluster, _) = try publish(box, [table])
+            let got = try read(cluster, Self.topic(table))
+            for m in got {
+                XCTAssertEqual(JsonConverterRules.errors(m.key), [], "[\(box.server)]")
+                XCTAssertEqual(JsonConverterRules.errors(m.value), [], "[\(box.server)] a sink accepts the delete")
+            }
+            let delete = try XCTUnwrap(got.compactMap { Self.parse($0.value)?["payload"] as? [String: Any] }.first { $0["op"] as? String == "d" })
+            let before = try XCTUnwrap(delete["before"] as? [String: Any])
+            XCTAssertEqual(before["pk"] as? Int, 1)
+            XCTAssertTrue(before["val"] is NSNull, "a nullable column stays null")
+            let expected: [(String, Any)] = [("created_at", 0), ("created_at_tz", "1970-01-01T00:00:00Z"), ("ctime", 0), ("ctime_tz", "00:00:00Z"),
+                                             ("cdate", 0), ("cmoney", DebeziumCases.unscaled(0)), ("cbits", "")]
+            for (c, v) in expected { XCTAssertTrue(Self.same(before[c], v), "[\(box.server)] \(c): \(before[c] ?? "nil") — Debezium: \(v)") }
+        }
+    }
 }
