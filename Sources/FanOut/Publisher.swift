@@ -62,8 +62,11 @@ public final class Publisher: @unchecked Sendable {
         // Topic names a broker accepts, one table per topic: refused here, before anything is published.
         try TopicName.checkPrefix(options.kafka.topicPrefix)
         var known = try (options.tables.sorted() + options.snapshotTables).map { try QualifiedName(parsing: $0) }
-        known += try BaseCopyReader.headers(in: archive).filter { options.tables.isEmpty || options.tables.contains($0.header.table) }
-            .map { QualifiedName(schema: $0.header.definition.schema, name: $0.header.definition.name) }
+        // The archive's base copies (one being written by a running capture, unreadable yet, is met later).
+        for path in (try? archive.baseFiles()) ?? [] {
+            guard let h = try? BaseCopyReader(path: path, key: archive.key).header, options.tables.isEmpty || options.tables.contains(h.table) else { continue }
+            known.append(QualifiedName(schema: h.definition.schema, name: h.definition.name))
+        }
         try TopicName.checkDistinct(known, prefix: options.kafka.topicPrefix)
         producer = try KafkaProducer(options.kafka)
         toast = ToastCache(archive: archive)
