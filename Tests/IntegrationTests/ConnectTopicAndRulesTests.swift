@@ -63,6 +63,20 @@ final class ConnectTopicAndRulesTests: XCTestCase {
         }
     }
 
+    /// `logbook run` refuses to start when two of its tables would share a topic.
+    func testRunRefusesTablesSharingATopic() throws {
+        try forEachServer { box in
+            try box.sql("CREATE SCHEMA \"fleet ops\"; CREATE SCHEMA fleet_ops")
+            try box.sql("CREATE TABLE \"fleet ops\".trips (id int PRIMARY KEY); CREATE TABLE fleet_ops.trips (id int PRIMARY KEY)")
+            let cluster = try KafkaMockCluster(brokers: 1)
+            let r = try LogbookBinary.run(["run", "--source", box.conninfo, "--archive", box.archive, "--tables", "\"fleet ops\".trips,fleet_ops.trips",
+                                           "--slot", box.slot, "--publication", box.slot, "--endpos", try box.currentLSN().description,
+                                           "--kafka-brokers", cluster.bootstrapServers, "--kafka-config", "log_level=0"], timeout: 60)
+            XCTAssertNotEqual(r.status, 0, "[\(box.server)]")
+            XCTAssertTrue(r.err.contains("logbook.fleet_ops.trips"), "[\(box.server)] \(r.err)")
+        }
+    }
+
     /// The rules reject what Kafka's JsonConverter rejects, so that a passing suite means something.
     func testJsonConverterRulesRejectWhatASinkRejects() {
         func message(_ fields: String, _ payload: String) -> String {
