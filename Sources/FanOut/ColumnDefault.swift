@@ -25,6 +25,8 @@ enum ColumnDefault {
         case "time without time zone": return "00:00:00"
         case "timestamp without time zone": return "1970-01-01 00:00:00"
         case "timestamp with time zone": return "1970-01-01 00:00:00+00"
+        // Debezium's placeholder is `epoch`, which its interval parser refuses: a literal only.
+        case "interval": return ""
         default: return nil
         }
     }
@@ -46,6 +48,8 @@ enum ColumnDefault {
             guard let placeholder = placeholder(type: column.type, enumType: false) else { return nil }
             if expression.range(of: #"^[(]?[A-Za-z0-9_.]+\((.+(, ?.+)*)?\)"#, options: .regularExpression) != nil
                 || currentDateTimes.contains(expression.lowercased()) {
+                if case .interval = codec { return nil }
+                if case .intervalString = codec { return nil }
                 text = placeholder
             } else if let open = expression.firstIndex(of: "'") {
                 // The first quoted literal, `''` as `'`.
