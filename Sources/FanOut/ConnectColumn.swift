@@ -45,6 +45,8 @@ public enum BinaryHandling: String, Sendable, CaseIterable {
     case bytes
     /// A string, base64.
     case base64
+    /// A string, base64 with the URL-safe alphabet (`-`, `_`), padded as Java's URL encoder pads.
+    case base64UrlSafe = "base64-url-safe"
     /// A string, lower-case hex.
     case hex
 }
@@ -317,7 +319,11 @@ indirect enum ColumnCodec: Sendable {
             j.string(iso)
         case .bytes(let mode):
             guard let b = TextForms.hexBytes(t) else { j.raw("null"); return false }
-            if mode == .hex { j.string(Array(t.dropFirst(2)).map { $0 >= 0x41 && $0 <= 0x46 ? $0 + 0x20 : $0 }) } else { j.string(Array(Data(b).base64EncodedString().utf8)) }
+            switch mode {
+            case .hex: j.string(Array(t.dropFirst(2)).map { $0 >= 0x41 && $0 <= 0x46 ? $0 + 0x20 : $0 })
+            case .base64UrlSafe: j.string(Array(Data(b).base64EncodedString().utf8).map { $0 == 0x2B ? 0x2D : $0 == 0x2F ? 0x5F : $0 })
+            case .bytes, .base64: j.string(Array(Data(b).base64EncodedString().utf8))
+            }
         case .bits:
             guard let b = TextForms.bits(t) else { j.raw("null"); return false }
             j.string(Array(Data(b).base64EncodedString().utf8))

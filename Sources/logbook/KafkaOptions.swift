@@ -13,7 +13,7 @@ struct KafkaOptions: ParsableArguments {
     @Option(help: "Numerics and money as precise (Connect Decimal), string (exact text) or double (Debezium's decimal.handling.mode); default precise with json-schema, string with json.") var kafkaDecimalHandling: String?
     @Option(help: "hstore as json (a JSON object as text) or map (Debezium's hstore.handling.mode).") var kafkaHstoreHandling = "json"
     @Option(help: "interval as numeric (µs) or string (ISO 8601) (Debezium's interval.handling.mode).") var kafkaIntervalHandling = "numeric"
-    @Option(help: "bytea as bytes, base64 or hex (Debezium's binary.handling.mode).") var kafkaBinaryHandling = "bytes"
+    @Option(help: "bytea as bytes, base64, base64-url-safe or hex (Debezium's binary.handling.mode).") var kafkaBinaryHandling = "bytes"
     @Option(help: "Times and timestamps: adaptive (by column precision) or connect (Connect's Date/Time/Timestamp, ms), as Debezium's time.precision.mode.") var kafkaTimePrecision = "adaptive"
     @Flag(help: "Transaction metadata: a transaction block in each event, BEGIN/END events on PREFIX.transaction.") var kafkaTransactionMetadata = false
 

@@ -447,6 +447,18 @@ enum DebeziumCases {
          Variant(table: "bytea_binmode_table", column: Column(name: "bytea_array", schema: array(s("string")), value: ["AAEC", "AwQF"]))]
     }
 
+    /// The bytes `fb ff fe` show the URL-safe alphabet (`+/` → `-_`), beyond Debezium's own case (`AQID`).
+    static var byteaBase64UrlSafe: [Variant] {
+        [Variant(table: "bytea_binmode_table", column: Column(name: "ba", schema: s("string"), value: "AQID")),
+         Variant(table: "bytea_binmode_table", column: Column(name: "bytea_array", schema: array(s("string")), value: ["AAEC", "AwQF"])),
+         Variant(table: "bytea_url_table", column: Column(name: "b", schema: s("string"), value: "-__-"))]
+    }
+
+    static var byteaUrlTable: Table {
+        Table(name: "bytea_url_table", ddl: "CREATE TABLE bytea_url_table (pk SERIAL, b BYTEA, PRIMARY KEY(pk))",
+              insert: "INSERT INTO bytea_url_table (b) VALUES ('\\xfbfffe'::bytea)", columns: [pk])
+    }
+
     static var byteaHex: [Variant] {
         [Variant(table: "bytea_binmode_table", column: Column(name: "ba", schema: s("string"), value: "010203")),
          Variant(table: "bytea_binmode_table", column: Column(name: "bytea_array", schema: array(s("string")), value: ["000102", "030405"]))]

@@ -45,7 +45,7 @@ final class DebeziumParityTests: XCTestCase {
 
     /// Creates Debezium's tables, inserts each row once before the base copy and once after it.
     func load(_ box: Sandbox) throws -> [DebeziumCases.Table] {
-        let tables = try cases(box) + [DebeziumCases.nanTable]
+        let tables = try cases(box) + [DebeziumCases.nanTable, DebeziumCases.byteaUrlTable]
         for e in ["hstore", "ltree", "citext", "isn"] { try box.sql("CREATE EXTENSION IF NOT EXISTS \(e)") }
         try box.sql("CREATE TYPE test_type AS ENUM ('V1','V2')")
         for t in tables { try box.sql(t.ddl); try box.sql(t.insert) }
@@ -189,6 +189,7 @@ final class DebeziumParityTests: XCTestCase {
                 ("interval.handling.mode=string", DebeziumCases.intervalString, { $0.interval = .string }),
                 ("binary.handling.mode=base64", DebeziumCases.byteaBase64, { $0.binary = .base64 }),
                 ("binary.handling.mode=hex", DebeziumCases.byteaHex, { $0.binary = .hex }),
+                ("binary.handling.mode=base64-url-safe", DebeziumCases.byteaBase64UrlSafe, { $0.binary = .base64UrlSafe }),
             ]
             for (name, cases, configure) in variants {
                 // Only the tables of the setting's cases (every message of every table is checked under the defaults).
