@@ -9,8 +9,7 @@ import Foundation
 enum ColumnDefault {
     /// Debezium's placeholder for a generated default, by the column's type as `format_type` names it
     /// (nil: Debezium has no default mapper for the type).
-    static func placeholder(type: String, enumType: Bool) -> String? {
-        if enumType { return nil }
+    static func placeholder(type: String) -> String? {
         let base = type.replacingOccurrences(of: #"\([0-9, ]*\)"#, with: "", options: .regularExpression)
         switch base {
         case "smallint", "integer", "bigint": return "0"
@@ -34,7 +33,7 @@ enum ColumnDefault {
     static let currentDateTimes: Set<String> = ["current_timestamp", "current_time", "current_date", "localtime", "localtimestamp"]
 
     /// The default's JSON for `column` (nil: none).
-    static func json(_ column: TableDefinition.Column, codec: ColumnCodec, definition: TableDefinition?) -> [UInt8]? {
+    static func json(_ column: TableDefinition.Column, codec: ColumnCodec) -> [UInt8]? {
         guard let expression = column.defaultExpression?.trimmingCharacters(in: .whitespaces), !column.isGenerated, !codec.isStruct,
               !expression.hasPrefix("NULL::") else { return nil }
         let isEnum: Bool
@@ -45,7 +44,7 @@ enum ColumnDefault {
             guard expression.hasPrefix("'"), let cast = expression.range(of: "'::", options: .backwards) else { return nil }
             text = String(expression[expression.index(after: expression.startIndex)..<cast.lowerBound]).replacingOccurrences(of: "''", with: "'")
         } else {
-            guard let placeholder = placeholder(type: column.type, enumType: false) else { return nil }
+            guard let placeholder = placeholder(type: column.type) else { return nil }
             if expression.range(of: #"^[(]?[A-Za-z0-9_.]+\((.+(, ?.+)*)?\)"#, options: .regularExpression) != nil
                 || currentDateTimes.contains(expression.lowercased()) {
                 if case .interval = codec { return nil }

@@ -83,7 +83,7 @@ public struct PublishedTable: Sendable {
         }
         optional = r.columns.map { !(byName[$0.name]?.notNull ?? false) }
         let codecList = codecs
-        defaults = r.columns.enumerated().map { i, c in byName[c.name].flatMap { ColumnDefault.json($0, codec: codecList[i], definition: definition) } }
+        defaults = r.columns.enumerated().map { i, c in byName[c.name].flatMap { ColumnDefault.json($0, codec: codecList[i]) } }
         keyColumns = definition?.foldKey ?? (r.replicaIdentity == UInt8(ascii: "f") ? [] : r.columns.filter(\.isKey).map(\.name))
         if keyColumns.isEmpty, definition == nil, r.replicaIdentity != UInt8(ascii: "f") { keyColumns = r.columns.filter(\.isKey).map(\.name) }
         keyPositions = []
