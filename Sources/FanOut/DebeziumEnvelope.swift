@@ -6,13 +6,24 @@ import PGWire
 /// `JsonConverter` with `schemas.enable=false` / `true`), and Debezium's value conversions.
 public struct EventSettings: Sendable {
     public var format: EventFormat = .json
-    public var decimal: DecimalHandling = .string
+    /// nil: the format's default — Debezium's `precise` for `json-schema`, `string` for `json`.
+    public var decimal: DecimalHandling?
     public var time: TimePrecision = .adaptive
+    public var hstore: HstoreHandling = .json
+    public var interval: IntervalHandling = .numeric
+    public var binary: BinaryHandling = .bytes
     /// The `transaction` block in every change event and BEGIN/END events on `PREFIX.transaction`
     /// (Debezium's `provide.transaction.metadata`).
     public var transactionMetadata = false
     public init() {}
-    var codecSettings: ColumnCodec.Settings { ColumnCodec.Settings(decimal: decimal, time: time) }
+    /// The decimal handling in effect.
+    public var decimalHandling: DecimalHandling { decimal ?? (format == .jsonSchema ? .precise : .string) }
+    /// Whether a table without a primary key (or REPLICA IDENTITY USING INDEX) has a null message key,
+    /// as Debezium's: under `json-schema`; `json` keys such a table by the whole row.
+    var nullKeyWithoutKey: Bool { format == .jsonSchema }
+    var codecSettings: ColumnCodec.Settings {
+        ColumnCodec.Settings(decimal: decimalHandling, time: time, hstore: hstore, interval: interval, binary: binary)
+    }
 }
 
 public enum EventFormat: String, Sendable, CaseIterable {
@@ -34,7 +45,14 @@ public struct PublishedTable: Sendable {
     public var keyColumns: [String]
     /// Positions of the key columns (all columns for a table without a key).
     var keyPositions: [Int]
-    /// `PREFIX.SCHEMA.TABLE`.
+    /// The message key is null (no key columns, under `json-schema`): Debezium's key for such a table.
+    var nullKey = false
+    /// Each column's `default` in its schema (Debezium's derivation, see ColumnDefault).
+    var defaults: [[UInt8]?]
+    /// Under `json-schema`, what a NOT NULL column without a value is written as: its default, else
+    /// Debezium's fallback (a delete's old row has only the key under REPLICA IDENTITY DEFAULT).
+    var placeholders: [[UInt8]?] = []
+    /// `PREFIX.SCHEMA.TABLE`, every character outside `[a-zA-Z0-9._-]` as `_` (see TopicName).
     public var topic: String
     var keySchema: [UInt8] = []
     var envelopeSchema: [UInt8] = []
@@ -50,7 +68,7 @@ public struct PublishedTable: Sendable {
     init(relation r: RelationMessage, definition: TableDefinition?, prefix: String, settings: EventSettings) {
         schema = r.namespace
         name = r.name
-        topic = "\(prefix).\(r.namespace).\(r.name)"
+        topic = TopicName.of(prefix: prefix, schema: r.namespace, table: r.name)
         qualifiedName = QualifiedName(schema: r.namespace, name: r.name).description
         var names = JSONText(capacity: 64)
         names.key("schema"); names.string(r.namespace); names.raw(","); names.key("table"); names.string(r.name)
@@ -64,15 +82,22 @@ public struct PublishedTable: Sendable {
             ColumnCodec.resolve(typeOID: $0.typeOID, typmod: $0.typmod, typeName: byName[$0.name]?.type, definition: definition, settings: settings.codecSettings)
         }
         optional = r.columns.map { !(byName[$0.name]?.notNull ?? false) }
+        let codecList = codecs
+        defaults = r.columns.enumerated().map { i, c in byName[c.name].flatMap { ColumnDefault.json($0, codec: codecList[i]) } }
         keyColumns = definition?.foldKey ?? (r.replicaIdentity == UInt8(ascii: "f") ? [] : r.columns.filter(\.isKey).map(\.name))
-        if keyColumns.isEmpty, definition == nil { keyColumns = r.columns.filter(\.isKey).map(\.name) }
+        if keyColumns.isEmpty, definition == nil, r.replicaIdentity != UInt8(ascii: "f") { keyColumns = r.columns.filter(\.isKey).map(\.name) }
         keyPositions = []
+        if settings.format == .jsonSchema {
+            let defaultList = defaults, optionalList = optional
+            placeholders = codecList.indices.map { i in optionalList[i] ? nil : defaultList[i] ?? codecList[i].fallback }
+        }
         computeKey(prefix: prefix, settings: settings)
     }
 
     mutating func computeKey(prefix: String, settings: EventSettings) {
         let keys = keyColumns
         keyPositions = keys.isEmpty ? Array(columns.indices) : keys.compactMap { k in columns.firstIndex { $0.name == k } }
+        nullKey = keys.isEmpty && settings.nullKeyWithoutKey
         guard settings.format == .jsonSchema else { return }
         keySchema = DebeziumSchema.key(self, prefix: prefix)
         envelopeSchema = DebeziumSchema.envelope(self, prefix: prefix)
@@ -150,7 +175,8 @@ public struct DebeziumEnvelope {
         if !first { j.bytes.append(0x2C) }
         j.bytes += table.columnKeys[i]
         switch i < values.count ? values[i] : .null {
-        case .null, .unchanged: j.raw("null")
+        case .null, .unchanged:
+            if i < table.placeholders.count, let p = table.placeholders[i] { j.bytes += p } else { j.raw("null") }
         case .binary(let b): j.string(Array(Data(b).base64EncodedString().utf8))
         case .text(let t):
             if !table.codecs[i].value(t, into: &j) {
@@ -167,8 +193,10 @@ public struct DebeziumEnvelope {
     }
     func close(_ j: inout JSONText) { if settings.format == .jsonSchema { j.raw("}") } }
 
-    /// The message key: the key columns (the whole row for a table without one).
-    mutating func key(_ values: [TupleValue], _ table: PublishedTable) -> [UInt8] {
+    /// The message key: the key columns; for a table without one, null under `json-schema` (as
+    /// Debezium), the whole row under `json`.
+    mutating func key(_ values: [TupleValue], _ table: PublishedTable) -> [UInt8]? {
+        if table.nullKey { return nil }
         var j = JSONText(capacity: 64)
         open(table.keySchema, &j)
         row(values, table, positions: table.keyPositions, into: &j)

@@ -7,7 +7,7 @@ enum DebeziumSchema {
         j.raw("{\"type\":\"struct\",\"fields\":[")
         for (n, i) in t.keyPositions.enumerated() {
             if n > 0 { j.raw(",") }
-            t.codecs[i].schema(field: t.columns[i].name, optional: t.optional[i], into: &j)
+            t.codecs[i].schema(field: t.columns[i].name, optional: t.optional[i], default: t.defaults[i], into: &j)
         }
         j.raw("],\"optional\":false,")
         j.key("name"); j.string("\(prefix).\(t.schema).\(t.name).Key")
@@ -20,7 +20,7 @@ enum DebeziumSchema {
         j.raw("{\"type\":\"struct\",\"fields\":[")
         for i in t.columns.indices {
             if i > 0 { j.raw(",") }
-            t.codecs[i].schema(field: t.columns[i].name, optional: t.optional[i], into: &j)
+            t.codecs[i].schema(field: t.columns[i].name, optional: t.optional[i], default: t.defaults[i], into: &j)
         }
         j.raw("],\"optional\":true,")
         j.key("name"); j.string("\(prefix).\(t.schema).\(t.name).Value")

@@ -59,8 +59,25 @@ public final class Publisher: @unchecked Sendable {
         archive = ArchiveDirectory(path, key: key)
         self.options = options
         self.logger = logger
+        // Topic names a broker accepts, one table per topic: refused here, before anything is published.
+        try TopicName.checkPrefix(options.kafka.topicPrefix)
+        var known = try (options.tables.sorted() + options.snapshotTables).map { try QualifiedName(parsing: $0) }
+        // The archive's base copies (one being written by a running capture, unreadable yet, is met later).
+        for path in (try? archive.baseFiles()) ?? [] {
+            guard let h = try? BaseCopyReader(path: path, key: archive.key).header, options.tables.isEmpty || options.tables.contains(h.table) else { continue }
+            known.append(QualifiedName(schema: h.definition.schema, name: h.definition.name))
+        }
+        try TopicName.checkDistinct(known, prefix: options.kafka.topicPrefix)
         producer = try KafkaProducer(options.kafka)
         toast = ToastCache(archive: archive)
+    }
+
+    /// Topic → the table publishing to it: a second table mapping to the same topic is refused.
+    private var topicOwners: [String: QualifiedName] = [:]
+    func claimTopic(_ t: PublishedTable) throws {
+        let name = QualifiedName(schema: t.schema, name: t.name)
+        if let other = topicOwners[t.topic], other != name { throw TopicName.collision(t.topic, other, name) }
+        topicOwners[t.topic] = name
     }
 
     /// Publishes until `shouldStop` says so. `durable` gives the commit LSN up to which the archive
@@ -165,7 +182,9 @@ public final class Publisher: @unchecked Sendable {
                 switch ev {
                 case .relation(let r):
                     relations[r.oid] = r
-                    tables[r.oid] = PublishedTable(relation: r, definition: definitions[r.qualifiedName], prefix: prefix, settings: settings)
+                    let t = PublishedTable(relation: r, definition: definitions[r.qualifiedName], prefix: prefix, settings: settings)
+                    try claimTopic(t)
+                    tables[r.oid] = t
                 case .tableDefinition(let d):
                     // The definition may come after its Relation message: the table's codecs and schemas follow it.
                     definitions[d.qualifiedName] = d
@@ -320,10 +339,10 @@ public final class Publisher: @unchecked Sendable {
             if let oldKey, oldKey != newKey { toast.forget(name, key: oldKey) }
             toast.remember(name, key: newKey, columns: cols, values: row)
             let before = u.old?.values
-            if let oldKey, oldKey != newKey, let before {
+            if let oldKey, oldKey != newKey, let before, !t.nullKey {
                 // A key change: a delete of the old key, then a create of the new one (as Debezium does).
                 try event("d", before, nil, t)
-                if tombstones { try produce(t, envelope.key(before, t), nil) }
+                if tombstones, let k = envelope.key(before, t) { try produce(t, k, nil) }
                 try event("c", nil, row, t)
             } else {
                 try event("u", before, row, t)
@@ -333,7 +352,7 @@ public final class Publisher: @unchecked Sendable {
             let old = d.old.values
             toast.forget(t.qualifiedName, key: PublisherKey.of(keyValues(old, t)))
             try event("d", old, nil, t)
-            if tombstones { try produce(t, envelope.key(old, t), nil) }
+            if tombstones, let k = envelope.key(old, t) { try produce(t, k, nil) }
         case .truncate(let tr):
             for oid in tr.relations {
                 guard let t = tables[oid], wanted(t) else { continue }
@@ -372,6 +391,7 @@ public final class Publisher: @unchecked Sendable {
                                            replicaIdentity: def.replicaIdentity.utf8.first ?? UInt8(ascii: "d"),
                                            columns: stored.map { .init(isKey: def.foldKey.contains($0.name), name: $0.name, typeOID: $0.typeOID, typmod: $0.typmod) })
             let t = PublishedTable(relation: relation, definition: def, prefix: prefix, settings: options.kafka.events)
+            try claimTopic(t)
             var position = SourcePosition(commitLSN: base.header.lsn, endLSN: base.header.lsn, xid: nil, commitTime: base.header.snapshotTime, index: 0)
             position.changeLSN = base.header.lsn
             position.snapshot = "true"

@@ -38,12 +38,25 @@ enum TextForms {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
-    /// Days from 1970-01-01 for `YYYY-MM-DD` (`YYYY-MM-DD BC` and five-digit years are not read).
+    /// `Y…-MM-DD` at the start (four or more year digits): days from 1970-01-01 and where it ends;
+    /// `bc` for a date PostgreSQL wrote with ` BC` (year y BC is year 1 - y, proleptic Gregorian).
+    static func datePart(_ t: [UInt8], bc: Bool) -> (days: Int, end: Int)? {
+        var i = 0, y = 0
+        while i < t.count, t[i] >= 0x30, t[i] <= 0x39 { y = y * 10 + Int(t[i] - 0x30); i += 1; if i > 7 { return nil } }
+        guard i >= 4, i + 6 <= t.count, t[i] == 0x2D, let m = digits(t, i + 1, 2), t[i + 3] == 0x2D, let d = digits(t, i + 4, 2) else { return nil }
+        return (days(year: bc ? 1 - y : y, month: m, day: d), i + 6)
+    }
+
+    /// The text without a trailing ` BC`, and whether it had one.
+    static func era(_ t: [UInt8]) -> ([UInt8], Bool) {
+        t.count > 3 && t.suffix(3).elementsEqual(" BC".utf8) ? (Array(t.dropLast(3)), true) : (t, false)
+    }
+
+    /// Days from 1970-01-01 for `YYYY-MM-DD` (`21016-11-04`, `4713-12-31 BC` too).
     static func days(_ t: [UInt8]) -> Int? {
-        guard t.count >= 10, t.count == 10 || t[10] == 0x20, let y = digits(t, 0, 4), t[4] == 0x2D, let m = digits(t, 5, 2), t[7] == 0x2D,
-              let d = digits(t, 8, 2) else { return nil }
-        if t.count > 10, t.count < 19 { return nil }
-        return days(year: y, month: m, day: d)
+        let (body, bc) = era(t)
+        guard let d = datePart(body, bc: bc), d.end == body.count else { return nil }
+        return d.days
     }
 
     /// µs since midnight for `HH:MM:SS[.ffffff]` at `from`, and where it ends.
@@ -64,12 +77,13 @@ enum TextForms {
         return ((Int64(h) * 3600 + Int64(mi) * 60 + Int64(s)) * 1_000_000 + frac, i)
     }
 
-    /// µs since 1970 for `YYYY-MM-DD HH:MM:SS[.ffffff]` (no zone); `infinity` as the largest value, as Debezium.
+    /// µs since 1970 for `YYYY-MM-DD HH:MM:SS[.ffffff][ BC]` (no zone); `±infinity` as the largest / smallest value.
     static func micros(_ t: [UInt8]) -> Int64? {
         if t.elementsEqual("infinity".utf8) { return Int64.max }
         if t.elementsEqual("-infinity".utf8) { return Int64.min }
-        guard t.count >= 19, t[10] == 0x20, let d = days(Array(t[0..<10])), let tod = timeOfDay(t, at: 11), tod.end == t.count else { return nil }
-        return Int64(d) * 86_400_000_000 + tod.micros
+        let (body, bc) = era(t)
+        guard let d = datePart(body, bc: bc), d.end < body.count, body[d.end] == 0x20, let tod = timeOfDay(body, at: d.end + 1), tod.end == body.count else { return nil }
+        return Int64(d.days) * 86_400_000_000 + tod.micros
     }
 
     /// A zone offset `+HH[:MM[:SS]]` at `from` (to the end) in seconds.
@@ -83,30 +97,39 @@ enum TextForms {
         return t[from] == 0x2D ? -secs : secs
     }
 
-    /// Writes µs of a day as `HH:MM:SS[.f…]` (fraction without trailing zeros, as Java's ISO formatter).
-    static func clock(_ micros: Int64, into out: inout [UInt8]) {
+    /// Writes µs of a day as `HH:MM:SS[.f…]`: `fraction` digits exactly (1…9), or with 0 as Java's ISO
+    /// formatter does (the fraction without trailing zeros, none when zero).
+    static func clock(_ micros: Int64, fraction: Int = 0, into out: inout [UInt8]) {
         let secs = micros / 1_000_000, frac = micros % 1_000_000
         func two(_ v: Int64) { out.append(UInt8(0x30 + v / 10)); out.append(UInt8(0x30 + v % 10)) }
         two(secs / 3600); out.append(0x3A); two(secs / 60 % 60); out.append(0x3A); two(secs % 60)
-        if frac > 0 {
+        if frac > 0 || fraction > 0 {
             var f = [UInt8](repeating: 0x30, count: 6)
             var x = frac, i = 5
             while x > 0 { f[i] = UInt8(0x30 + x % 10); x /= 10; i -= 1 }
-            while f.last == 0x30 { f.removeLast() }
+            if fraction > 0 {
+                f += [UInt8](repeating: 0x30, count: max(0, fraction - 6))
+                f = Array(f.prefix(fraction))
+            } else {
+                while f.last == 0x30 { f.removeLast() }
+            }
             out.append(0x2E); out += f
         }
     }
 
-    /// `2026-11-25 13:31:05.979+05:30` → `2026-11-25T08:01:05.979Z` (io.debezium.time.ZonedTimestamp: ISO 8601 in UTC).
-    static func zonedTimestamp(_ t: [UInt8]) -> [UInt8]? {
+    /// `2026-11-25 13:31:05.979+05:30` → `2026-11-25T08:01:05.979000Z` (io.debezium.time.ZonedTimestamp: ISO 8601
+    /// in UTC, the fraction padded to `fraction` digits); years after 9999 with `+`, before year 1 negative,
+    /// as Java's ISO formatter writes them.
+    static func zonedTimestamp(_ t: [UInt8], fraction: Int = 0) -> [UInt8]? {
         if t.elementsEqual("infinity".utf8) || t.elementsEqual("-infinity".utf8) { return t }
-        guard t.count >= 22, t[10] == 0x20, let d = days(Array(t[0..<10])), let tod = timeOfDay(t, at: 11), let off = offset(t, at: tod.end) else { return nil }
-        var us = Int64(d) * 86_400_000_000 + tod.micros - Int64(off) * 1_000_000
+        let (body, bc) = era(t)
+        guard let d = datePart(body, bc: bc), d.end < body.count, body[d.end] == 0x20, let tod = timeOfDay(body, at: d.end + 1),
+              let off = offset(body, at: tod.end) else { return nil }
+        var us = Int64(d.days) * 86_400_000_000 + tod.micros - Int64(off) * 1_000_000
         var day = us / 86_400_000_000
         us -= day * 86_400_000_000
         if us < 0 { us += 86_400_000_000; day -= 1 }
         let (y, m, dd) = civil(Int(day))
-        guard y >= 0, y <= 9999 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(32)
         func digits(_ v: Int, _ w: Int) {
@@ -115,8 +138,11 @@ enum TextForms {
             while x > 0 && i >= 0 { d[i] = UInt8(0x30 + x % 10); x /= 10; i -= 1 }
             out += d
         }
-        digits(y, 4); out.append(0x2D); digits(m, 2); out.append(0x2D); digits(dd, 2); out.append(0x54)
-        clock(us, into: &out)
+        if y > 9999 { out.append(0x2B); out += Array(String(y).utf8) } else if y < 0 {
+            out.append(0x2D); digits(-y, max(4, String(-y).count))
+        } else { digits(y, 4) }
+        out.append(0x2D); digits(m, 2); out.append(0x2D); digits(dd, 2); out.append(0x54)
+        clock(us, fraction: fraction, into: &out)
         out.append(0x5A)
         return out
     }
@@ -165,6 +191,45 @@ enum TextForms {
         return Int64(total.rounded())
     }
 
+    /// A `postgres`-style interval as Debezium's `io.debezium.time.Interval` writes it from the JDBC
+    /// driver's PGInterval: `P<years>Y<months>M<days>DT<hours>H<minutes>M<seconds>S`, seconds without
+    /// trailing zeros (`1 year 2 mons 3 days 04:05:06.78` → `P1Y2M3DT4H5M6.78S`).
+    static func intervalISO(_ t: [UInt8]) -> [UInt8]? {
+        let words = t.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
+        var years = 0, months = 0, days = 0, hours = 0, minutes = 0
+        var seconds = "0"
+        var i = 0
+        while i < words.count {
+            let w = words[i]
+            if w.contains(":") {
+                var body = Substring(w)
+                var sign = ""
+                if body.hasPrefix("-") { sign = "-"; body = body.dropFirst() } else if body.hasPrefix("+") { body = body.dropFirst() }
+                let parts = body.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count == 3, let h = Int(parts[0]), let m = Int(parts[1]) else { return nil }
+                let sparts = parts[2].split(separator: ".", omittingEmptySubsequences: false)
+                guard let whole = Int(sparts[0]), sparts.count <= 2 else { return nil }
+                var frac = sparts.count == 2 ? String(sparts[1]) : ""
+                while frac.hasSuffix("0") { frac.removeLast() }
+                hours = sign == "-" ? -h : h
+                minutes = sign == "-" ? -m : m
+                let s = frac.isEmpty ? "\(whole)" : "\(whole).\(frac)"
+                seconds = sign == "-" && s != "0" ? "-" + s : s
+                i += 1
+                continue
+            }
+            guard i + 1 < words.count, let n = Int(w) else { return nil }
+            switch words[i + 1] {
+            case "year", "years": years = n
+            case "mon", "mons": months = n
+            case "day", "days": days = n
+            default: return nil
+            }
+            i += 2
+        }
+        return Array("P\(years)Y\(months)M\(days)DT\(hours)H\(minutes)M\(seconds)S".utf8)
+    }
+
     /// `\x0a0b` → bytes.
     static func hexBytes(_ t: [UInt8]) -> [UInt8]? {
         guard t.count >= 2, t.count % 2 == 0, t[0] == 0x5C, t[1] == 0x78 else { return nil }
@@ -188,14 +253,12 @@ enum TextForms {
     }
 
     /// `0101…` → bytes, bit k of the value (counted from the right) at bit k % 8 of byte k / 8, as
-    /// Java's `BitSet.toByteArray` (io.debezium.data.Bits), padded to `length` bits.
-    static func bits(_ t: [UInt8], length: Int) -> [UInt8]? {
+    /// Java's `BitSet.toByteArray` (io.debezium.data.Bits): up to the highest set bit, so all zeros are no bytes.
+    static func bits(_ t: [UInt8]) -> [UInt8]? {
         guard t.allSatisfy({ $0 == 0x30 || $0 == 0x31 }) else { return nil }
-        var out = [UInt8](repeating: 0, count: (max(t.count, length) + 7) / 8)
+        var out = [UInt8](repeating: 0, count: (t.count + 7) / 8)
         for (k, c) in t.reversed().enumerated() where c == 0x31 { out[k / 8] |= 1 << (k % 8) }
-        // BitSet.toByteArray drops trailing zero bytes; Debezium pads back to the column's length.
-        let want = (length + 7) / 8
-        while out.count > want, out.last == 0 { out.removeLast() }
+        while out.last == 0 { out.removeLast() }
         return out
     }
 

@@ -128,6 +128,8 @@ public struct Sidecar: Sendable {
         _ = uploaderDone
         if let kafka = c.kafka {
             var options = Publisher.Options(kafka: kafka)
+            // Two captured tables mapping to one topic are refused before anything starts.
+            try TopicName.checkDistinct(try c.capture.tables.map { try QualifiedName(parsing: $0) }, prefix: kafka.topicPrefix)
             options.snapshot = c.kafkaSnapshot
             options.snapshotTables = c.kafkaSnapshot ? try c.capture.tables.map { try QualifiedName(parsing: $0).description } : []
             let publisher = try Publisher(archive: archive, key: key, options: options, logger: logger)

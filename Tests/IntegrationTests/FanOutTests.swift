@@ -62,7 +62,7 @@ final class FanOutTests: XCTestCase {
             XCTAssertEqual(after["n"] as? Int, 1)
             XCTAssertEqual(after["ok"] as? Bool, true)
             XCTAssertEqual(after["d"] as? Int, 20455)
-            XCTAssertEqual(after["at"] as? String, "2026-11-25T10:00:00Z")
+            XCTAssertEqual(after["at"] as? String, "2026-11-25T10:00:00.000000Z", "the fraction to the column's precision, as Debezium")
             XCTAssertEqual(after["amount"] as? String, "12.50")
             // Unchanged TOAST values are filled, from the base copy and from the stream, never null.
             for key in ["{\"id\":1}", "{\"id\":100}"] {
