@@ -10,7 +10,22 @@ public struct ArchiveView: Sendable {
         public var path: String
         /// For a segment that was open: bytes of it in the view (whole frames only).
         public var limit: Int?
+        /// A sealed segment's tables and relation OIDs, from its footer (nil: unknown, read it).
+        public var tables: [String]? = nil
+        public var relationOIDs: [UInt32]? = nil
+        public init(path: String, limit: Int?) { self.path = path; self.limit = limit }
+
+        /// Whether the segment may hold a record of the relation `oid` or of a table named `table`
+        /// (a rename keeps the OID, a table made again keeps the name): only one whose footer names
+        /// neither can be passed by.
+        public func mayConcern(table: String, oid: UInt32) -> Bool {
+            guard let tables, let relationOIDs else { return true }
+            return tables.contains(table) || relationOIDs.contains(oid)
+        }
     }
+
+    /// The files a reader of one table must read (the others hold no record of it).
+    public func files(concerning table: String, oid: UInt32) -> [File] { files.filter { $0.mayConcern(table: table, oid: oid) } }
     public let archive: ArchiveDirectory
     public let files: [File]
     public let end: ArchiveEnd
@@ -72,6 +87,10 @@ public struct ArchiveView: Sendable {
             carried = ArchiveDirectory.union(carried, f.gaps ?? [])
             if let b = f.baseCopies { anchored = b }
             previous = (p, f.chainSHA256, f.last?.endLSN ?? previous.last, f)
+            if let i = files.firstIndex(where: { $0.path == p }) {
+                files[i].tables = f.tables
+                files[i].relationOIDs = f.relationOIDs
+            }
         }
         let sealedNames = Set(sealed.map { ArchiveFiles.stem($0) })
         let stillOpen = open.filter { !sealedNames.contains(ArchiveFiles.stem($0)) }

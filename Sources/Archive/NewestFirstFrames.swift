@@ -32,10 +32,15 @@ public final class NewestFirstFrames: @unchecked Sendable {
     private var stopped = false
     private var producerDone = true
 
-    public init(view: ArchiveView, readAhead: Int = 0) {
-        files = view.files
-        key = view.archive.key
-        fileIndex = view.files.count
+    public convenience init(view: ArchiveView, readAhead: Int = 0) {
+        self.init(files: view.files, key: view.archive.key, readAhead: readAhead)
+    }
+
+    /// `files`: those of a view a reader needs (`ArchiveView.files(concerning:oid:)`), in the view's order.
+    public init(files: [ArchiveView.File], key: ArchiveKey?, readAhead: Int = 0) {
+        self.files = files
+        self.key = key
+        fileIndex = files.count
         self.readAhead = readAhead
     }
 

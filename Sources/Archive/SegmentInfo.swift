@@ -58,6 +58,9 @@ public struct SegmentFooter: Codable, Sendable {
     public var changes: Int
     public var frames: Int
     public var tables: [String]
+    /// The OID of every relation any record of the segment concerns (nil in segments written before
+    /// it was recorded): with `tables`, what lets a reader of one table pass the segment by.
+    public var relationOIDs: [UInt32]? = nil
     /// SHA-256 of the file's bytes before this footer frame.
     public var sha256: String?
     /// `sha256` of the segment sealed before this one, as it was sealed (`chainSHA256`): the hash

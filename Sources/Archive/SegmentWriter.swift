@@ -28,6 +28,8 @@ public final class SegmentWriter {
     var segmentFirstLSN = LSN.zero
     var openedAt = Date()
     var relationsInSegment = Set<UInt32>()
+    /// Every relation a record of the open segment concerns (the footer's `relationOIDs`).
+    var oidsInSegment = Set<UInt32>()
     var tablesInSegment = Set<String>()
     var segTransactions = 0
     var segChanges = 0
@@ -159,6 +161,7 @@ public final class SegmentWriter {
 
     /// Writes the definition records of each relation not yet described in this segment.
     func defineInSegment<S: Sequence>(_ relations: S) where S.Element == UInt32 {
+        for oid in relations { oidsInSegment.insert(oid) }
         for oid in relations where !relationsInSegment.contains(oid) {
             if let def = relationRecords[oid] {
                 for r in def.records { buffer.append(r) }
@@ -298,6 +301,7 @@ public final class SegmentWriter {
                                    tables: tablesInSegment.sorted(), sha256: file.sha256, previousSHA256: previousSHA256,
                                    marks: segMarks.isEmpty ? nil : segMarks, baseCopies: try currentBaseCopies(),
                                    watermark: segWatermark, gaps: knownGaps(), keyIndexOffset: offsets.count == 1 ? offsets[0] : nil)
+        footer.relationOIDs = oidsInSegment.sorted()
         footer.keyIndexOffsets = offsets.count > 1 ? offsets : nil
         footer.contentSHA256 = file.content.hex
         footer.previousContentSHA256 = previousContentSHA256
@@ -341,6 +345,7 @@ public final class SegmentWriter {
         segmentFirstLSN = firstLSN
         openedAt = Date()
         relationsInSegment.removeAll()
+        oidsInSegment.removeAll()
         tablesInSegment.removeAll()
         segTransactions = 0
         segChanges = 0

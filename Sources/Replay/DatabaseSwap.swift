@@ -1,4 +1,5 @@
 import Archive
+import Dispatch
 import LibPQ
 import Logging
 import PGWire
@@ -22,6 +23,11 @@ extension DatabaseSink {
 
     func buildKeys(_ def: TableDefinition) throws {
         try commitLanes()
+        let began = DispatchTime.now().uptimeNanoseconds
+        defer {
+            logger.debug("replay phase", metadata: ["done": "key and indexes of \(target.schema).\(target.name)",
+                                                    "seconds": "\(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9))"])
+        }
         let secondary = SchemaSQL.indexStatements(def, as: target, nameSuffix: buildSuffix, on: buildName)
         // With a second connection: the key's index and the other indexes are built at once (each
         // CREATE INDEX takes a SHARE lock, which does not block the other), then the key is made
@@ -166,7 +172,7 @@ struct TableSetSwap {
         var notes: [String] = []
         for s in sinks {
             guard let def = s.def else { continue }
-            let fks = ObjectSQL.foreignKeys(def, as: s.target) { ref in
+            let fks = ObjectSQL.foreignKeys(def, as: s.target, skipping: s.foreignKeysMade) { ref in
                 if let t = inSet[ref] { return t }
                 guard let n = try? QualifiedName(parsing: ref),
                       (try? conn.query("SELECT to_regclass($1) IS NOT NULL", ["\(SchemaSQL.q(n.schema)).\(SchemaSQL.q(n.name))"]).scalar) == "t" else { return nil }

@@ -138,16 +138,20 @@ public enum ObjectSQL {
     }
 
     /// Foreign keys of `def` whose referenced table `resolve` places in the target (nil: left out).
-    public static func foreignKeys(_ def: TableDefinition, as table: (schema: String, name: String),
-                                   resolve: (String) -> (schema: String, name: String)?) -> (add: [String], leftOut: [TableObjects.Constraint]) {
-        guard let o = def.objects else { return ([], []) }
-        let t = "\(q(table.schema)).\(q(table.name))"
-        var add: [String] = [], left: [TableObjects.Constraint] = []
-        for c in o.foreignKeys {
+    /// `onTable`: the table to add them to now (a build table), named for `table`.
+    public static func foreignKeys(_ def: TableDefinition, as table: (schema: String, name: String), onTable: (schema: String, name: String)? = nil,
+                                   skipping: Set<String> = [],
+                                   resolve: (String) -> (schema: String, name: String)?) -> (add: [String], leftOut: [TableObjects.Constraint], made: [String]) {
+        guard let o = def.objects else { return ([], [], []) }
+        let on = onTable ?? table
+        let t = "\(q(on.schema)).\(q(on.name))"
+        var add: [String] = [], left: [TableObjects.Constraint] = [], made: [String] = []
+        for c in o.foreignKeys where !skipping.contains(c.name) {
             guard let ref = c.references, let target = resolve(ref) else { left.append(c); continue }
             add.append("ALTER TABLE \(t) ADD CONSTRAINT \(q(objectName(c.name, of: def, as: table))) \(foreignKey(c, references: target))")
+            made.append(c.name)
         }
-        return (add, left)
+        return (add, left, made)
     }
 }
 

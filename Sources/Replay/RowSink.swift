@@ -227,6 +227,8 @@ final class DatabaseSink: RowSink {
     var interrupt: ReplayInterrupt?
     /// `--data-only`: the target's table stays as it is; only its rows are replaced (`DataOnly.swift`).
     var dataOnly = false
+    /// Foreign keys already made on the build table (among the set's tables, `SetForeignKeys`).
+    var foreignKeysMade = Set<String>()
 
     init(conn: PostgresConnection, target: (schema: String, name: String), replace: Bool, inPlace: Bool = false,
          logger: Logger, connect: @escaping () throws -> PostgresConnection) {

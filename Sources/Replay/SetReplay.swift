@@ -68,38 +68,66 @@ extension Replayer {
         }
         if !request.dataOnly { try TargetCheck.require(plans.map { $0.1.base.header.definition }, omit: request.omit, on: conn) }
 
-        var sinks: [DatabaseSink] = []
-        var current: DatabaseSink?
-        var rows: [(String, Int)] = [], changes = 0, transactions = 0
+        // Two tables at a time (each through its own two connections), the largest base copies first.
+        let loads = SetLoads(count: plans.count)
+        // A table's work: its base copy and the segments that concern it.
+        func bytes(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0 }
+        func size(_ i: Int) -> Int {
+            let (name, plan) = plans[i]
+            return bytes(plan.base.path) + view.files(concerning: name, oid: plan.base.header.definition.relationOID).reduce(0) { $0 + bytes($1.path) }
+        }
+        let order = plans.indices.sorted { size($0) > size($1) }
+        let next = SetLoads.Cursor(order)
+        func work() throws {
+            while let i = next.take(), !loads.failed {
+                let (name, plan) = plans[i]
+                let target = try Self.parseName(name)
+                var current: DatabaseSink?
+                do {
+                    let built = try Self.rebuild(plan: plan, archive: archive, table: name, foldMemory: request.foldMemory, flatten: request.flatten,
+                                                 newestFirst: true, logger: logger) { _ in
+                        current?.abort()
+                        let s = DatabaseSink(conn: try connect(), target: target, replace: replace, logger: logger) { try connect() }
+                        s.deferSwap = true
+                        s.omit = request.omit
+                        s.interrupt = request.interrupt
+                        s.dataOnly = request.dataOnly
+                        current = s
+                        return s
+                    }
+                    guard let sink = built.sink as? DatabaseSink else { throw ReplayError(.inconsistent, "the set's destination is not a database") }
+                    _ = try sink.finish(rows: built.rows)
+                    loads.done(i, sink: sink, rows: built.rows, changes: built.changes, transactions: built.transactions)
+                } catch {
+                    current?.abort()
+                    loads.fail()
+                    throw error
+                }
+            }
+        }
         var notes: [String] = []
         do {
-            for (name, plan) in plans {
-                let target = try Self.parseName(name)
-                let built = try Self.rebuild(plan: plan, archive: archive, table: name, foldMemory: request.foldMemory, flatten: request.flatten,
-                                             newestFirst: true, logger: logger) { _ in
-                    current?.abort()
-                    let s = DatabaseSink(conn: try connect(), target: target, replace: replace, logger: logger) { try connect() }
-                    s.deferSwap = true
-                    s.omit = request.omit
-                    s.interrupt = request.interrupt
-                    s.dataOnly = request.dataOnly
-                    current = s
-                    return s
-                }
-                guard let sink = built.sink as? DatabaseSink else { throw ReplayError(.inconsistent, "the set's destination is not a database") }
-                _ = try sink.finish(rows: built.rows)
-                sinks.append(sink)
-                current = nil
-                rows.append((name, built.rows))
-                changes += built.changes
-                transactions += built.transactions
-                    }
+            let other = WorkerThread(name: "logbook-set-load") { try work() }
+            let mine = Result { try work() }
+            if case .failure = mine { loads.fail() }
+            let theirs = Result { try other.join() }
+            try mine.get()
+            try theirs.get()
+            func phase(_ what: String) {
+                logger.debug("replay phase", metadata: ["done": "\(what)", "seconds": "\(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))"])
+            }
+            phase("every table of the set loaded and keyed")
+            let sinks = loads.sinks
+            if !request.dataOnly { try SetForeignKeys.makeOnBuildTables(sinks, connect: connect, logger: logger) }
+            phase("the set's foreign keys made")
             notes = try TableSetSwap(sinks: sinks, conn: conn, omit: request.omit, logger: logger).run()
+            phase("swapped in one transaction")
         } catch {
-            current?.abort()
-            for s in sinks { s.abort() }
+            for s in loads.sinks { s.abort() }
             throw error
         }
+        let rows = plans.indices.map { (plans[$0].0, loads.rows[$0]) }
+        let changes = loads.changes, transactions = loads.transactions
         let first = plans[0].1
         let point = Self.asOf(request.point, plan: first)
         let list = rows.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
@@ -109,5 +137,65 @@ extension Replayer {
         return ReplayResult(rows: rows.reduce(0) { $0 + $1.1 }, foldPasses: 1, changesFolded: changes, transactionsApplied: transactions,
                             baseLSN: first.base.header.lsn, endLSN: first.endLSN, endTime: first.endTime, chainCheckSeconds: chainCheck,
                             summary: summary, definition: nil)
+    }
+}
+
+/// The tables of a set as two loaders finish them (in the plans' order for the swap).
+final class SetLoads: @unchecked Sendable {
+    private let lock = NSLock()
+    private var built: [DatabaseSink?]
+    private(set) var rows: [Int]
+    private(set) var changes = 0
+    private(set) var transactions = 0
+    private var stop = false
+    init(count: Int) { built = Array(repeating: nil, count: count); rows = Array(repeating: 0, count: count) }
+
+    func done(_ i: Int, sink: DatabaseSink, rows r: Int, changes c: Int, transactions t: Int) {
+        lock.withLock { built[i] = sink; rows[i] = r; changes += c; transactions += t }
+    }
+    func fail() { lock.withLock { stop = true } }
+    var failed: Bool { lock.withLock { stop } }
+    var sinks: [DatabaseSink] { lock.withLock { built.compactMap { $0 } } }
+
+    /// The next table to load, shared by the loaders.
+    final class Cursor: @unchecked Sendable {
+        private let lock = NSLock()
+        private var order: [Int]
+        init(_ order: [Int]) { self.order = order }
+        func take() -> Int? { lock.withLock { order.isEmpty ? nil : order.removeFirst() } }
+    }
+}
+
+/// The set's foreign keys among its own tables, made on the build tables once every table holds its
+/// rows: two connections validate them at once (as `pg_restore -j 2` does), each committed on
+/// tables no one else sees yet; a key the rows violate drops everything, as any failure before the
+/// swap does. The swap then has only renames to do for them.
+enum SetForeignKeys {
+    static func makeOnBuildTables(_ sinks: [DatabaseSink], connect: () throws -> PostgresConnection, logger: Logger) throws {
+        let builds = Dictionary(sinks.compactMap { s in s.def.map { ($0.qualifiedName, (s.target.schema, s.buildName)) } }, uniquingKeysWith: { a, _ in a })
+        var statements: [String] = []
+        for s in sinks {
+            guard let def = s.def else { continue }
+            let made = ObjectSQL.foreignKeys(def, as: s.target, onTable: (s.target.schema, s.buildName)) { builds[$0] }
+            statements += made.add
+            s.foreignKeysMade = Set(made.made)
+        }
+        guard !statements.isEmpty else { return }
+        let queue = SetLoads.Cursor(Array(statements.indices))
+        let conns = [try connect(), try connect()]
+        func run(_ c: PostgresConnection) throws {
+            try c.query("SET maintenance_work_mem = '256MB'")
+            while let i = queue.take() { try c.query(statements[i]) }
+        }
+        let other = WorkerThread(name: "logbook-set-keys") { try run(conns[1]) }
+        let mine = Result { try run(conns[0]) }
+        let theirs = Result { try other.join() }
+        do {
+            try mine.get()
+            try theirs.get()
+        } catch let e as PostgresError {
+            throw ReplayError(.target, "a foreign key of the set does not hold for the restored rows: \(e.message)",
+                              fix: "nothing was changed; check the archive with logbook verify")
+        }
     }
 }
