@@ -70,11 +70,16 @@ extension Replayer {
 
         // Two tables at a time (each through its own two connections), the largest base copies first.
         let loads = SetLoads(count: plans.count)
-        // A table's work: its base copy and the segments that concern it.
+        // A table's work, roughly: its base copy's bytes and ~100 bytes per key its segments' key
+        // indexes count (a segment without one: its bytes).
         func bytes(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0 }
         func size(_ i: Int) -> Int {
             let (name, plan) = plans[i]
-            return bytes(plan.base.path) + view.files(concerning: name, oid: plan.base.header.definition.relationOID).reduce(0) { $0 + bytes($1.path) }
+            return bytes(plan.base.path) + view.files(concerning: name, oid: plan.base.header.definition.relationOID).reduce(0) { sum, f in
+                guard f.limit == nil, let footer = try? SegmentScanner.footer(of: f.path, key: archive.key), let at = footer.keyIndexFrames,
+                      let index = try? KeyIndex.read(segment: f.path, at: at, key: archive.key) else { return sum + bytes(f.path) }
+                return sum + (index.tables[name]?.keys ?? 0) * 100
+            }
         }
         let order = plans.indices.sorted { size($0) > size($1) }
         let next = SetLoads.Cursor(order)
