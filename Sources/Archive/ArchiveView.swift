@@ -24,7 +24,7 @@ public struct ArchiveView: Sendable {
         }
     }
 
-    /// The files a reader of one table must read (the others hold no record of it).
+    /// The files that may hold a record of one table (a set's replay sizes its tables' work by them).
     public func files(concerning table: String, oid: UInt32) -> [File] { files.filter { $0.mayConcern(table: table, oid: oid) } }
     public let archive: ArchiveDirectory
     public let files: [File]

@@ -183,14 +183,8 @@ public final class Replayer {
 extension Replayer {
     /// `logbook schema`: the statements that recreate the table as it was at the point.
     public static func schemaStatements(archive path: String, key: ArchiveKey? = nil, table: String, point: ReplayPoint, logger: Logger) throws -> [String] {
-        let archive = ArchiveDirectory(path, key: key)
-        _ = try archive.requireIdentity()
-        let name = try parseName(table)
-        let qualified = QualifiedName(schema: name.schema, name: name.name).description
-        let plan = try ReplayPlanner(archive: archive, table: qualified).plan(point)
-        let scan = try ChangeScan(archive: archive, table: qualified, plan: plan, logger: logger)
-        try scan.run(.shape)
-        let def = scan.definition
+        _ = try ArchiveDirectory(path, key: key).requireIdentity()
+        let def = try schemaDefinition(archive: path, key: key, table: table, point: point, logger: logger)
         return SchemaSQL.fullStatements(def, as: (def.schema, def.name))
     }
 }
@@ -209,12 +203,6 @@ extension Replayer {
 
     /// The table's column names as of the point.
     public static func schemaColumns(archive path: String, key: ArchiveKey? = nil, table name: String, point: ReplayPoint, logger: Logger) throws -> [String] {
-        let archive = ArchiveDirectory(path, key: key)
-        let n = try parseName(name)
-        let table = QualifiedName(schema: n.schema, name: n.name).description
-        let plan = try ReplayPlanner(archive: archive, table: table).plan(point)
-        let scan = try ChangeScan(archive: archive, table: table, plan: plan, logger: logger)
-        try scan.run(.shape)
-        return scan.definition.columns.map(\.name)
+        try schemaDefinition(archive: path, key: key, table: name, point: point, logger: logger).columns.map(\.name)
     }
 }

@@ -168,6 +168,7 @@ final class SetLoads: @unchecked Sendable {
         private var order: [Int]
         init(_ order: [Int]) { self.order = order }
         func take() -> Int? { lock.withLock { order.isEmpty ? nil : order.removeFirst() } }
+        func put(_ i: Int) { lock.withLock { order.append(i) } }
     }
 }
 
@@ -188,9 +189,14 @@ enum SetForeignKeys {
         guard !statements.isEmpty else { return }
         let queue = SetLoads.Cursor(Array(statements.indices))
         let conns = [try connect(), try connect()]
+        // Two keys that lock the same two tables in opposite orders (a cycle) can deadlock: the
+        // statement PostgreSQL chose to end is made again once the other connection is done.
+        let later = SetLoads.Cursor([])
         func run(_ c: PostgresConnection) throws {
             try c.query("SET maintenance_work_mem = '256MB'")
-            while let i = queue.take() { try c.query(statements[i]) }
+            while let i = queue.take() {
+                do { try c.query(statements[i]) } catch let e as PostgresError where e.sqlState == "40P01" { later.put(i) }
+            }
         }
         let other = WorkerThread(name: "logbook-set-keys") { try run(conns[1]) }
         let mine = Result { try run(conns[0]) }
@@ -198,7 +204,8 @@ enum SetForeignKeys {
         do {
             try mine.get()
             try theirs.get()
-        } catch let e as PostgresError {
+            while let i = later.take() { try conns[0].query(statements[i]) }
+        } catch let e as PostgresError where e.sqlState == "23503" {
             throw ReplayError(.target, "a foreign key of the set does not hold for the restored rows: \(e.message)",
                               fix: "nothing was changed; check the archive with logbook verify")
         }

@@ -274,8 +274,10 @@ func waitUntil(timeout: Double = 30, _ what: String, _ condition: () throws -> B
 
 extension XCTestCase {
     /// Runs `body` once per configured server; fails (never silently passes) when none is configured.
-    func forEachServer(_ name: String = #function, everyVersion: Bool = false, _ body: (Sandbox) throws -> Void) throws {
-        let servers = everyVersion ? TestServers.allVersions : TestServers.all
+    /// `servers`: another list of servers (`TestServers.everyVersion`, with PostgreSQL 17).
+    func forEachServer(_ name: String = #function, everyVersion: Bool = false, servers list: [(name: String, conninfo: String)]? = nil,
+                       _ body: (Sandbox) throws -> Void) throws {
+        let servers = list ?? (everyVersion ? TestServers.allVersions : TestServers.all)
         guard !servers.isEmpty else {
             XCTFail("no PostgreSQL configured: run the suite with `make test` (it starts PostgreSQL 15 and 18)")
             return

@@ -15,13 +15,7 @@ final class RegressionShapesTests: XCTestCase {
     ]
 
     func testShapesOfTheRegressionSuiteRestoreExactly() throws {
-        let servers = TestServers.everyVersion
-        guard !servers.isEmpty else { return XCTFail("no PostgreSQL configured: run the suite with `make test`") }
-        for s in servers {
-            let box = try Sandbox(server: s, test: #function)
-            defer { box.cleanUp() }
-            do { try shapes(box) } catch { XCTFail("[\(s.name)] \(error)") }
-        }
+        try forEachServer(servers: TestServers.everyVersion) { box in try shapes(box) }
     }
 
     func shapes(_ box: Sandbox) throws {

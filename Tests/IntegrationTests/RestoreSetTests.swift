@@ -134,13 +134,7 @@ final class RestoreSetTests: XCTestCase {
     }
 
     func testAnApplicationIsRestoredWholeAtOnePoint() throws {
-        let servers = TestServers.everyVersion
-        guard !servers.isEmpty else { return XCTFail("no PostgreSQL configured: run the suite with `make test`") }
-        for s in servers {
-            let box = try Sandbox(server: s, test: #function)
-            defer { box.cleanUp() }
-            do { try restoreWhole(box) } catch { XCTFail("[\(s.name)] \(error)") }
-        }
+        try forEachServer(servers: TestServers.everyVersion) { box in try restoreWhole(box) }
     }
 
     func restoreWhole(_ box: Sandbox) throws {
