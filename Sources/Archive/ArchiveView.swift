@@ -24,7 +24,7 @@ public struct ArchiveView: Sendable {
         }
     }
 
-    /// The files that may hold a record of one table (a set's replay sizes its tables' work by them).
+    /// The files that may hold a record of one table (the newest-first walk reads only those).
     public func files(concerning table: String, oid: UInt32) -> [File] { files.filter { $0.mayConcern(table: table, oid: oid) } }
     public let archive: ArchiveDirectory
     public let files: [File]

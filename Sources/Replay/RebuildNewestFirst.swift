@@ -75,7 +75,10 @@ extension Replayer {
             senders = BatchPipe.senders(for: pipe, sink: s)
             phase("destination started")
             // Frames are read and decompressed on their own thread, a few ahead of the walk.
-            let frames = NewestFirstFrames(view: plan.view, readAhead: 4)
+            // A sealed segment whose footer names neither the table nor its relation holds no record
+            // of it (every change, truncate and definition of a relation is counted there): passed by.
+            let frames = NewestFirstFrames(files: plan.view.files(concerning: table, oid: plan.base.header.definition.relationOID),
+                                           key: plan.view.archive.key, readAhead: 4)
             defer { frames.close() }
             try fold.run(frames) {
                 if fold.estimatedBytes > foldMemory { throw FoldOverBudget() }
