@@ -54,6 +54,9 @@ public struct SettingsResolver: Sendable {
                     throw SettingsError("\(file.path): [\(section.isEmpty ? "top level" : section)] has no option '\(key)'",
                                         fix: "use one of: \(known.joined(separator: ", "))")
                 }
+                if !section.isEmpty, Self.commandLineOnly[section]?.contains(spec.name) == true {
+                    throw SettingsError("\(file.path): [\(section)] \(key) is given on the command line only", fix: "say which tables to restore when you run it (--table, --tables or --all)")
+                }
                 if spec.isFlag, case .text = value {
                     throw SettingsError("\(file.path): \(section.isEmpty ? "" : section + ".")\(key) is a flag", fix: "write \(key) = true or false")
                 }
@@ -85,6 +88,12 @@ public struct SettingsResolver: Sendable {
         "s3-endpoint", "s3-region", "s3-cache", "kafka-brokers", "kafka-topic-prefix",
     ]
 
+    /// Options taken from the command line alone: which tables a restore writes is said where it is run,
+    /// never inherited from the archiver's `tables` (a `LOGBOOK_TABLES` or a top-level `tables`).
+    public static let commandLineOnly: [String: Set<String>] = [
+        "replay": ["table", "tables", "all"], "schema": ["table", "tables"],
+    ]
+
     /// The arguments with every option not on the command line taken from the environment or the file.
     public func resolve(_ arguments: [String]) throws -> Resolved {
         guard let command = command(in: arguments) else { return Resolved(command: nil, arguments: arguments, settings: []) }
@@ -106,6 +115,7 @@ public struct SettingsResolver: Sendable {
                 }
                 continue
             }
+            if Self.commandLineOnly[command.name]?.contains(option.name) == true { continue }
             var found: (ConfigFile.Value, Origin)?
             if let raw = environment[Self.variable(option.name)] {
                 if option.isFlag {

@@ -54,6 +54,23 @@ final class SettingsTests: XCTestCase {
         XCTAssertFalse(verify.contains { $0.hasPrefix("--tables") }, "\(verify)")
     }
 
+    func testWhichTablesARestoreWritesComesFromItsCommandLineOnly() throws {
+        let commands = [
+            CommandSpec(path: ["run"], options: [OptionSpec(name: "tables", isFlag: false)]),
+            CommandSpec(path: ["replay"], options: [OptionSpec(name: "table", isFlag: false), OptionSpec(name: "tables", isFlag: false),
+                                                    OptionSpec(name: "all", isFlag: true)]),
+        ]
+        let file = try ConfigFile(path: "t.toml", text: "tables = \"public.a,public.b\"\n")
+        let r = SettingsResolver(commands: commands, file: file, environment: ["LOGBOOK_TABLES": "public.a", "LOGBOOK_ALL": "true"])
+        try r.validateFile()
+        XCTAssertEqual(try r.resolve(["replay", "--table", "public.a"]).arguments, ["replay", "--table", "public.a"])
+        XCTAssertTrue(try r.resolve(["run"]).arguments.contains("--tables=public.a"))
+        let inSection = try ConfigFile(path: "t.toml", text: "[replay]\ntables = \"public.a\"\n")
+        XCTAssertThrowsError(try SettingsResolver(commands: commands, file: inSection, environment: [:]).validateFile()) { e in
+            XCTAssertTrue("\(e)".contains("command line only"), "\(e)")
+        }
+    }
+
     func testUnknownKeysSectionsAndWrongTypesAreOneLineEach() throws {
         func problem(_ text: String) -> String? {
             do {
