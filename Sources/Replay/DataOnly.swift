@@ -31,13 +31,15 @@ extension DatabaseSink {
         }
         try Self.prepare(conn)
         let list = def.storedColumns.map { SchemaSQL.q($0.name) }.joined(separator: ", ")
+        try interrupt?.building(qualifiedBuild)
+        try conn.query("BEGIN")
         try conn.query("CREATE TABLE \(qualifiedBuild) AS SELECT \(list) FROM ONLY \(qualifiedTarget) WITH NO DATA")
-        createdBuild = true
-        interrupt?.building(qualifiedBuild)
         try conn.query("COMMENT ON TABLE \(qualifiedBuild) IS \(PostgresConnection.quoteLiteral(Self.buildNote))")
+        try conn.query("COMMIT")
+        createdBuild = true
         for _ in 1..<lanes {
             guard let c = try? connect() else { lanes = laneList.count; break }
-            interrupt?.opened(c)
+            try interrupt?.opened(c)
             try Self.prepare(c)
             laneList.append(Lane(c))
         }

@@ -14,8 +14,21 @@ public final class ReplayInterrupt: Sendable {
     /// A rollback has begun: the replay's own failures from here on are its effect, not news.
     public var isRollingBack: Bool { state.withLock { $0.done } }
 
-    func opened(_ conn: PostgresConnection) { state.withLock { _ = $0.pids.insert(conn.backendPID) } }
-    func building(_ qualified: String) { state.withLock { _ = $0.builds.insert(qualified) } }
+    /// A connection the rollback must end; refused once the rollback has begun (its list is taken).
+    func opened(_ conn: PostgresConnection) throws {
+        try state.withLock { st in
+            guard !st.done else { throw Self.stopped }
+            st.pids.insert(conn.backendPID)
+        }
+    }
+    /// A build table about to be made, known before it exists; refused once the rollback has begun.
+    func building(_ qualified: String) throws {
+        try state.withLock { st in
+            guard !st.done else { throw Self.stopped }
+            st.builds.insert(qualified)
+        }
+    }
+    static let stopped = ReplayError(.interrupted, "the replay was interrupted", fix: "nothing was changed; run it again")
     func built(_ qualified: String) { state.withLock { _ = $0.builds.remove(qualified) } }
 
     /// Ends the replay's sessions and drops its build tables (only those still marked as replay's

@@ -265,7 +265,7 @@ final class DatabaseSink: RowSink {
 
     func begin(_ def: TableDefinition) throws {
         self.def = def
-        interrupt?.opened(conn)
+        try interrupt?.opened(conn)
         if dataOnly { return try beginDataOnly(def) }
         let exists = try conn.query("SELECT to_regclass($1) IS NOT NULL", [qualifiedTarget]).scalar == "t"
         if exists && !replace {
@@ -296,17 +296,21 @@ final class DatabaseSink: RowSink {
         // Schemas, types and sequences the table needs (each created only if missing).
         for s in SchemaSQL.createStatements(def, as: target)
         where !s.hasPrefix("CREATE TABLE") && !s.contains(" INDEX ") && !s.hasPrefix("COMMENT ") && !s.hasPrefix("ALTER TABLE ") && !s.hasPrefix("ALTER SEQUENCE ") { try conn.query(s) }
+        // Known to a signal's rollback before it exists; made with its note in one transaction, so
+        // that it exists marked as replay's own or not at all.
+        try interrupt?.building(qualifiedBuild)
         try conn.query("DROP TABLE IF EXISTS \(qualifiedBuild)")
+        try conn.query("BEGIN")
         try conn.query(create)
         for s in SchemaSQL.columnSettings(def, on: qualifiedBuild) { try conn.query(s) }
         for s in SchemaSQL.partitionStatements(def, as: target, nameSuffix: buildSuffix, root: buildName) { try conn.query(s) }
-        createdBuild = true
-        interrupt?.building(qualifiedBuild)
         try conn.query("COMMENT ON TABLE \(qualifiedBuild) IS \(PostgresConnection.quoteLiteral(Self.buildNote))")
+        try conn.query("COMMIT")
+        createdBuild = true
         for _ in 1..<lanes {
             do {
                 let c = try connect()
-                interrupt?.opened(c)
+                try interrupt?.opened(c)
                 try Self.prepare(c)
                 laneList.append(Lane(c))
             } catch let e as PostgresError {

@@ -53,7 +53,7 @@ extension Replayer {
             }
         }
         let conn = try connect()
-        request.interrupt?.opened(conn)
+        try request.interrupt?.opened(conn)
         let id = try archive.requireIdentity()
         let sys = try conn.query("SELECT system_identifier::text FROM pg_control_system()").scalar ?? ""
         if sys == id.systemIdentifier && conn.databaseName == id.database {
